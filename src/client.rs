@@ -1,0 +1,852 @@
+//! The Rust API: [`Socket`] and [`Channel`] over the sans-IO [`Session`], with callbacks,
+//! futures and `futures::Stream`s.
+//!
+//! Owns the glue between the core and the browser drivers: it feeds driver inputs into the
+//! session (tagged with the connection generation), drains the session's outputs in order,
+//! arms the one timer the session asks for, stores tokens, and delivers events and call
+//! results. Payloads are JSON text here; the JS adapter parses them with the host's `JSON`.
+//!
+//! Re-entrancy: user callbacks may call back into the socket. Outputs are drained by a single
+//! pump loop; a nested call only queues work that the running loop then delivers.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::{Rc, Weak};
+
+use futures::channel::{mpsc, oneshot};
+use gloo_timers::callback::Timeout;
+
+use crate::proto::{
+    AuthState, CallError, CallId, CallOptions, ChannelState, Config, Output, ReplyTo, Session,
+    SessionError, State, SubscribeOptions,
+};
+use crate::web::page::{PageEvent, PageWatch};
+use crate::web::storage::{Loaded, StoreKind, TokenStore};
+use crate::web::websocket::{WsConn, WsEvent};
+use crate::web::{now, random_seed};
+
+/// What a call settles with: the answer's `data` as JSON text, or an error.
+pub type CallResult = Result<Option<String>, CallError>;
+
+/// Options of [`Socket::new`] beyond the session [`Config`].
+#[derive(Debug, Clone)]
+pub struct SocketOptions {
+    pub config: Config,
+    pub auto_connect: bool,
+    pub storage: StoreKind,
+    /// Storage key; default `socketcluster.authToken.<host>:<port>`.
+    pub auth_token_name: Option<String>,
+}
+
+impl Default for SocketOptions {
+    fn default() -> Self {
+        SocketOptions {
+            config: Config::default(),
+            auto_connect: true,
+            storage: StoreKind::Local,
+            auth_token_name: None,
+        }
+    }
+}
+
+/// Events of a [`Socket`]. Payloads are JSON text.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum SocketEvent {
+    Connecting,
+    Connect {
+        id: String,
+        ping_timeout: f64,
+        is_authenticated: bool,
+        auth_error: Option<String>,
+    },
+    ConnectAbort {
+        code: u16,
+        reason: String,
+    },
+    Disconnect {
+        code: u16,
+        reason: String,
+    },
+    Close {
+        code: u16,
+        reason: String,
+    },
+    Error(SocketError),
+    Raw(String),
+    Reconnecting {
+        attempt: u32,
+        delay: f64,
+    },
+    GiveUp {
+        attempts: u32,
+    },
+    /// A server transmit or invoke; answer invokes with [`Responder::respond`].
+    ServerEvent {
+        event: String,
+        data: Option<String>,
+        reply: Option<Responder>,
+    },
+    Subscribe(String),
+    SubscribeFail {
+        channel: String,
+        error: String,
+    },
+    Unsubscribe(String),
+    SubscribeStateChange {
+        channel: String,
+        old: ChannelState,
+        new: ChannelState,
+    },
+    KickOut {
+        channel: String,
+        message: Option<String>,
+    },
+    Publish {
+        channel: String,
+        data: Option<String>,
+    },
+    Authenticate {
+        signed_token: String,
+    },
+    Deauthenticate {
+        old_signed_token: Option<String>,
+    },
+    AuthStateChange {
+        old: AuthState,
+        new: AuthState,
+    },
+}
+
+/// Errors of the `error` event.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum SocketError {
+    Session(SessionError),
+    /// Token storage failed and fell back to memory.
+    Storage(String),
+}
+
+/// Answers one server invoke (once).
+#[derive(Debug, Clone)]
+pub struct Responder {
+    inner: Weak<Inner>,
+    to: ReplyTo,
+}
+
+impl Responder {
+    /// `Ok(json data)` or `Err(json error)`.
+    pub fn respond(&self, result: Result<Option<String>, String>) {
+        if let Some(inner) = self.inner.upgrade() {
+            inner.session.borrow_mut().respond(&self.to, result);
+            inner.pump();
+        }
+    }
+    /// The connection generation and `cid` text of the invoke.
+    pub fn reply_to(&self) -> &ReplyTo {
+        &self.to
+    }
+}
+
+type Handler = Rc<dyn Fn(&SocketEvent)>;
+type Settler = Box<dyn FnOnce(CallResult)>;
+
+/// The shared state behind a [`Socket`] (crate-internal).
+pub(crate) type InnerHandle = Inner;
+
+pub(crate) struct Inner {
+    session: RefCell<Session>,
+    conn: RefCell<Option<WsConn>>,
+    timer: RefCell<Option<(f64, Timeout)>>,
+    page: RefCell<Option<PageWatch>>,
+    store: TokenStore,
+    calls: RefCell<HashMap<CallId, Settler>>,
+    handlers: RefCell<Vec<(u64, Handler)>>,
+    next_handler: Cell<u64>,
+    pumping: Cell<bool>,
+    me: Weak<Inner>,
+}
+
+/// A SocketCluster client socket. Cloning gives another handle to the same socket; the
+/// connection, its listeners and timers are released by [`Socket::disconnect`] or when the last
+/// handle is dropped.
+#[derive(Clone)]
+pub struct Socket {
+    inner: Rc<Inner>,
+}
+
+/// Identifies a handler added with [`Socket::on_event`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HandlerId(u64);
+
+impl Socket {
+    /// Creates a socket for a normalised URL (see [`normalize_url`]); connects at once unless
+    /// `auto_connect` is false.
+    pub fn new(url: &str, opts: SocketOptions) -> Result<Socket, String> {
+        Socket::with_query(url, None, opts)
+    }
+
+    /// Like [`Socket::new`], with a query string appended to the URL.
+    pub fn with_query(
+        url: &str,
+        query: Option<&str>,
+        mut opts: SocketOptions,
+    ) -> Result<Socket, String> {
+        let (url, host_port) = normalize_url(url, query)?;
+        opts.config.url = url;
+        opts.config
+            .backoff
+            .validate()
+            .map_err(|o| format!("Invalid option {o}"))?;
+        let name = opts
+            .auth_token_name
+            .clone()
+            .unwrap_or_else(|| format!("socketcluster.authToken.{host_port}"));
+        let store = TokenStore::new(opts.storage.clone(), name);
+        let session = Session::new(opts.config.clone(), random_seed());
+        let inner = Rc::new_cyclic(|me| Inner {
+            session: RefCell::new(session),
+            conn: RefCell::new(None),
+            timer: RefCell::new(None),
+            page: RefCell::new(None),
+            store,
+            calls: RefCell::new(HashMap::new()),
+            handlers: RefCell::new(Vec::new()),
+            next_handler: Cell::new(1),
+            pumping: Cell::new(false),
+            me: me.clone(),
+        });
+        // Pick up a stored token now, so `signed_token()` reads right before connecting.
+        if let Loaded::Ready(t) = inner.store.load() {
+            inner.session.borrow_mut().set_stored_token(t);
+        }
+        let socket = Socket { inner };
+        if opts.auto_connect {
+            socket.connect();
+        }
+        Ok(socket)
+    }
+
+    /// Adds an event handler (called synchronously, in order).
+    pub fn on_event(&self, f: impl Fn(&SocketEvent) + 'static) -> HandlerId {
+        let id = self.inner.next_handler.get();
+        self.inner.next_handler.set(id + 1);
+        self.inner.handlers.borrow_mut().push((id, Rc::new(f)));
+        HandlerId(id)
+    }
+
+    pub fn remove_handler(&self, id: HandlerId) {
+        self.inner.handlers.borrow_mut().retain(|(i, _)| *i != id.0);
+    }
+
+    /// All events as a Stream, buffered up to `capacity` (the oldest undelivered are kept; new
+    /// ones are dropped while the buffer is full). The handler is removed when the stream is
+    /// dropped.
+    pub fn events(&self, capacity: usize) -> EventsStream {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let tx = RefCell::new(tx);
+        let id = self.on_event(move |e| {
+            let _ = tx.borrow_mut().try_send(e.clone());
+        });
+        EventsStream {
+            rx,
+            socket: Rc::downgrade(&self.inner),
+            id,
+        }
+    }
+
+    pub fn state(&self) -> State {
+        self.inner.session.borrow().state()
+    }
+    pub fn id(&self) -> Option<String> {
+        self.inner.session.borrow().id().map(str::to_string)
+    }
+    pub fn url(&self) -> String {
+        self.inner.session.borrow().config().url.clone()
+    }
+    pub fn auth_state(&self) -> AuthState {
+        self.inner.session.borrow().auth_state()
+    }
+    pub fn signed_auth_token(&self) -> Option<String> {
+        self.inner
+            .session
+            .borrow()
+            .signed_token()
+            .map(str::to_string)
+    }
+    pub fn pending_reconnect(&self) -> bool {
+        self.inner.session.borrow().pending_reconnect()
+    }
+    pub fn connect_attempts(&self) -> u32 {
+        self.inner.session.borrow().connect_attempts()
+    }
+    pub fn auth_token_name(&self) -> String {
+        self.inner.store.name().to_string()
+    }
+
+    pub fn connect(&self) {
+        self.inner.ensure_page_watch();
+        self.inner.session.borrow_mut().connect(now());
+        self.inner.pump();
+    }
+
+    /// Closes with `code` and releases every browser listener and timer of the socket.
+    pub fn disconnect(&self, code: u16, reason: &str) {
+        self.inner
+            .session
+            .borrow_mut()
+            .disconnect(code, reason, now());
+        self.inner.pump();
+        self.inner.release();
+    }
+
+    pub fn reconnect(&self, code: u16, reason: &str) {
+        self.inner.ensure_page_watch();
+        self.inner
+            .session
+            .borrow_mut()
+            .reconnect(code, reason, now());
+        self.inner.pump();
+    }
+
+    /// Emits with an answer; `done` is called exactly once.
+    pub fn emit_with(
+        &self,
+        event: &str,
+        data: Option<String>,
+        opts: CallOptions,
+        done: impl FnOnce(CallResult) + 'static,
+    ) {
+        let r = self
+            .inner
+            .session
+            .borrow_mut()
+            .emit(event, data, true, opts, now());
+        self.inner.track(r, Box::new(done));
+    }
+
+    /// Emits and waits for the answer (`data` JSON text).
+    pub async fn emit(&self, event: &str, data: Option<String>, opts: CallOptions) -> CallResult {
+        let (tx, rx) = oneshot::channel();
+        self.emit_with(event, data, opts, move |r| {
+            let _ = tx.send(r);
+        });
+        rx.await.unwrap_or_else(|_| Err(closed_error(event)))
+    }
+
+    /// Sends without waiting for an answer; never fails.
+    pub fn transmit(&self, event: &str, data: Option<String>) {
+        self.inner.session.borrow_mut().transmit(event, data, now());
+        self.inner.pump();
+    }
+
+    pub fn publish_with(
+        &self,
+        channel: &str,
+        data: Option<&str>,
+        opts: CallOptions,
+        done: impl FnOnce(CallResult) + 'static,
+    ) {
+        let r = self
+            .inner
+            .session
+            .borrow_mut()
+            .publish(channel, data, opts, now());
+        self.inner.track(r, Box::new(done));
+    }
+
+    pub async fn publish(&self, channel: &str, data: Option<&str>) -> Result<(), CallError> {
+        let (tx, rx) = oneshot::channel();
+        self.publish_with(channel, data, CallOptions::default(), move |r| {
+            let _ = tx.send(r);
+        });
+        rx.await
+            .unwrap_or_else(|_| Err(closed_error("#publish")))
+            .map(|_| ())
+    }
+
+    pub fn transmit_publish(&self, channel: &str, data: Option<&str>) {
+        self.inner
+            .session
+            .borrow_mut()
+            .transmit_publish(channel, data, now());
+        self.inner.pump();
+    }
+
+    /// Subscribes (or returns the existing channel of that name).
+    pub fn subscribe(&self, name: &str, opts: SubscribeOptions) -> Channel {
+        self.inner.session.borrow_mut().subscribe(name, opts);
+        self.inner.pump();
+        self.channel(name)
+    }
+
+    pub fn unsubscribe(&self, name: &str) {
+        self.inner.session.borrow_mut().unsubscribe(name, now());
+        self.inner.pump();
+    }
+
+    /// A handle to the channel `name` (whether or not it is subscribed).
+    pub fn channel(&self, name: &str) -> Channel {
+        Channel {
+            socket: Rc::downgrade(&self.inner),
+            name: name.to_string(),
+        }
+    }
+
+    pub fn subscriptions(&self, include_pending: bool) -> Vec<String> {
+        self.inner.session.borrow().subscriptions(include_pending)
+    }
+
+    pub fn process_pending_subscriptions(&self) {
+        self.inner
+            .session
+            .borrow_mut()
+            .process_pending_subscriptions();
+        self.inner.pump();
+    }
+
+    /// `#authenticate`; settles with the JSON text of `{isAuthenticated, authError}`.
+    pub fn authenticate_with(&self, token: &str, done: impl FnOnce(CallResult) + 'static) {
+        let r = self.inner.session.borrow_mut().authenticate(token, now());
+        self.inner.track(r, Box::new(done));
+    }
+
+    pub fn deauthenticate(&self) {
+        self.inner.session.borrow_mut().deauthenticate(now());
+        self.inner.pump();
+    }
+
+    /// Checks staleness and deadlines now (as a timer or a page wake-up would).
+    pub fn check(&self) {
+        self.inner.session.borrow_mut().handle_wake(now());
+        self.inner.pump();
+    }
+
+    /// Answers a server invoke (dropped if its connection is gone).
+    pub fn respond(&self, to: &ReplyTo, result: Result<Option<String>, String>) {
+        self.inner.session.borrow_mut().respond(to, result);
+        self.inner.pump();
+    }
+
+    /// Whether the channel exists (pending or subscribed).
+    pub fn has_channel(&self, name: &str) -> bool {
+        self.inner.session.borrow().has_channel(name)
+    }
+
+    /// A weak handle, for closures that must not keep the socket alive.
+    pub(crate) fn handle(&self) -> Weak<InnerHandle> {
+        Rc::downgrade(&self.inner)
+    }
+
+    pub(crate) fn from_handle(h: &Weak<InnerHandle>) -> Option<Socket> {
+        h.upgrade().map(|inner| Socket { inner })
+    }
+}
+
+fn closed_error(event: &str) -> CallError {
+    CallError::BadConnection {
+        kind: crate::proto::BadConnectionKind::Closed,
+        code: 1000,
+        reason: "Socket dropped".into(),
+        event: event.to_string(),
+    }
+}
+
+/// The Stream of [`Socket::events`].
+pub struct EventsStream {
+    rx: mpsc::Receiver<SocketEvent>,
+    socket: Weak<Inner>,
+    id: HandlerId,
+}
+
+impl futures::Stream for EventsStream {
+    type Item = SocketEvent;
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<SocketEvent>> {
+        std::pin::Pin::new(&mut self.rx).poll_next(cx)
+    }
+}
+
+impl Drop for EventsStream {
+    fn drop(&mut self) {
+        if let Some(inner) = self.socket.upgrade() {
+            inner.handlers.borrow_mut().retain(|(i, _)| *i != self.id.0);
+        }
+    }
+}
+
+/// A channel of a [`Socket`].
+#[derive(Clone)]
+pub struct Channel {
+    socket: Weak<Inner>,
+    name: String,
+}
+
+impl Channel {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    pub fn state(&self) -> ChannelState {
+        self.socket
+            .upgrade()
+            .map_or(ChannelState::Unsubscribed, |s| {
+                s.session.borrow().channel_state(&self.name)
+            })
+    }
+    fn socket(&self) -> Option<Socket> {
+        self.socket.upgrade().map(|inner| Socket { inner })
+    }
+    /// Calls `f` with every message's JSON text until the returned id is removed.
+    pub fn watch(&self, f: impl Fn(Option<&str>) + 'static) -> Option<HandlerId> {
+        let name = self.name.clone();
+        self.socket().map(|s| {
+            s.on_event(move |e| {
+                if let SocketEvent::Publish { channel, data } = e {
+                    if *channel == name {
+                        f(data.as_deref());
+                    }
+                }
+            })
+        })
+    }
+    /// Messages as a Stream (bounded: new messages are dropped while `capacity` are unread).
+    pub fn messages(&self, capacity: usize) -> Option<impl futures::Stream<Item = Option<String>>> {
+        use futures::StreamExt;
+        let name = self.name.clone();
+        let s = self.socket()?;
+        Some(s.events(capacity).filter_map(move |e| {
+            let out = match e {
+                SocketEvent::Publish { channel, data } if channel == name => Some(data),
+                _ => None,
+            };
+            futures::future::ready(out)
+        }))
+    }
+    pub async fn publish(&self, data: Option<&str>) -> Result<(), CallError> {
+        match self.socket() {
+            Some(s) => s.publish(&self.name, data).await,
+            None => Err(closed_error("#publish")),
+        }
+    }
+    pub fn transmit_publish(&self, data: Option<&str>) {
+        if let Some(s) = self.socket() {
+            s.transmit_publish(&self.name, data);
+        }
+    }
+    pub fn unsubscribe(&self) {
+        if let Some(s) = self.socket() {
+            s.unsubscribe(&self.name);
+        }
+    }
+}
+
+impl Inner {
+    fn track(&self, r: Result<CallId, CallError>, done: Settler) {
+        match r {
+            Ok(id) => {
+                self.calls.borrow_mut().insert(id, done);
+                self.pump();
+            }
+            Err(e) => {
+                self.pump();
+                done(Err(e));
+            }
+        }
+    }
+
+    fn ensure_page_watch(&self) {
+        if self.page.borrow().is_some() {
+            return;
+        }
+        let weak = self.me.clone();
+        let watch = PageWatch::new(Rc::new(move |ev| {
+            if let Some(inner) = weak.upgrade() {
+                {
+                    let mut s = inner.session.borrow_mut();
+                    match ev {
+                        PageEvent::Online => s.handle_online(now()),
+                        PageEvent::Offline | PageEvent::Wake => s.handle_wake(now()),
+                    }
+                }
+                inner.pump();
+            }
+        }));
+        *self.page.borrow_mut() = Some(watch);
+    }
+
+    /// Releases the page listeners and the timer once nothing can happen any more.
+    fn release(&self) {
+        let s = self.session.borrow();
+        if s.state() == State::Closed && !s.pending_reconnect() {
+            drop(s);
+            self.page.borrow_mut().take();
+            self.timer.borrow_mut().take();
+            self.conn.borrow_mut().take();
+        }
+    }
+
+    fn on_ws(&self, gen: u64, ev: WsEvent) {
+        {
+            let mut s = self.session.borrow_mut();
+            match ev {
+                WsEvent::Open => s.handle_open(gen, now()),
+                WsEvent::Text(t) => s.handle_text(gen, &t, now()),
+                WsEvent::Close { code, reason } => {
+                    let code = if code == 0 { 1005 } else { code };
+                    s.handle_close(gen, code, &reason, now())
+                }
+            }
+        }
+        self.pump();
+    }
+
+    /// Drains the session's outputs in order and re-arms the timer.
+    pub(crate) fn pump(&self) {
+        if self.pumping.replace(true) {
+            return;
+        }
+        loop {
+            let out = self.session.borrow_mut().poll_output();
+            let Some(out) = out else { break };
+            self.apply(out);
+        }
+        self.pumping.set(false);
+        self.rearm();
+        let closed_for_good = {
+            let s = self.session.borrow();
+            s.state() == State::Closed && !s.pending_reconnect()
+        };
+        if closed_for_good {
+            self.release();
+        }
+    }
+
+    fn rearm(&self) {
+        let deadline = self.session.borrow().poll_timeout();
+        let mut timer = self.timer.borrow_mut();
+        match deadline {
+            None => {
+                timer.take();
+            }
+            Some(d) => {
+                if matches!(&*timer, Some((t, _)) if *t == d) {
+                    return;
+                }
+                let wait = (d - now()).clamp(0.0, crate::proto::backoff::MAX_TIMER_MS);
+                let weak = self.me.clone();
+                let t = Timeout::new(wait.ceil() as u32, move || {
+                    if let Some(inner) = weak.upgrade() {
+                        inner.timer.borrow_mut().take();
+                        inner.session.borrow_mut().handle_timeout(now());
+                        inner.pump();
+                    }
+                });
+                *timer = Some((d, t));
+            }
+        }
+    }
+
+    fn emit_event(&self, ev: SocketEvent) {
+        let handlers: Vec<Handler> = self
+            .handlers
+            .borrow()
+            .iter()
+            .map(|(_, h)| h.clone())
+            .collect();
+        for h in handlers {
+            h(&ev);
+        }
+    }
+
+    fn apply(&self, out: Output) {
+        match out {
+            Output::Open { gen, url } => {
+                let weak = self.me.clone();
+                let handler: Rc<dyn Fn(WsEvent)> = Rc::new(move |ev| {
+                    if let Some(inner) = weak.upgrade() {
+                        inner.on_ws(gen, ev);
+                    }
+                });
+                match WsConn::open(&url, handler) {
+                    Ok(c) => *self.conn.borrow_mut() = Some(c),
+                    Err(_) => {
+                        self.conn.borrow_mut().take();
+                        self.session.borrow_mut().handle_close(gen, 1006, "", now());
+                    }
+                }
+            }
+            Output::LoadToken { gen } => match self.store.load() {
+                Loaded::Ready(t) => {
+                    self.storage_notice();
+                    self.session.borrow_mut().handle_token(gen, t, now());
+                }
+                Loaded::Later(p) => {
+                    let weak = self.me.clone();
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let t = wasm_bindgen_futures::JsFuture::from(p)
+                            .await
+                            .ok()
+                            .and_then(|v| v.as_string());
+                        if let Some(inner) = weak.upgrade() {
+                            inner.session.borrow_mut().handle_token(gen, t, now());
+                            inner.pump();
+                        }
+                    });
+                }
+            },
+            Output::Send { gen, text } => {
+                let sent = {
+                    let conn = self.conn.borrow();
+                    let current = self.session.borrow().generation() == gen;
+                    current && conn.as_ref().is_some_and(|c| c.send(&text))
+                };
+                if !sent && self.session.borrow().generation() == gen {
+                    // The socket is gone under us: treat it as closed (1005 retries at once).
+                    self.session.borrow_mut().handle_close(gen, 1005, "", now());
+                }
+            }
+            Output::Close { gen, code, reason } => {
+                if self.session.borrow().generation() == gen {
+                    if let Some(c) = self.conn.borrow_mut().take() {
+                        c.close(code, &reason);
+                    }
+                }
+            }
+            Output::SaveToken(t) => {
+                self.store.save(&t);
+                self.storage_notice();
+            }
+            Output::RemoveToken => {
+                self.store.remove();
+                self.storage_notice();
+            }
+            Output::Settle { id, result } => {
+                let settler = self.calls.borrow_mut().remove(&id);
+                if let Some(f) = settler {
+                    f(result);
+                }
+            }
+            Output::Connecting => self.emit_event(SocketEvent::Connecting),
+            Output::Connect {
+                id,
+                ping_timeout,
+                is_authenticated,
+                auth_error,
+            } => self.emit_event(SocketEvent::Connect {
+                id,
+                ping_timeout,
+                is_authenticated,
+                auth_error,
+            }),
+            Output::ConnectAbort { code, reason } => {
+                self.emit_event(SocketEvent::ConnectAbort { code, reason })
+            }
+            Output::Disconnect { code, reason } => {
+                self.emit_event(SocketEvent::Disconnect { code, reason })
+            }
+            Output::Closed { code, reason } => {
+                self.conn.borrow_mut().take();
+                self.emit_event(SocketEvent::Close { code, reason })
+            }
+            Output::Error(e) => self.emit_event(SocketEvent::Error(SocketError::Session(e))),
+            Output::Raw(t) => self.emit_event(SocketEvent::Raw(t)),
+            Output::Reconnecting { attempt, delay } => {
+                self.emit_event(SocketEvent::Reconnecting { attempt, delay })
+            }
+            Output::GiveUp { attempts } => self.emit_event(SocketEvent::GiveUp { attempts }),
+            Output::ServerEvent { event, data, reply } => {
+                let reply = reply.map(|to| Responder {
+                    inner: self.me.clone(),
+                    to,
+                });
+                self.emit_event(SocketEvent::ServerEvent { event, data, reply })
+            }
+            Output::Subscribe(c) => self.emit_event(SocketEvent::Subscribe(c)),
+            Output::SubscribeFail { channel, error } => {
+                self.emit_event(SocketEvent::SubscribeFail { channel, error })
+            }
+            Output::Unsubscribe(c) => self.emit_event(SocketEvent::Unsubscribe(c)),
+            Output::SubscribeStateChange { channel, old, new } => {
+                self.emit_event(SocketEvent::SubscribeStateChange { channel, old, new })
+            }
+            Output::KickOut { channel, message } => {
+                self.emit_event(SocketEvent::KickOut { channel, message })
+            }
+            Output::Publish { channel, data } => {
+                self.emit_event(SocketEvent::Publish { channel, data })
+            }
+            Output::Authenticate { signed_token } => {
+                self.emit_event(SocketEvent::Authenticate { signed_token })
+            }
+            Output::Deauthenticate { old_signed_token } => {
+                self.emit_event(SocketEvent::Deauthenticate { old_signed_token })
+            }
+            Output::AuthStateChange { old, new } => {
+                self.emit_event(SocketEvent::AuthStateChange { old, new })
+            }
+        }
+    }
+
+    fn storage_notice(&self) {
+        if let Some(m) = self.store.take_notice() {
+            self.emit_event(SocketEvent::Error(SocketError::Storage(m)));
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Settle whatever is still waiting, so no future hangs on a dropped socket.
+        let calls: Vec<Settler> = self.calls.get_mut().drain().map(|(_, f)| f).collect();
+        for f in calls {
+            f(Err(closed_error("call")));
+        }
+    }
+}
+
+/// Applies the URL rules of API.md: `http(s):` → `ws(s):`, an empty or `/` path becomes
+/// `/socketcluster/`, relative URLs resolve against the page. Returns the URL and the
+/// `host:port` used by the default token key (port 80/443 filled in like socketcluster-client).
+pub fn normalize_url(url: &str, query: Option<&str>) -> Result<(String, String), String> {
+    let base = web_sys::window()
+        .and_then(|w| w.location().href().ok())
+        .unwrap_or_else(|| "http://localhost/".to_string());
+    let u = web_sys::Url::new_with_base(url, &base).map_err(|_| format!("Invalid URL: {url}"))?;
+    let secure = match u.protocol().as_str() {
+        "ws:" | "http:" => false,
+        "wss:" | "https:" => true,
+        other => {
+            return Err(format!(
+                "Invalid URL scheme {other} (use ws:, wss:, http: or https:)"
+            ))
+        }
+    };
+    let _ = u.set_protocol(if secure { "wss:" } else { "ws:" });
+    if u.pathname().is_empty() || u.pathname() == "/" {
+        u.set_pathname("/socketcluster/");
+    }
+    if let Some(q) = query {
+        let q = q.trim_start_matches('?');
+        if !q.is_empty() {
+            let existing = u.search();
+            if existing.is_empty() || existing == "?" {
+                u.set_search(q);
+            } else {
+                u.set_search(&format!("{}&{}", existing.trim_start_matches('?'), q));
+            }
+        }
+    }
+    u.set_hash("");
+    let port = if u.port().is_empty() {
+        if secure {
+            "443".to_string()
+        } else {
+            "80".to_string()
+        }
+    } else {
+        u.port()
+    };
+    Ok((u.href(), format!("{}:{}", u.hostname(), port)))
+}

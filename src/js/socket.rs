@@ -1,0 +1,998 @@
+//! The JS classes `Socket` and `Channel` and the `connect()` function: a thin adapter over
+//! [`crate::client`]. It parses options (throwing `InvalidArgumentsError` that names the
+//! option), turns JS values into JSON text and back with the host's `JSON`, turns results into
+//! Promises or `(err, data)` callbacks, and delivers events to JS listeners.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use js_sys::{Function, Promise, Reflect, JSON};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use super::emitter::{install_async_iterator, AsyncQueue, Emitter};
+use super::errors::{call_error, invalid_arguments, make_error, object, session_error};
+use crate::client::{CallResult, HandlerId, Socket, SocketError, SocketEvent, SocketOptions};
+use crate::proto::backoff::MAX_TIMER_MS;
+use crate::proto::{auth, CallOptions, ReplyTo, SubscribeOptions};
+use crate::web::storage::StoreKind;
+
+#[wasm_bindgen(module = "/src/js/support.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = queryString)]
+    fn query_string(q: &JsValue) -> String;
+    #[wasm_bindgen(catch)]
+    fn stringify(v: &JsValue) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, getter, js_name = done)]
+    fn is_done(this: &AsyncQueue) -> bool;
+    #[wasm_bindgen(method, js_name = isEmpty)]
+    fn is_empty(this: &Emitter) -> bool;
+}
+
+/// Bound of each `for await` buffer; past it the oldest messages are dropped.
+pub const ITERATOR_BUFFER: u32 = 10_000;
+
+// ---- small conversions -------------------------------------------------------------------
+
+/// JS value → JSON text (`None` for `undefined`); a value JSON cannot write is an error.
+pub(crate) fn to_json(v: &JsValue) -> Result<Option<String>, JsValue> {
+    if v.is_undefined() {
+        return Ok(None);
+    }
+    match stringify(v) {
+        Ok(s) => Ok(s.as_string()),
+        Err(e) => Err(invalid_arguments(&format!(
+            "The data cannot be serialised to JSON: {}",
+            Reflect::get(&e, &"message".into())
+                .ok()
+                .and_then(|m| m.as_string())
+                .unwrap_or_default()
+        ))),
+    }
+}
+
+/// JSON text → JS value (`undefined` for `None`).
+pub(crate) fn from_json(text: Option<&str>) -> JsValue {
+    match text {
+        None => JsValue::UNDEFINED,
+        Some(t) => JSON::parse(t).unwrap_or_else(|_| JsValue::from_str(t)),
+    }
+}
+
+fn get(opts: &JsValue, key: &str) -> Option<JsValue> {
+    if !opts.is_object() {
+        return None;
+    }
+    Reflect::get(opts, &JsValue::from_str(key))
+        .ok()
+        .filter(|v| !v.is_undefined())
+}
+
+fn opt_bool(opts: &JsValue, key: &str) -> Result<Option<bool>, JsValue> {
+    match get(opts, key) {
+        None => Ok(None),
+        Some(v) => v
+            .as_bool()
+            .map(Some)
+            .ok_or_else(|| invalid_arguments(&format!("Invalid option {key}: expected a boolean"))),
+    }
+}
+
+fn opt_number(
+    opts: &JsValue,
+    key: &str,
+    min: f64,
+    max: f64,
+    label: &str,
+) -> Result<Option<f64>, JsValue> {
+    match get(opts, key) {
+        None => Ok(None),
+        Some(v) => match v.as_f64() {
+            Some(n) if n >= min && n <= max => Ok(Some(n)),
+            _ => Err(invalid_arguments(&format!(
+                "Invalid option {label}{key}: expected a number from {min} to {max}"
+            ))),
+        },
+    }
+}
+
+fn opt_ms(opts: &JsValue, key: &str) -> Result<Option<f64>, JsValue> {
+    opt_number(opts, key, 0.0, MAX_TIMER_MS, "")
+}
+
+fn check_options_object(opts: &JsValue, what: &str) -> Result<(), JsValue> {
+    if opts.is_undefined() || opts.is_null() || opts.is_object() && !opts.is_function() {
+        Ok(())
+    } else {
+        Err(invalid_arguments(&format!("{what} must be an object")))
+    }
+}
+
+fn parse_socket_options(options: &JsValue) -> Result<(SocketOptions, Option<String>), JsValue> {
+    check_options_object(options, "options")?;
+    let mut o = SocketOptions::default();
+    let c = &mut o.config;
+    if let Some(v) = opt_bool(options, "autoConnect")? {
+        o.auto_connect = v;
+    }
+    if let Some(v) = opt_bool(options, "autoReconnect")? {
+        c.auto_reconnect = v;
+    }
+    if let Some(v) = opt_ms(options, "ackTimeout")? {
+        c.ack_timeout = v;
+    }
+    if let Some(v) = opt_ms(options, "connectTimeout")? {
+        c.connect_timeout = v;
+    }
+    if let Some(v) = opt_bool(options, "pingTimeoutDisabled")? {
+        c.ping_timeout_disabled = v;
+    }
+    if let Some(v) = opt_bool(options, "autoSubscribeOnConnect")? {
+        c.auto_subscribe_on_connect = v;
+    }
+    match get(options, "protocolVersion").map(|v| v.as_f64()) {
+        None => {}
+        Some(Some(v)) if v == 1.0 || v == 2.0 => c.protocol_version = v as u8,
+        Some(_) => {
+            return Err(invalid_arguments(
+                "Invalid option protocolVersion: expected 1 or 2",
+            ))
+        }
+    }
+    match get(options, "outboxLimit").map(|v| v.as_f64()) {
+        None => {}
+        Some(Some(v)) if v >= 1.0 && v <= 1.0e7 && v.fract() == 0.0 => c.outbox_limit = v as usize,
+        Some(_) => {
+            return Err(invalid_arguments(
+                "Invalid option outboxLimit: expected a whole number from 1 to 10000000",
+            ))
+        }
+    }
+    if let Some(r) = get(options, "autoReconnectOptions") {
+        if !r.is_object() {
+            return Err(invalid_arguments(
+                "Invalid option autoReconnectOptions: expected an object",
+            ));
+        }
+        let b = &mut c.backoff;
+        let p = "autoReconnectOptions.";
+        if let Some(v) = opt_number(&r, "initialDelay", 0.0, MAX_TIMER_MS, p)? {
+            b.initial_delay = v;
+        }
+        if let Some(v) = opt_number(&r, "multiplier", 1.0, 1000.0, p)? {
+            b.multiplier = v;
+        }
+        if let Some(v) = opt_number(&r, "maxDelay", 0.0, MAX_TIMER_MS, p)? {
+            b.max_delay = v;
+        }
+        if let Some(v) = opt_number(&r, "jitter", 0.0, 1.0, p)? {
+            b.jitter = v;
+        }
+        if let Some(v) = opt_number(&r, "randomness", 0.0, MAX_TIMER_MS, p)? {
+            b.randomness = v;
+        }
+        match get(&r, "maxAttempts").map(|v| v.as_f64()) {
+            None => {}
+            Some(Some(v)) if v == f64::INFINITY => b.max_attempts = None,
+            Some(Some(v)) if v >= 1.0 && v.fract() == 0.0 && v <= u32::MAX as f64 => {
+                b.max_attempts = Some(v as u32)
+            }
+            Some(_) => {
+                return Err(invalid_arguments(
+                    "Invalid option autoReconnectOptions.maxAttempts: expected a whole number >= 1 or Infinity",
+                ))
+            }
+        }
+        b.validate()
+            .map_err(|o| invalid_arguments(&format!("Invalid option {o}")))?;
+    }
+    if let Some(v) = get(options, "authTokenName") {
+        o.auth_token_name =
+            Some(v.as_string().ok_or_else(|| {
+                invalid_arguments("Invalid option authTokenName: expected a string")
+            })?);
+    }
+    if let Some(v) = get(options, "authStorage") {
+        o.storage = match v.as_string().as_deref() {
+            Some("local") => StoreKind::Local,
+            Some("session") => StoreKind::Session,
+            Some("memory") => StoreKind::Memory,
+            Some(_) => return Err(invalid_arguments(
+                "Invalid option authStorage: expected 'local', 'session', 'memory' or an object",
+            )),
+            None => {
+                let ok = v.is_object()
+                    && ["loadToken", "saveToken", "removeToken"]
+                        .iter()
+                        .all(|m| get(&v, m).is_some_and(|f| f.is_function()));
+                if !ok {
+                    return Err(invalid_arguments(
+                        "Invalid option authStorage: an object needs loadToken, saveToken and removeToken functions",
+                    ));
+                }
+                StoreKind::Custom(v)
+            }
+        };
+    }
+    let query = match get(options, "query") {
+        None => None,
+        Some(q) if q.is_string() || (q.is_object() && !q.is_function()) => Some(query_string(&q)),
+        Some(_) => {
+            return Err(invalid_arguments(
+                "Invalid option query: expected an object or a string",
+            ))
+        }
+    };
+    Ok((o, query))
+}
+
+fn call_options(v: &JsValue) -> Result<CallOptions, JsValue> {
+    check_options_object(v, "The emit options")?;
+    let mut o = CallOptions::default();
+    if let Some(t) = opt_ms(v, "ackTimeout")? {
+        o.ack_timeout = Some(t);
+    }
+    if let Some(r) = opt_number(v, "retries", 0.0, 1000.0, "")? {
+        o.retries = r as u32;
+    }
+    Ok(o)
+}
+
+fn name_arg(v: &JsValue, what: &str) -> Result<String, JsValue> {
+    v.as_string()
+        .ok_or_else(|| invalid_arguments(&format!("The {what} must be a string")))
+}
+
+/// A Promise plus the settler that resolves it with a call result.
+fn promise_for(map: fn(Option<String>) -> JsValue) -> (Promise, impl FnOnce(CallResult)) {
+    let mut slot: Option<(Function, Function)> = None;
+    let p = Promise::new(&mut |res, rej| slot = Some((res, rej)));
+    let (res, rej) = slot.expect("Promise executor runs synchronously");
+    let settle = move |r: CallResult| {
+        let _ = match r {
+            Ok(d) => res.call1(&JsValue::NULL, &map(d)),
+            Err(e) => rej.call1(&JsValue::NULL, &call_error(&e)),
+        };
+    };
+    (p, settle)
+}
+
+fn data_value(d: Option<String>) -> JsValue {
+    from_json(d.as_deref())
+}
+
+fn void_value(_: Option<String>) -> JsValue {
+    JsValue::UNDEFINED
+}
+
+/// `(err, data)` callback, called once.
+fn callback_settler(cb: Function, map: fn(Option<String>) -> JsValue) -> impl FnOnce(CallResult) {
+    move |r: CallResult| {
+        let _ = match r {
+            Ok(d) => cb.call2(&JsValue::NULL, &JsValue::NULL, &map(d)),
+            Err(e) => cb.call1(&JsValue::NULL, &call_error(&e)),
+        };
+    }
+}
+
+fn decoded_token(token: Option<&str>) -> JsValue {
+    token
+        .and_then(|t| auth::decode_payload(t).ok())
+        .map_or(JsValue::NULL, |p| from_json(Some(&p)))
+}
+
+// ---- channels ----------------------------------------------------------------------------
+
+/// The JS-side state of one channel: its object, listeners, watchers and `for await` queues.
+#[derive(Clone)]
+struct ChannelSlot {
+    js: JsValue,
+    emitter: Emitter,
+    watchers: Emitter,
+    queues: Rc<RefCell<Vec<AsyncQueue>>>,
+}
+
+type Slots = Rc<RefCell<HashMap<String, ChannelSlot>>>;
+
+/// A channel (`socket.subscribe(name)`), with its own listeners and watchers.
+#[wasm_bindgen(js_name = Channel)]
+pub struct JsChannel {
+    name: String,
+    socket: std::rc::Weak<crate::client::InnerHandle>,
+    slot: ChannelSlot,
+}
+
+const WATCH: &str = "message";
+
+#[wasm_bindgen(js_class = Channel)]
+impl JsChannel {
+    #[wasm_bindgen(getter)]
+    pub fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    /// `'pending' | 'subscribed' | 'unsubscribed'`.
+    #[wasm_bindgen(
+        getter,
+        unchecked_return_type = "'pending' | 'subscribed' | 'unsubscribed'"
+    )]
+    pub fn state(&self) -> String {
+        self.sock()
+            .map_or("unsubscribed", |s| s.channel(&self.name).state().as_str())
+            .to_string()
+    }
+
+    fn sock(&self) -> Option<Socket> {
+        Socket::from_handle(&self.socket)
+    }
+
+    /// Adds a listener for `subscribe`, `subscribeFail`, `unsubscribe`, `kickOut` or
+    /// `subscribeStateChange`; returns the function that removes it.
+    #[wasm_bindgen(unchecked_return_type = "() => void")]
+    pub fn on(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ChannelEventName")] name: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "(...args: any[]) => void")] listener: JsValue,
+    ) -> Result<Function, JsValue> {
+        self.slot.emitter.on(&name, &listener)
+    }
+
+    #[wasm_bindgen(unchecked_return_type = "Promise<any>")]
+    pub fn once(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ChannelEventName")] name: String,
+        #[wasm_bindgen(js_name = timeoutMs, unchecked_param_type = "number | undefined")]
+        timeout_ms: JsValue,
+    ) -> Promise {
+        self.slot.emitter.once(&name, &timeout_ms)
+    }
+
+    pub fn off(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ChannelEventName | undefined")] name: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "((...args: any[]) => void) | undefined")]
+        listener: JsValue,
+    ) {
+        self.slot.emitter.off(&name, &listener)
+    }
+
+    /// Calls `fn(data)` for every message published to the channel (survives reconnects).
+    pub fn watch(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(data: any) => void")] listener: JsValue,
+    ) -> Result<(), JsValue> {
+        self.slot.watchers.on(&WATCH.into(), &listener).map(|_| ())
+    }
+
+    /// Removes one watcher, or all of them.
+    pub fn unwatch(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "((data: any) => void) | undefined")]
+        listener: JsValue,
+    ) {
+        self.slot.watchers.off(&WATCH.into(), &listener)
+    }
+
+    /// Publishes to this channel; resolves on the server's ack.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn publish(&self, data: JsValue) -> Result<Promise, JsValue> {
+        let sock = self
+            .sock()
+            .ok_or_else(|| invalid_arguments("The socket is gone"))?;
+        let (p, settle) = promise_for(void_value);
+        match to_json(&data) {
+            Ok(d) => sock.publish_with(&self.name, d.as_deref(), CallOptions::default(), settle),
+            Err(e) => return Ok(Promise::reject(&e)),
+        }
+        Ok(p)
+    }
+
+    #[wasm_bindgen(js_name = transmitPublish)]
+    pub fn transmit_publish(&self, data: JsValue) -> Result<(), JsValue> {
+        let d = to_json(&data)?;
+        if let Some(s) = self.sock() {
+            s.transmit_publish(&self.name, d.as_deref());
+        }
+        Ok(())
+    }
+
+    pub fn unsubscribe(&self) {
+        if let Some(s) = self.sock() {
+            s.unsubscribe(&self.name);
+        }
+    }
+
+    /// Used by `[Symbol.asyncIterator]`: a bounded queue of this channel's messages.
+    #[wasm_bindgen(js_name = "__iterator", skip_typescript)]
+    pub fn iterator(&self) -> AsyncQueue {
+        let q = AsyncQueue::new(ITERATOR_BUFFER, &JsValue::UNDEFINED);
+        let mut qs = self.slot.queues.borrow_mut();
+        qs.retain(|q| !q.is_done());
+        qs.push(q.clone());
+        q
+    }
+}
+
+// ---- socket ------------------------------------------------------------------------------
+
+/// A SocketCluster socket (`connect(url, options)` or `new Socket(url, options)`).
+#[wasm_bindgen(js_name = Socket)]
+pub struct JsSocket {
+    socket: Socket,
+    emitter: Emitter,
+    slots: Slots,
+    handler: HandlerId,
+    _respond: Closure<dyn Fn(f64, JsValue, bool, JsValue)>,
+}
+
+/// `connect(url, options)`: the same as `new Socket(url, options)`.
+#[wasm_bindgen]
+pub fn connect(
+    url: &str,
+    #[wasm_bindgen(unchecked_param_type = "SocketOptions | undefined")] options: JsValue,
+) -> Result<JsSocket, JsValue> {
+    JsSocket::new(url, options)
+}
+
+#[wasm_bindgen(js_class = Socket)]
+impl JsSocket {
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        url: &str,
+        #[wasm_bindgen(unchecked_param_type = "SocketOptions | undefined")] options: JsValue,
+    ) -> Result<JsSocket, JsValue> {
+        super::init_once();
+        let (mut opts, query) = parse_socket_options(&options)?;
+        let auto_connect = opts.auto_connect;
+        opts.auto_connect = false;
+        let socket =
+            Socket::with_query(url, query.as_deref(), opts).map_err(|m| invalid_arguments(&m))?;
+        let emitter = Emitter::new();
+        let slots: Slots = Rc::new(RefCell::new(HashMap::new()));
+
+        let handle = socket.handle();
+        let respond = Closure::<dyn Fn(f64, JsValue, bool, JsValue)>::new(
+            move |gen: f64, rid: JsValue, is_error: bool, json: JsValue| {
+                if let (Some(s), Some(rid)) = (Socket::from_handle(&handle), rid.as_string()) {
+                    let to = ReplyTo {
+                        gen: gen as u64,
+                        rid,
+                    };
+                    let text = json.as_string();
+                    s.respond(
+                        &to,
+                        if is_error {
+                            Err(text.unwrap_or_else(|| "null".into()))
+                        } else {
+                            Ok(text)
+                        },
+                    );
+                }
+            },
+        );
+        let respond_fn: Function = respond.as_ref().unchecked_ref::<Function>().clone();
+        let (em, sl, h) = (emitter.clone(), slots.clone(), socket.handle());
+        let handler = socket.on_event(move |ev| dispatch(&em, &sl, &h, &respond_fn, ev));
+        let js = JsSocket {
+            socket,
+            emitter,
+            slots,
+            handler,
+            _respond: respond,
+        };
+        if auto_connect {
+            js.socket.connect();
+        }
+        Ok(js)
+    }
+
+    /// The server-assigned socket id, or `null` before the handshake.
+    #[wasm_bindgen(getter)]
+    pub fn id(&self) -> Option<String> {
+        self.socket.id()
+    }
+
+    #[wasm_bindgen(getter, unchecked_return_type = "'connecting' | 'open' | 'closed'")]
+    pub fn state(&self) -> String {
+        self.socket.state().as_str().to_string()
+    }
+
+    #[wasm_bindgen(getter, js_name = authState, unchecked_return_type = "'authenticated' | 'unauthenticated'")]
+    pub fn auth_state(&self) -> String {
+        self.socket.auth_state().as_str().to_string()
+    }
+
+    /// The decoded payload of the signed auth token, or `null`.
+    #[wasm_bindgen(getter, js_name = authToken, unchecked_return_type = "Record<string, any> | null")]
+    pub fn auth_token(&self) -> JsValue {
+        decoded_token(self.socket.signed_auth_token().as_deref())
+    }
+
+    #[wasm_bindgen(getter, js_name = signedAuthToken)]
+    pub fn signed_auth_token(&self) -> Option<String> {
+        self.socket.signed_auth_token()
+    }
+
+    #[wasm_bindgen(getter, js_name = pendingReconnect)]
+    pub fn pending_reconnect(&self) -> bool {
+        self.socket.pending_reconnect()
+    }
+
+    #[wasm_bindgen(getter, js_name = connectAttempts)]
+    pub fn connect_attempts(&self) -> u32 {
+        self.socket.connect_attempts()
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn url(&self) -> String {
+        self.socket.url()
+    }
+
+    #[wasm_bindgen(getter, js_name = authTokenName)]
+    pub fn auth_token_name(&self) -> String {
+        self.socket.auth_token_name()
+    }
+
+    pub fn connect(&self) {
+        self.socket.connect();
+    }
+
+    /// Closes (default code 1000) and releases every listener and timer the socket holds in the
+    /// browser. Event listeners added with `on` stay, for a later `connect()`.
+    pub fn disconnect(&self, code: Option<u16>, reason: Option<String>) -> Result<(), JsValue> {
+        let code = close_code(code)?;
+        self.socket
+            .disconnect(code, reason.as_deref().unwrap_or(""));
+        Ok(())
+    }
+
+    pub fn reconnect(&self, code: Option<u16>, reason: Option<String>) -> Result<(), JsValue> {
+        let code = close_code(code)?;
+        self.socket.reconnect(code, reason.as_deref().unwrap_or(""));
+        Ok(())
+    }
+
+    /// `emit(event, data?, {ackTimeout?, retries?}?)` → Promise of the answer's data, or
+    /// `emit(event, data, callback)` → `callback(err, data)` once.
+    #[wasm_bindgen(unchecked_return_type = "Promise<any> | undefined")]
+    pub fn emit(
+        &self,
+        event: JsValue,
+        data: JsValue,
+        #[wasm_bindgen(
+            unchecked_param_type = "EmitOptions | ((err: Error | null, data?: any) => void) | undefined"
+        )]
+        options: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let event = name_arg(&event, "event name")?;
+        if let Some(cb) = options.dyn_ref::<Function>() {
+            let settle = callback_settler(cb.clone(), data_value);
+            match to_json(&data) {
+                Ok(d) => self
+                    .socket
+                    .emit_with(&event, d, CallOptions::default(), settle),
+                Err(e) => {
+                    let _ = cb.call1(&JsValue::NULL, &e);
+                }
+            }
+            return Ok(JsValue::UNDEFINED);
+        }
+        let opts = call_options(&options)?;
+        let (p, settle) = promise_for(data_value);
+        match to_json(&data) {
+            Ok(d) => self.socket.emit_with(&event, d, opts, settle),
+            Err(e) => return Ok(Promise::reject(&e).into()),
+        }
+        Ok(p.into())
+    }
+
+    /// Sends `{event, data}` without a `cid`; never fails.
+    pub fn transmit(&self, event: JsValue, data: JsValue) -> Result<(), JsValue> {
+        let event = name_arg(&event, "event name")?;
+        let d = to_json(&data)?;
+        self.socket.transmit(&event, d);
+        Ok(())
+    }
+
+    /// `publish(channel, data?)` → Promise resolved on the server's ack, or
+    /// `publish(channel, data, callback)`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void> | undefined")]
+    pub fn publish(
+        &self,
+        channel: JsValue,
+        data: JsValue,
+        #[wasm_bindgen(
+            unchecked_param_type = "EmitOptions | ((err: Error | null) => void) | undefined"
+        )]
+        options: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let channel = name_arg(&channel, "channel name")?;
+        if let Some(cb) = options.dyn_ref::<Function>() {
+            let settle = callback_settler(cb.clone(), void_value);
+            match to_json(&data) {
+                Ok(d) => {
+                    self.socket
+                        .publish_with(&channel, d.as_deref(), CallOptions::default(), settle)
+                }
+                Err(e) => {
+                    let _ = cb.call1(&JsValue::NULL, &e);
+                }
+            }
+            return Ok(JsValue::UNDEFINED);
+        }
+        let opts = call_options(&options)?;
+        let (p, settle) = promise_for(void_value);
+        match to_json(&data) {
+            Ok(d) => self
+                .socket
+                .publish_with(&channel, d.as_deref(), opts, settle),
+            Err(e) => return Ok(Promise::reject(&e).into()),
+        }
+        Ok(p.into())
+    }
+
+    #[wasm_bindgen(js_name = transmitPublish)]
+    pub fn transmit_publish(&self, channel: JsValue, data: JsValue) -> Result<(), JsValue> {
+        let channel = name_arg(&channel, "channel name")?;
+        let d = to_json(&data)?;
+        self.socket.transmit_publish(&channel, d.as_deref());
+        Ok(())
+    }
+
+    /// Subscribes; the same `Channel` object for the same name while it exists.
+    #[wasm_bindgen(unchecked_return_type = "Channel")]
+    pub fn subscribe(
+        &self,
+        channel: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "SubscribeOptions | undefined")] options: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let name = name_arg(&channel, "channel name")?;
+        check_options_object(&options, "The subscribe options")?;
+        let mut o = SubscribeOptions::default();
+        if let Some(v) = opt_bool(&options, "waitForAuth")? {
+            o.wait_for_auth = v;
+        }
+        if let Some(v) = get(&options, "priority") {
+            o.priority = v
+                .as_f64()
+                .filter(|p| p.is_finite())
+                .ok_or_else(|| invalid_arguments("Invalid option priority: expected a number"))?;
+        }
+        if let Some(v) = get(&options, "data") {
+            o.data = to_json(&v)?;
+        }
+        let js = self.slot(&name).js;
+        self.socket.subscribe(&name, o);
+        Ok(js)
+    }
+
+    pub fn unsubscribe(&self, channel: JsValue) -> Result<(), JsValue> {
+        let name = name_arg(&channel, "channel name")?;
+        self.socket.unsubscribe(&name);
+        Ok(())
+    }
+
+    /// The `Channel` object of `name` (subscribed or not).
+    #[wasm_bindgen(unchecked_return_type = "Channel")]
+    pub fn channel(&self, name: JsValue) -> Result<JsValue, JsValue> {
+        let name = name_arg(&name, "channel name")?;
+        Ok(self.slot(&name).js)
+    }
+
+    /// Names of subscribed channels (and pending ones with `includePending`).
+    pub fn subscriptions(
+        &self,
+        #[wasm_bindgen(js_name = includePending)] include_pending: Option<bool>,
+    ) -> Vec<String> {
+        self.socket.subscriptions(include_pending.unwrap_or(false))
+    }
+
+    /// `#authenticate` with a signed token → `{isAuthenticated, authError}`.
+    #[wasm_bindgen(
+        unchecked_return_type = "Promise<{isAuthenticated: boolean, authError: Error | null}>"
+    )]
+    pub fn authenticate(&self, token: JsValue) -> Result<Promise, JsValue> {
+        let token = name_arg(&token, "signed token")?;
+        let (p, settle) = promise_for(|d| {
+            let v = from_json(d.as_deref());
+            let is_auth = get(&v, "isAuthenticated").and_then(|b| b.as_bool()) == Some(true);
+            let err = get(&v, "authError")
+                .filter(|e| !e.is_null())
+                .map_or(JsValue::NULL, |e| {
+                    let text = JSON::stringify(&e)
+                        .ok()
+                        .and_then(|s| s.as_string())
+                        .unwrap_or_default();
+                    super::errors::hydrate_error(&text).into()
+                });
+            object(&[("isAuthenticated", is_auth.into()), ("authError", err)])
+        });
+        self.socket.authenticate_with(&token, settle);
+        Ok(p)
+    }
+
+    /// Removes the stored token and sends `#removeAuthToken`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn deauthenticate(&self) -> Promise {
+        self.socket.deauthenticate();
+        Promise::resolve(&JsValue::UNDEFINED)
+    }
+
+    /// Adds a listener; returns the function that removes it.
+    #[wasm_bindgen(unchecked_return_type = "() => void")]
+    pub fn on(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "SocketEventName | (string & {})")] name: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "(...args: any[]) => any")] listener: JsValue,
+    ) -> Result<Function, JsValue> {
+        self.emitter.on(&name, &listener)
+    }
+
+    /// The first payload of the next `name` event; rejects with `TimeoutError` after `timeoutMs`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<any>")]
+    pub fn once(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "SocketEventName | (string & {})")] name: String,
+        #[wasm_bindgen(js_name = timeoutMs, unchecked_param_type = "number | undefined")]
+        timeout_ms: JsValue,
+    ) -> Promise {
+        self.emitter.once(&name, &timeout_ms)
+    }
+
+    pub fn off(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string | undefined")] name: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "((...args: any[]) => any) | undefined")]
+        listener: JsValue,
+    ) {
+        self.emitter.off(&name, &listener)
+    }
+}
+
+impl JsSocket {
+    fn slot(&self, name: &str) -> ChannelSlot {
+        if let Some(s) = self.slots.borrow().get(name) {
+            return s.clone();
+        }
+        let slot_base = ChannelSlot {
+            js: JsValue::UNDEFINED,
+            emitter: Emitter::new(),
+            watchers: Emitter::new(),
+            queues: Rc::new(RefCell::new(Vec::new())),
+        };
+        let ch = JsChannel {
+            name: name.to_string(),
+            socket: self.socket.handle(),
+            slot: slot_base.clone(),
+        };
+        let js: JsValue = ch.into();
+        install_async_iterator(&js);
+        let slot = ChannelSlot { js, ..slot_base };
+        self.slots
+            .borrow_mut()
+            .insert(name.to_string(), slot.clone());
+        slot
+    }
+
+    /// The Rust socket behind this object.
+    pub fn rust(&self) -> &Socket {
+        &self.socket
+    }
+}
+
+impl Drop for JsSocket {
+    fn drop(&mut self) {
+        self.socket.remove_handler(self.handler);
+        self.socket.disconnect(1000, "");
+    }
+}
+
+fn close_code(code: Option<u16>) -> Result<u16, JsValue> {
+    match code {
+        None => Ok(1000),
+        Some(c) if c == 1000 || (3000..=4999).contains(&c) => Ok(c),
+        Some(c) => Err(invalid_arguments(&format!(
+            "Invalid close code {c}: use 1000 or 3000-4999"
+        ))),
+    }
+}
+
+fn close_payload(code: u16, reason: &str) -> JsValue {
+    object(&[("code", code.into()), ("reason", reason.into())])
+}
+
+/// Removes a channel's JS state once the core no longer has the channel and nobody listens.
+fn maybe_drop_slot(slots: &Slots, h: &std::rc::Weak<crate::client::InnerHandle>, name: &str) {
+    let gone = Socket::from_handle(h).is_none_or(|s| !s.has_channel(name));
+    if !gone {
+        return;
+    }
+    let mut map = slots.borrow_mut();
+    if let Some(slot) = map.get(name) {
+        let queues_done = {
+            let mut qs = slot.queues.borrow_mut();
+            qs.retain(|q| !q.is_done());
+            qs.is_empty()
+        };
+        if queues_done && slot.watchers.is_empty() && slot.emitter.is_empty() {
+            map.remove(name);
+        }
+    }
+}
+
+fn dispatch(
+    em: &Emitter,
+    slots: &Slots,
+    h: &std::rc::Weak<crate::client::InnerHandle>,
+    respond: &Function,
+    ev: &SocketEvent,
+) {
+    let u = JsValue::UNDEFINED;
+    let slot = |name: &str| slots.borrow().get(name).cloned();
+    match ev {
+        SocketEvent::Connecting => {
+            em.emit("connecting", &u, &u);
+        }
+        SocketEvent::Connect {
+            id,
+            ping_timeout,
+            is_authenticated,
+            auth_error,
+        } => {
+            let mut pairs = vec![
+                ("id", JsValue::from_str(id)),
+                ("pingTimeout", JsValue::from(*ping_timeout)),
+                ("isAuthenticated", JsValue::from(*is_authenticated)),
+            ];
+            if let Some(e) = auth_error {
+                pairs.push(("authError", super::errors::hydrate_error(e).into()));
+            }
+            em.emit("connect", &object(&pairs), &u);
+        }
+        SocketEvent::ConnectAbort { code, reason } => {
+            em.emit("connectAbort", &close_payload(*code, reason), &u);
+        }
+        SocketEvent::Disconnect { code, reason } => {
+            em.emit("disconnect", &close_payload(*code, reason), &u);
+        }
+        SocketEvent::Close { code, reason } => {
+            em.emit("close", &close_payload(*code, reason), &u);
+        }
+        SocketEvent::Error(e) => {
+            let err = match e {
+                SocketError::Session(s) => session_error(s),
+                SocketError::Storage(m) => make_error("StorageError", m).into(),
+            };
+            em.emit("error", &err, &u);
+        }
+        SocketEvent::Raw(t) => {
+            em.emit("raw", &JsValue::from_str(t), &u);
+        }
+        SocketEvent::Reconnecting { attempt, delay } => {
+            em.emit(
+                "reconnecting",
+                &object(&[("attempt", (*attempt).into()), ("delay", (*delay).into())]),
+                &u,
+            );
+        }
+        SocketEvent::GiveUp { attempts } => {
+            em.emit("giveUp", &object(&[("attempts", (*attempts).into())]), &u);
+        }
+        SocketEvent::ServerEvent { event, data, reply } => {
+            let data = from_json(data.as_deref());
+            match reply {
+                Some(r) => {
+                    let to = r.reply_to();
+                    em.server_event(
+                        event,
+                        &data,
+                        to.gen as f64,
+                        &JsValue::from_str(&to.rid),
+                        respond,
+                    );
+                }
+                None => {
+                    em.server_event(event, &data, 0.0, &u, respond);
+                }
+            }
+        }
+        SocketEvent::Subscribe(c) => {
+            let name = JsValue::from_str(c);
+            em.emit("subscribe", &name, &u);
+            if let Some(s) = slot(c) {
+                s.emitter.emit("subscribe", &name, &u);
+            }
+        }
+        SocketEvent::SubscribeFail { channel, error } => {
+            let err: JsValue = super::errors::hydrate_error(error).into();
+            let name = JsValue::from_str(channel);
+            em.emit("subscribeFail", &err, &name);
+            if let Some(s) = slot(channel) {
+                s.emitter.emit("subscribeFail", &err, &name);
+            }
+            maybe_drop_slot(slots, h, channel);
+        }
+        SocketEvent::Unsubscribe(c) => {
+            let name = JsValue::from_str(c);
+            em.emit("unsubscribe", &name, &u);
+            if let Some(s) = slot(c) {
+                s.emitter.emit("unsubscribe", &name, &u);
+                if Socket::from_handle(h).is_none_or(|s| !s.has_channel(c)) {
+                    for q in s.queues.borrow_mut().drain(..) {
+                        q.end();
+                    }
+                }
+            }
+            maybe_drop_slot(slots, h, c);
+        }
+        SocketEvent::SubscribeStateChange { channel, old, new } => {
+            let payload = object(&[
+                ("channel", JsValue::from_str(channel)),
+                ("oldState", old.as_str().into()),
+                ("newState", new.as_str().into()),
+            ]);
+            em.emit("subscribeStateChange", &payload, &u);
+            if let Some(s) = slot(channel) {
+                s.emitter.emit("subscribeStateChange", &payload, &u);
+            }
+        }
+        SocketEvent::KickOut { channel, message } => {
+            let msg = from_json(message.as_deref());
+            let name = JsValue::from_str(channel);
+            em.emit(
+                "kickOut",
+                &object(&[("channel", name.clone()), ("message", msg.clone())]),
+                &u,
+            );
+            if let Some(s) = slot(channel) {
+                s.emitter.emit("kickOut", &msg, &name);
+            }
+        }
+        SocketEvent::Publish { channel, data } => {
+            if let Some(s) = slot(channel) {
+                let v = from_json(data.as_deref());
+                s.watchers.emit(WATCH, &v, &u);
+                let qs = s.queues.borrow();
+                for q in qs.iter() {
+                    q.push(&v);
+                }
+            }
+        }
+        SocketEvent::Authenticate { signed_token } => {
+            em.emit(
+                "authenticate",
+                &object(&[
+                    ("signedAuthToken", JsValue::from_str(signed_token)),
+                    ("authToken", decoded_token(Some(signed_token))),
+                ]),
+                &u,
+            );
+        }
+        SocketEvent::Deauthenticate { old_signed_token } => {
+            em.emit(
+                "deauthenticate",
+                &object(&[
+                    (
+                        "oldSignedAuthToken",
+                        old_signed_token
+                            .as_deref()
+                            .map_or(JsValue::NULL, JsValue::from_str),
+                    ),
+                    ("oldAuthToken", decoded_token(old_signed_token.as_deref())),
+                ]),
+                &u,
+            );
+        }
+        SocketEvent::AuthStateChange { old, new } => {
+            em.emit(
+                "authStateChange",
+                &object(&[
+                    ("oldAuthState", old.as_str().into()),
+                    ("newAuthState", new.as_str().into()),
+                ]),
+                &u,
+            );
+        }
+    }
+}

@@ -1,0 +1,242 @@
+// JS-side helpers of the sockline adapter: the listener registry, error objects, and the few
+// things that are plain JavaScript by nature (async iterators, answering server invokes).
+// Owned by src/js/; nothing here knows the protocol.
+
+export function makeError(name, message, fields) {
+  const e = new Error(message);
+  e.name = name;
+  if (fields) Object.assign(e, fields);
+  return e;
+}
+
+// Server error JSON text -> Error with every field kept (sc-errors hydrateError, plus `value` for
+// non-objects).
+export function hydrateError(text) {
+  let v;
+  try {
+    v = JSON.parse(text);
+  } catch (_) {
+    v = text;
+  }
+  if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+    const e = new Error(typeof v.message === 'string' ? v.message : 'Invalid error message format');
+    for (const k of Object.keys(v)) {
+      if (k === 'message') continue;
+      if (k === 'name') {
+        if (typeof v.name === 'string') e.name = v.name;
+        continue;
+      }
+      if (k === 'stack') continue;
+      e[k] = v[k];
+    }
+    return e;
+  }
+  const e = new Error(typeof v === 'string' ? v : JSON.stringify(v));
+  e.value = v;
+  return e;
+}
+
+// Error (or any value) -> JSON text for the wire (sc-errors dehydrateError).
+export function dehydrate(err) {
+  if (err instanceof Error || (err !== null && typeof err === 'object')) {
+    const o = {};
+    if (typeof err.name === 'string' && err.name !== 'Error') o.name = err.name;
+    o.message = err.message;
+    for (const k of Object.keys(err)) {
+      const v = err[k];
+      o[k] = typeof v === 'function' ? `[function ${v.name}]` : v;
+    }
+    if (err instanceof Error && o.name === undefined) o.name = err.name;
+    return safeStringify(o);
+  }
+  return safeStringify(err === undefined ? null : err);
+}
+
+function safeStringify(v) {
+  try {
+    const t = JSON.stringify(v);
+    return t === undefined ? 'null' : t;
+  } catch (e) {
+    return JSON.stringify({ name: 'Error', message: String(e && e.message) });
+  }
+}
+
+function report(e) {
+  if (typeof globalThis.reportError === 'function') globalThis.reportError(e);
+  else setTimeout(() => { throw e; });
+}
+
+export class Emitter {
+  constructor() {
+    this._l = new Map();
+  }
+  on(name, fn) {
+    if (typeof name !== 'string') throw makeError('InvalidArgumentsError', 'The event name must be a string');
+    if (typeof fn !== 'function') throw makeError('InvalidArgumentsError', `The listener for ${name} must be a function`);
+    let s = this._l.get(name);
+    if (!s) this._l.set(name, (s = []));
+    s.push(fn);
+    return () => this.off(name, fn);
+  }
+  off(name, fn) {
+    if (name === undefined || name === null) {
+      this._l.clear();
+      return;
+    }
+    if (fn === undefined || fn === null) {
+      this._l.delete(name);
+      return;
+    }
+    const s = this._l.get(name);
+    if (!s) return;
+    const i = s.indexOf(fn);
+    if (i >= 0) s.splice(i, 1);
+    if (!s.length) this._l.delete(name);
+  }
+  once(name, timeoutMs) {
+    if (timeoutMs !== undefined && timeoutMs !== null && !(typeof timeoutMs === 'number' && timeoutMs >= 0)) {
+      return Promise.reject(makeError('InvalidArgumentsError', 'timeoutMs must be a non-negative number'));
+    }
+    return new Promise((resolve, reject) => {
+      let t;
+      const off = this.on(name, (a) => {
+        off();
+        if (t !== undefined) clearTimeout(t);
+        resolve(a);
+      });
+      if (timeoutMs !== undefined && timeoutMs !== null) {
+        t = setTimeout(() => {
+          off();
+          reject(makeError('TimeoutError', `The ${name} event did not happen within ${timeoutMs} ms`));
+        }, timeoutMs);
+      }
+    });
+  }
+  has(name) {
+    return this._l.has(name);
+  }
+  isEmpty() {
+    return this._l.size === 0;
+  }
+  emit(name, a, b) {
+    const s = this._l.get(name);
+    if (!s) return false;
+    for (const fn of s.slice()) {
+      try {
+        fn(a, b);
+      } catch (e) {
+        report(e);
+      }
+    }
+    return true;
+  }
+  // A server event: listeners get (data, res); res answers an invoke once. A listener that
+  // throws answers with its error; one that returns a Promise answers with its outcome.
+  serverEvent(name, data, gen, rid, respond) {
+    let done = false;
+    const res =
+      rid === undefined
+        ? undefined
+        : (err, value) => {
+            if (done) return;
+            done = true;
+            if (err !== undefined && err !== null) respond(gen, rid, true, dehydrate(err));
+            else respond(gen, rid, false, value === undefined ? undefined : safeStringify(value));
+          };
+    const s = this._l.get(name);
+    if (!s) return false;
+    for (const fn of s.slice()) {
+      try {
+        const r = fn(data, res);
+        if (res && r && typeof r.then === 'function') {
+          r.then(
+            (v) => res(null, v),
+            (e) => res(e === undefined || e === null ? new Error('Rejected') : e),
+          );
+        }
+      } catch (e) {
+        if (res) res(e);
+        else report(e);
+      }
+    }
+    return true;
+  }
+}
+
+// A bounded async-iterator queue: `for await (const x of thing)`.
+// When the consumer falls behind by more than `limit` items, the oldest are dropped and
+// `dropped` counts them.
+export class AsyncQueue {
+  constructor(limit, onReturn) {
+    this.limit = limit;
+    this.items = [];
+    this.waiters = [];
+    this.done = false;
+    this.dropped = 0;
+    this.onReturn = onReturn;
+  }
+  push(v) {
+    if (this.done) return;
+    const w = this.waiters.shift();
+    if (w) {
+      w({ value: v, done: false });
+      return;
+    }
+    if (this.items.length >= this.limit) {
+      this.items.shift();
+      this.dropped++;
+    }
+    this.items.push(v);
+  }
+  end() {
+    this.done = true;
+    for (const w of this.waiters.splice(0)) w({ value: undefined, done: true });
+  }
+  next() {
+    if (this.items.length) return Promise.resolve({ value: this.items.shift(), done: false });
+    if (this.done) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((r) => this.waiters.push(r));
+  }
+  return() {
+    this.end();
+    this.items.length = 0;
+    if (this.onReturn) this.onReturn();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+}
+
+// Gives every instance of `instance`'s class `for await` support through its `__iterator()`.
+export function installAsyncIterator(instance) {
+  const proto = Object.getPrototypeOf(instance);
+  if (proto && !Object.prototype.hasOwnProperty.call(proto, Symbol.asyncIterator)) {
+    Object.defineProperty(proto, Symbol.asyncIterator, {
+      value: function () {
+        return this.__iterator();
+      },
+      configurable: true,
+    });
+  }
+}
+
+export function isFunction(v) {
+  return typeof v === 'function';
+}
+
+// `query` option (object or string) -> query string; arrays become repeated keys.
+export function queryString(q) {
+  if (q === undefined || q === null) return '';
+  if (typeof q === 'string') return q.replace(/^\?/, '');
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) {
+    if (Array.isArray(v)) for (const x of v) p.append(k, String(x));
+    else if (v !== undefined) p.append(k, String(v));
+  }
+  return p.toString();
+}
+
+export function stringify(v) {
+  return JSON.stringify(v);
+}

@@ -1,0 +1,206 @@
+//! Reconnect delays: jittered exponential backoff, shared by `Socket` and `EventStream`.
+//!
+//! Owns the formula of API.md and nothing else: no clock, no RNG, no timers. Callers pass the
+//! attempt number and two uniform random numbers in `[0, 1)`.
+//!
+//! `delay(n) = min(max_delay, initial_delay * multiplier^n) * (1 - jitter * u) + randomness * u2`
+
+/// Options of the backoff (`autoReconnectOptions`). Durations are milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BackoffConfig {
+    pub initial_delay: f64,
+    pub multiplier: f64,
+    pub max_delay: f64,
+    pub jitter: f64,
+    pub randomness: f64,
+    /// `None` is `Infinity`: never give up.
+    pub max_attempts: Option<u32>,
+}
+
+impl Default for BackoffConfig {
+    fn default() -> Self {
+        BackoffConfig {
+            initial_delay: 1000.0,
+            multiplier: 2.0,
+            max_delay: 30000.0,
+            jitter: 0.5,
+            randomness: 0.0,
+            max_attempts: None,
+        }
+    }
+}
+
+/// Largest delay a timer may be armed with (browsers overflow past 2^31 - 1 ms).
+pub const MAX_TIMER_MS: f64 = 2_147_483_647.0;
+
+impl BackoffConfig {
+    /// Checks every field; the error names the offending option.
+    pub fn validate(&self) -> Result<(), &'static str> {
+        let ok = |v: f64| v.is_finite() && (0.0..=MAX_TIMER_MS).contains(&v);
+        if !ok(self.initial_delay) {
+            return Err("autoReconnectOptions.initialDelay");
+        }
+        if !(self.multiplier.is_finite() && self.multiplier >= 1.0 && self.multiplier <= 1000.0) {
+            return Err("autoReconnectOptions.multiplier");
+        }
+        if !ok(self.max_delay) {
+            return Err("autoReconnectOptions.maxDelay");
+        }
+        if !(self.jitter.is_finite() && (0.0..=1.0).contains(&self.jitter)) {
+            return Err("autoReconnectOptions.jitter");
+        }
+        if !ok(self.randomness) {
+            return Err("autoReconnectOptions.randomness");
+        }
+        if self.max_attempts == Some(0) {
+            return Err("autoReconnectOptions.maxAttempts");
+        }
+        Ok(())
+    }
+
+    /// The capped, un-jittered delay of attempt `n` (0-based).
+    pub fn base(&self, n: u32) -> f64 {
+        let exp = self.multiplier.powi(n.min(1024) as i32);
+        let raw = self.initial_delay * exp;
+        if raw.is_finite() {
+            raw.min(self.max_delay)
+        } else {
+            self.max_delay
+        }
+    }
+
+    /// Delay in ms before attempt `n`, with `u`, `u2` uniform in `[0, 1)`.
+    pub fn delay(&self, n: u32, u: f64, u2: f64) -> f64 {
+        let u = clamp01(u);
+        let u2 = clamp01(u2);
+        let d = self.base(n) * (1.0 - self.jitter * u) + self.randomness * u2;
+        d.clamp(0.0, MAX_TIMER_MS)
+    }
+
+    /// Inclusive bounds of `delay(n, ..)`, for tests and invariant checks.
+    pub fn bounds(&self, n: u32) -> (f64, f64) {
+        let b = self.base(n);
+        (
+            (b * (1.0 - self.jitter)).max(0.0),
+            (b + self.randomness).min(MAX_TIMER_MS),
+        )
+    }
+
+    /// Whether `attempts` failed attempts exhaust `max_attempts`.
+    pub fn exhausted(&self, attempts: u32) -> bool {
+        matches!(self.max_attempts, Some(m) if attempts >= m)
+    }
+}
+
+fn clamp01(v: f64) -> f64 {
+    if v.is_nan() {
+        0.0
+    } else {
+        v.clamp(0.0, 0.999_999_999)
+    }
+}
+
+/// A small deterministic RNG (xorshift64*), for tests and as a fallback when no host RNG is given.
+#[derive(Debug, Clone)]
+pub struct XorShift(u64);
+
+impl XorShift {
+    pub fn new(seed: u64) -> Self {
+        XorShift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// Uniform in `[0, 1)`.
+    pub fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        if n == 0 {
+            0
+        } else {
+            self.next_u64() % n
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_api_md() {
+        let c = BackoffConfig::default();
+        assert_eq!(c.delay(0, 0.0, 0.0), 1000.0);
+        assert_eq!(c.delay(1, 0.0, 0.0), 2000.0);
+        assert_eq!(c.delay(10, 0.0, 0.0), 30000.0);
+        // jitter 0.5 halves at most
+        assert!((c.delay(0, 0.999_999, 0.0) - 500.0).abs() < 0.01);
+    }
+
+    #[test]
+    fn distribution_within_bounds_and_spread_at_cap() {
+        let c = BackoffConfig {
+            randomness: 250.0,
+            ..Default::default()
+        };
+        let mut rng = XorShift::new(7);
+        let mut at_cap = Vec::new();
+        for i in 0..10_000u32 {
+            let n = i % 12;
+            let d = c.delay(n, rng.next_f64(), rng.next_f64());
+            let (lo, hi) = c.bounds(n);
+            assert!(d >= lo && d <= hi, "attempt {n}: {d} not in [{lo}, {hi}]");
+            if n >= 8 {
+                at_cap.push(d);
+            }
+        }
+        let min = at_cap.iter().cloned().fold(f64::INFINITY, f64::min);
+        let max = at_cap.iter().cloned().fold(0.0, f64::max);
+        assert!(
+            max - min > 10_000.0,
+            "delays at the cap are not spread: {min}..{max}"
+        );
+        let mut distinct = at_cap.clone();
+        distinct.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        distinct.dedup();
+        assert!(distinct.len() > at_cap.len() / 2);
+    }
+
+    #[test]
+    fn validation_names_the_option() {
+        let bad = BackoffConfig {
+            jitter: 1.5,
+            ..Default::default()
+        };
+        assert_eq!(bad.validate(), Err("autoReconnectOptions.jitter"));
+        let bad = BackoffConfig {
+            initial_delay: -1.0,
+            ..Default::default()
+        };
+        assert_eq!(bad.validate(), Err("autoReconnectOptions.initialDelay"));
+        let bad = BackoffConfig {
+            max_attempts: Some(0),
+            ..Default::default()
+        };
+        assert_eq!(bad.validate(), Err("autoReconnectOptions.maxAttempts"));
+        assert!(BackoffConfig::default().validate().is_ok());
+    }
+
+    #[test]
+    fn huge_attempt_numbers_stay_capped() {
+        let c = BackoffConfig::default();
+        assert!(c.delay(u32::MAX, 0.0, 0.0) <= 30000.0);
+        assert!(c.exhausted(3) == false);
+        let c = BackoffConfig {
+            max_attempts: Some(3),
+            ..Default::default()
+        };
+        assert!(c.exhausted(3) && !c.exhausted(2));
+    }
+}

@@ -1,0 +1,783 @@
+//! Frame classification and encoding for the SocketCluster wire format.
+//!
+//! Owns: telling pings from packets from raw text, splitting batches, reading the envelope
+//! fields (`event`, `cid`, `rid`, `data`, `error`) and writing outbound frames. Payloads stay
+//! opaque: `data` and `error` are carried as the exact JSON text the peer sent, validated but never
+//! turned into values (the browser's `JSON.parse` does that at the edge).
+//!
+//! The JSON reader is hand-written rather than `serde_json` because of the size budget
+//! (`serde_json` costs ~35 KB gzipped in wasm); it is iterative (no recursion, so no stack
+//! overflow on deep input), strict (RFC 8259 grammar), and returns `None` on any malformed input.
+
+/// Ping/pong strings by protocol version.
+pub fn ping_text(protocol_version: u8) -> &'static str {
+    if protocol_version == 1 {
+        "#1"
+    } else {
+        ""
+    }
+}
+
+pub fn pong_text(protocol_version: u8) -> &'static str {
+    if protocol_version == 1 {
+        "#2"
+    } else {
+        ""
+    }
+}
+
+/// One inbound text frame, classified.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Frame {
+    /// The server's ping for this protocol version.
+    Ping,
+    /// One or more packets (a JSON array is a batch).
+    Packets(Vec<Packet>),
+    /// Not a packet: not JSON, or not starting with `{`/`[`.
+    Raw,
+}
+
+/// One packet of a frame.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Packet {
+    /// `{"event": "...", "data": ..., "cid": <number>}`: the peer wants an answer. `cid` keeps
+    /// the number's exact text so the answer echoes it verbatim.
+    Invoke {
+        event: String,
+        data: Option<String>,
+        cid: String,
+    },
+    /// `{"event": "...", "data": ...}` without a numeric `cid`.
+    Transmit { event: String, data: Option<String> },
+    /// `{"rid": <number>, "data"?: ..., "error"?: ...}`.
+    Response {
+        rid: f64,
+        data: Option<String>,
+        error: Option<String>,
+    },
+    /// Valid JSON of an unknown shape (the element's text).
+    Raw(String),
+}
+
+/// Classifies a text frame per sc-formatter: pings first, then `{`/`[` + valid JSON, else raw.
+pub fn decode(text: &str, protocol_version: u8) -> Frame {
+    if text == ping_text(protocol_version) {
+        return Frame::Ping;
+    }
+    let trimmed = text.trim_start_matches([' ', '\n', '\r', '\t']);
+    match trimmed.as_bytes().first() {
+        Some(b'{') => match packet(trimmed.trim_end_matches([' ', '\n', '\r', '\t'])) {
+            Some(p) => Frame::Packets(vec![p]),
+            None => Frame::Raw,
+        },
+        Some(b'[') => match array_items(trimmed) {
+            Some(items) => Frame::Packets(
+                items
+                    .into_iter()
+                    .map(|item| packet(item).unwrap_or_else(|| Packet::Raw(item.to_string())))
+                    .collect(),
+            ),
+            None => Frame::Raw,
+        },
+        _ => Frame::Raw,
+    }
+}
+
+/// Reads one packet from a JSON text. `None` when the text is not valid JSON; `Packet::Raw` when it
+/// is valid but not a packet.
+fn packet(text: &str) -> Option<Packet> {
+    if !text.starts_with('{') {
+        return if validate(text) {
+            Some(Packet::Raw(text.to_string()))
+        } else {
+            None
+        };
+    }
+    let fields = object_fields(text)?;
+    let mut event = None;
+    let mut cid = None;
+    let mut rid = None;
+    let mut data = None;
+    let mut error = None;
+    for (key, value) in fields {
+        match key.as_str() {
+            "event" => event = Some(value),
+            "cid" => cid = Some(value),
+            "rid" => rid = Some(value),
+            "data" => data = Some(value),
+            "error" => error = Some(value),
+            _ => {}
+        }
+    }
+    if let Some(event) = event.and_then(string_value) {
+        let data = data.map(str::to_string);
+        return Some(match cid.filter(|c| is_number(c)) {
+            Some(cid) => Packet::Invoke {
+                event,
+                data,
+                cid: cid.to_string(),
+            },
+            None => Packet::Transmit { event, data },
+        });
+    }
+    if let Some(rid) = rid
+        .filter(|r| is_number(r))
+        .and_then(|r| r.parse::<f64>().ok())
+    {
+        return Some(Packet::Response {
+            rid,
+            data: data.map(str::to_string),
+            error: error.map(str::to_string),
+        });
+    }
+    Some(Packet::Raw(text.to_string()))
+}
+
+/// JSON-escapes `s` as a string literal (with quotes).
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Encodes an event packet. `data` is JSON text (omitted when `None`), `cid` is set for invokes.
+pub fn encode_event(event: &str, data: Option<&str>, cid: Option<u64>) -> String {
+    let mut out = String::with_capacity(event.len() + data.map_or(0, str::len) + 32);
+    out.push_str("{\"event\":");
+    out.push_str(&quote(event));
+    if let Some(d) = data {
+        out.push_str(",\"data\":");
+        out.push_str(d);
+    }
+    if let Some(cid) = cid {
+        out.push_str(",\"cid\":");
+        out.push_str(&cid.to_string());
+    }
+    out.push('}');
+    out
+}
+
+/// Encodes a response to a server invoke, echoing its `cid` text as `rid`.
+pub fn encode_response(rid: &str, data: Option<&str>, error: Option<&str>) -> String {
+    let mut out = String::from("{\"rid\":");
+    out.push_str(rid);
+    if let Some(e) = error {
+        out.push_str(",\"error\":");
+        out.push_str(e);
+    } else if let Some(d) = data {
+        out.push_str(",\"data\":");
+        out.push_str(d);
+    }
+    out.push('}');
+    out
+}
+
+/// Encodes the `data` of a `#publish`: `{"channel": name, "data": data}`.
+pub fn encode_publish_data(channel: &str, data: Option<&str>) -> String {
+    let mut out = String::from("{\"channel\":");
+    out.push_str(&quote(channel));
+    if let Some(d) = data {
+        out.push_str(",\"data\":");
+        out.push_str(d);
+    }
+    out.push('}');
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// A small strict JSON reader over byte offsets.
+
+/// Whether `text` is exactly one valid JSON value (surrounding whitespace allowed).
+pub fn validate(text: &str) -> bool {
+    let b = text.as_bytes();
+    let start = skip_ws(b, 0);
+    match skip_value(b, start) {
+        Some(end) => skip_ws(b, end) == b.len(),
+        None => false,
+    }
+}
+
+/// The top-level fields of a JSON object text as `(decoded key, raw value text)`, in order.
+/// `None` when `text` is not exactly one valid JSON object.
+pub fn object_fields(text: &str) -> Option<Vec<(String, &str)>> {
+    let b = text.as_bytes();
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i += 1;
+    let mut out = Vec::new();
+    i = skip_ws(b, i);
+    if b.get(i) == Some(&b'}') {
+        return (skip_ws(b, i + 1) == b.len()).then_some(out);
+    }
+    loop {
+        i = skip_ws(b, i);
+        let key_end = skip_string(b, i)?;
+        let key = unescape(text.get(i..key_end)?)?;
+        i = skip_ws(b, key_end);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_ws(b, i + 1);
+        let value_end = skip_value(b, i)?;
+        out.push((key, text.get(i..value_end)?));
+        i = skip_ws(b, value_end);
+        match b.get(i) {
+            Some(b',') => i += 1,
+            Some(b'}') => {
+                return (skip_ws(b, i + 1) == b.len()).then_some(out);
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// The raw texts of a JSON array's items. `None` unless `text` is exactly one valid array.
+pub fn array_items(text: &str) -> Option<Vec<&str>> {
+    let b = text.as_bytes();
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'[') {
+        return None;
+    }
+    i = skip_ws(b, i + 1);
+    let mut out = Vec::new();
+    if b.get(i) == Some(&b']') {
+        return (skip_ws(b, i + 1) == b.len()).then_some(out);
+    }
+    loop {
+        i = skip_ws(b, i);
+        let end = skip_value(b, i)?;
+        out.push(text.get(i..end)?);
+        i = skip_ws(b, end);
+        match b.get(i) {
+            Some(b',') => i += 1,
+            Some(b']') => return (skip_ws(b, i + 1) == b.len()).then_some(out),
+            _ => return None,
+        }
+    }
+}
+
+/// Reads one field of a JSON object text.
+pub fn field<'a>(object: &'a str, name: &str) -> Option<&'a str> {
+    object_fields(object)?
+        .into_iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+/// Decodes a raw JSON string literal; `None` when `raw` is not a string.
+pub fn string_value(raw: &str) -> Option<String> {
+    let raw = raw.trim_matches([' ', '\n', '\r', '\t']);
+    if !raw.starts_with('"') {
+        return None;
+    }
+    unescape(raw)
+}
+
+/// Whether a raw JSON value is a number.
+pub fn is_number(raw: &str) -> bool {
+    matches!(raw.as_bytes().first(), Some(b'-' | b'0'..=b'9'))
+}
+
+/// Reads a raw JSON value as a number (`None` for other types).
+pub fn number_value(raw: &str) -> Option<f64> {
+    if is_number(raw) {
+        raw.parse().ok()
+    } else {
+        None
+    }
+}
+
+/// Reads a raw JSON value as a boolean (`None` for other types).
+pub fn bool_value(raw: &str) -> Option<bool> {
+    match raw {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    }
+}
+
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+        i += 1;
+    }
+    i
+}
+
+/// Skips one string literal starting at `i` (at the opening quote); returns the index after it.
+fn skip_string(b: &[u8], i: usize) -> Option<usize> {
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    let mut i = i + 1;
+    loop {
+        match *b.get(i)? {
+            b'"' => return Some(i + 1),
+            b'\\' => match *b.get(i + 1)? {
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
+                b'u' => {
+                    let hex = b.get(i + 2..i + 6)?;
+                    if !hex.iter().all(u8::is_ascii_hexdigit) {
+                        return None;
+                    }
+                    i += 6;
+                }
+                _ => return None,
+            },
+            c if c < 0x20 => return None,
+            _ => i += 1,
+        }
+    }
+}
+
+fn skip_number(b: &[u8], mut i: usize) -> Option<usize> {
+    if b.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    match b.get(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => {
+            while matches!(b.get(i), Some(b'0'..=b'9')) {
+                i += 1;
+            }
+        }
+        _ => return None,
+    }
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        if !matches!(b.get(i), Some(b'0'..=b'9')) {
+            return None;
+        }
+        while matches!(b.get(i), Some(b'0'..=b'9')) {
+            i += 1;
+        }
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if !matches!(b.get(i), Some(b'0'..=b'9')) {
+            return None;
+        }
+        while matches!(b.get(i), Some(b'0'..=b'9')) {
+            i += 1;
+        }
+    }
+    Some(i)
+}
+
+/// Skips one JSON value starting at `i`; iterative, so nesting depth cannot overflow the stack.
+fn skip_value(b: &[u8], start: usize) -> Option<usize> {
+    // Each entry: true = inside an object, false = inside an array.
+    let mut stack: Vec<bool> = Vec::new();
+    let mut i = start;
+    loop {
+        // Expect a value at i.
+        i = skip_ws(b, i);
+        match *b.get(i)? {
+            b'{' => {
+                i = skip_ws(b, i + 1);
+                if b.get(i) == Some(&b'}') {
+                    i += 1;
+                } else {
+                    stack.push(true);
+                    i = skip_string(b, i)?;
+                    i = skip_ws(b, i);
+                    if b.get(i) != Some(&b':') {
+                        return None;
+                    }
+                    i += 1;
+                    continue;
+                }
+            }
+            b'[' => {
+                i = skip_ws(b, i + 1);
+                if b.get(i) == Some(&b']') {
+                    i += 1;
+                } else {
+                    stack.push(false);
+                    continue;
+                }
+            }
+            b'"' => i = skip_string(b, i)?,
+            b't' => i = literal(b, i, b"true")?,
+            b'f' => i = literal(b, i, b"false")?,
+            b'n' => i = literal(b, i, b"null")?,
+            _ => i = skip_number(b, i)?,
+        }
+        // After a value: close containers or move to the next element.
+        loop {
+            let Some(&in_object) = stack.last() else {
+                return Some(i);
+            };
+            i = skip_ws(b, i);
+            match (*b.get(i)?, in_object) {
+                (b',', true) => {
+                    i = skip_ws(b, i + 1);
+                    i = skip_string(b, i)?;
+                    i = skip_ws(b, i);
+                    if b.get(i) != Some(&b':') {
+                        return None;
+                    }
+                    i += 1;
+                    break;
+                }
+                (b',', false) => {
+                    i += 1;
+                    break;
+                }
+                (b'}', true) | (b']', false) => {
+                    stack.pop();
+                    i += 1;
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
+fn literal(b: &[u8], i: usize, lit: &[u8]) -> Option<usize> {
+    (b.get(i..i + lit.len())? == lit).then_some(i + lit.len())
+}
+
+/// Decodes a JSON string literal (with its quotes) into a Rust string.
+fn unescape(raw: &str) -> Option<String> {
+    let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
+    if !inner.contains('\\') {
+        return Some(inner.to_string());
+    }
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next()? {
+            '"' => out.push('"'),
+            '\\' => out.push('\\'),
+            '/' => out.push('/'),
+            'b' => out.push('\u{8}'),
+            'f' => out.push('\u{c}'),
+            'n' => out.push('\n'),
+            'r' => out.push('\r'),
+            't' => out.push('\t'),
+            'u' => {
+                let hi = hex4(&mut chars)?;
+                if (0xD800..0xDC00).contains(&hi) {
+                    // A high surrogate must be followed by `\uDC00`-`\uDFFF`; lone ones become U+FFFD.
+                    let rest = chars.as_str();
+                    if let Some(tail) = rest.strip_prefix("\\u") {
+                        let mut t = tail.chars();
+                        if let Some(lo) = hex4(&mut t) {
+                            if (0xDC00..0xE000).contains(&lo) {
+                                let cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+                                out.push(char::from_u32(cp).unwrap_or('\u{FFFD}'));
+                                chars = t;
+                                continue;
+                            }
+                        }
+                    }
+                    out.push('\u{FFFD}');
+                } else {
+                    out.push(char::from_u32(hi).unwrap_or('\u{FFFD}'));
+                }
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+fn hex4(chars: &mut std::str::Chars<'_>) -> Option<u32> {
+    let mut v = 0u32;
+    for _ in 0..4 {
+        v = v * 16 + chars.next()?.to_digit(16)?;
+    }
+    Some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(text: &str) -> Packet {
+        match decode(text, 2) {
+            Frame::Packets(mut v) if v.len() == 1 => v.remove(0),
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn pings_by_version() {
+        assert_eq!(decode("", 2), Frame::Ping);
+        assert_eq!(decode("#1", 1), Frame::Ping);
+        assert_eq!(decode("#1", 2), Frame::Raw);
+        assert_eq!(decode("", 1), Frame::Raw);
+        assert_eq!(decode("#2", 2), Frame::Raw);
+    }
+
+    #[test]
+    fn captured_handshake_reply() {
+        let p = one(
+            r##"{"rid":1,"data":{"id":"HYkQvQaLtuA_OyCQAAAA","pingTimeout":30000,"isAuthenticated":false}}"##,
+        );
+        match p {
+            Packet::Response { rid, data, error } => {
+                assert_eq!(rid, 1.0);
+                assert!(error.is_none());
+                let d = data.unwrap();
+                assert_eq!(
+                    string_value(field(&d, "id").unwrap()).unwrap(),
+                    "HYkQvQaLtuA_OyCQAAAA"
+                );
+                assert_eq!(
+                    number_value(field(&d, "pingTimeout").unwrap()),
+                    Some(30000.0)
+                );
+                assert_eq!(
+                    bool_value(field(&d, "isAuthenticated").unwrap()),
+                    Some(false)
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn captured_auth_error_reply() {
+        let p = one(
+            r##"{"rid":1,"data":{"id":"NOVSrS6PFGx-jVRbAAAF","pingTimeout":30000,"authError":{"message":"jwt expired","name":"AuthTokenExpiredError","expiry":"2026-11-21T23:39:45.000Z","isBadToken":true},"isAuthenticated":false}}"##,
+        );
+        let Packet::Response { data: Some(d), .. } = p else {
+            panic!()
+        };
+        let e = field(&d, "authError").unwrap();
+        assert_eq!(
+            string_value(field(e, "name").unwrap()).unwrap(),
+            "AuthTokenExpiredError"
+        );
+        assert_eq!(bool_value(field(e, "isBadToken").unwrap()), Some(true));
+    }
+
+    #[test]
+    fn captured_errors_are_kept_verbatim() {
+        let cases = [
+            (
+                r##"{"rid":4,"error":{"message":"Something failed","name":"MyCustomError","extra":123}}"##,
+                r##"{"message":"Something failed","name":"MyCustomError","extra":123}"##,
+            ),
+            (
+                r##"{"rid":3,"error":{"message":"plain error"}}"##,
+                r##"{"message":"plain error"}"##,
+            ),
+            (
+                r##"{"rid":4,"error":"just a string"}"##,
+                r##""just a string""##,
+            ),
+            (
+                r##"{"rid":6,"error":{"message":"The invoke AGAction was blocked by inbound middleware","name":"SilentMiddlewareBlockedError","type":"inbound"}}"##,
+                r##"{"message":"The invoke AGAction was blocked by inbound middleware","name":"SilentMiddlewareBlockedError","type":"inbound"}"##,
+            ),
+            (
+                r##"{"rid":1,"error":{"message":"SC handshake rejected","name":"HandshakeRejected","statusCode":4008}}"##,
+                r##"{"message":"SC handshake rejected","name":"HandshakeRejected","statusCode":4008}"##,
+            ),
+        ];
+        for (frame, err) in cases {
+            match one(frame) {
+                Packet::Response { error: Some(e), .. } => assert_eq!(e, err),
+                other => panic!("{frame}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn captured_events() {
+        assert_eq!(
+            one(r##"{"event":"clientEvent","data":{"y":2}}"##),
+            Packet::Transmit {
+                event: "clientEvent".into(),
+                data: Some(r##"{"y":2}"##.into())
+            }
+        );
+        assert_eq!(
+            one(r##"{"event":"clientProc","cid":1,"data":{"x":1}}"##),
+            Packet::Invoke {
+                event: "clientProc".into(),
+                data: Some(r##"{"x":1}"##.into()),
+                cid: "1".into()
+            }
+        );
+        assert_eq!(
+            one(r##"{"event":"#removeAuthToken"}"##),
+            Packet::Transmit {
+                event: "#removeAuthToken".into(),
+                data: None
+            }
+        );
+        // A string cid is not an invoke.
+        assert_eq!(
+            one(r##"{"event":"x","cid":"11"}"##),
+            Packet::Transmit {
+                event: "x".into(),
+                data: None
+            }
+        );
+        assert_eq!(
+            one(r##"{"event":"#publish","data":{"channel":"news","data":{"from":"server"}}}"##),
+            Packet::Transmit {
+                event: "#publish".into(),
+                data: Some(r##"{"channel":"news","data":{"from":"server"}}"##.into())
+            }
+        );
+        assert_eq!(
+            one(r##"{"event":"#kickOut","data":{"channel":"k1","message":"kicked for test"}}"##),
+            Packet::Transmit {
+                event: "#kickOut".into(),
+                data: Some(r##"{"channel":"k1","message":"kicked for test"}"##.into())
+            }
+        );
+        assert_eq!(
+            one(r##"{"rid":2}"##),
+            Packet::Response {
+                rid: 2.0,
+                data: None,
+                error: None
+            }
+        );
+    }
+
+    #[test]
+    fn captured_batch() {
+        let f = decode(
+            r##"[{"event":"b","data":1},{"event":"b","data":2},{"event":"#publish","data":{"channel":"news","data":"batched pub"}}]"##,
+            2,
+        );
+        let Frame::Packets(v) = f else { panic!() };
+        assert_eq!(v.len(), 3);
+        assert_eq!(
+            v[1],
+            Packet::Transmit {
+                event: "b".into(),
+                data: Some("2".into())
+            }
+        );
+        // a batch element of unknown shape is raw, the others still count
+        let Frame::Packets(v) = decode(r##"[1,{"rid":3}]"##, 2) else {
+            panic!()
+        };
+        assert_eq!(
+            v,
+            vec![
+                Packet::Raw("1".into()),
+                Packet::Response {
+                    rid: 3.0,
+                    data: None,
+                    error: None
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn raw_frames() {
+        for t in [
+            "this is not json",
+            "{\"broken json",
+            "hello",
+            "[1,",
+            "{\"a\":1}}",
+            "{'a':1}",
+            "\"str\"",
+            "12",
+            "#2",
+            "{\"a\":01}",
+            "[\"\\x\"]",
+        ] {
+            assert!(matches!(decode(t, 2), Frame::Raw), "{t}");
+        }
+        assert_eq!(
+            one(r##"{"something":"else"}"##),
+            Packet::Raw(r##"{"something":"else"}"##.into())
+        );
+        assert_eq!(
+            one(r##" {"rid":"1"} "##),
+            Packet::Raw(r##"{"rid":"1"}"##.into())
+        );
+    }
+
+    #[test]
+    fn deep_and_huge_input_does_not_overflow() {
+        let deep = format!(
+            "{{\"event\":\"e\",\"data\":{}{}}}",
+            "[".repeat(200_000),
+            "]".repeat(200_000)
+        );
+        assert!(matches!(decode(&deep, 2), Frame::Packets(_)));
+        let bad = "[".repeat(100_000);
+        assert_eq!(decode(&bad, 2), Frame::Raw);
+    }
+
+    #[test]
+    fn escapes_round_trip() {
+        let name = "we\"ird\\ \n\u{1} é 😀";
+        let frame = encode_event(name, Some("1"), Some(7));
+        assert!(validate(&frame));
+        assert_eq!(
+            one(&frame),
+            Packet::Invoke {
+                event: name.into(),
+                data: Some("1".into()),
+                cid: "7".into()
+            }
+        );
+        assert_eq!(string_value(r##""\ud83d\ude00\u00e9""##).unwrap(), "😀é");
+        assert_eq!(string_value(r##""\ud83d""##).unwrap(), "\u{FFFD}");
+    }
+
+    #[test]
+    fn encodes_like_the_js_client() {
+        assert_eq!(
+            encode_event("#handshake", Some(r##"{"authToken":null}"##), Some(1)),
+            r##"{"event":"#handshake","data":{"authToken":null},"cid":1}"##
+        );
+        assert_eq!(
+            encode_event("note", Some(r##"{"a":1}"##), None),
+            r##"{"event":"note","data":{"a":1}}"##
+        );
+        assert_eq!(
+            encode_event("#removeAuthToken", None, None),
+            r##"{"event":"#removeAuthToken"}"##
+        );
+        assert_eq!(
+            encode_response("1", Some(r##"{"ok":true}"##), None),
+            r##"{"rid":1,"data":{"ok":true}}"##
+        );
+        assert_eq!(
+            encode_response("5", None, Some(r##""Error message""##)),
+            r##"{"rid":5,"error":"Error message"}"##
+        );
+        assert_eq!(
+            encode_publish_data("news", Some("\"x\"")),
+            r##"{"channel":"news","data":"x"}"##
+        );
+    }
+}

@@ -1,0 +1,110 @@
+//! Error values of the SocketCluster core.
+//!
+//! Owns the typed errors a call can settle with and the close-code reason table. Server errors
+//! stay as the JSON text the server sent (hydrated into `Error` objects at the JS edge).
+
+use std::fmt;
+
+/// Why a call (emit, publish, authenticate) failed.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum CallError {
+    /// No answer within `ackTimeout` (`TimeoutError`).
+    Timeout { event: String },
+    /// The connection was lost or is closed (`BadConnectionError`).
+    BadConnection {
+        kind: BadConnectionKind,
+        code: u16,
+        reason: String,
+        event: String,
+    },
+    /// The outbox was full (`OutboxFullError`).
+    OutboxFull { limit: usize },
+    /// The server answered with an error: its exact JSON text.
+    Server(String),
+    /// A call the socket refused (`InvalidArgumentsError`).
+    InvalidArguments(String),
+}
+
+/// `BadConnectionError.type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadConnectionKind {
+    /// The socket was closed with no reconnect pending.
+    Closed,
+    /// The connection was lost after the frame was sent.
+    Disconnect,
+    /// The connection attempt failed before the handshake completed.
+    ConnectAbort,
+}
+
+impl BadConnectionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BadConnectionKind::Closed => "closed",
+            BadConnectionKind::Disconnect => "disconnect",
+            BadConnectionKind::ConnectAbort => "connectAbort",
+        }
+    }
+}
+
+impl CallError {
+    /// The stable JS `name` of the error.
+    pub fn name(&self) -> &'static str {
+        match self {
+            CallError::Timeout { .. } => "TimeoutError",
+            CallError::BadConnection { .. } => "BadConnectionError",
+            CallError::OutboxFull { .. } => "OutboxFullError",
+            CallError::Server(_) => "ServerError",
+            CallError::InvalidArguments(_) => "InvalidArgumentsError",
+        }
+    }
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallError::Timeout { event } => write!(f, "Event response for {event} event timed out"),
+            CallError::BadConnection { event, .. } => {
+                write!(f, "Event {event} was aborted due to a bad connection")
+            }
+            CallError::OutboxFull { limit } => {
+                write!(
+                    f,
+                    "The outbox is full ({limit} calls wait for the connection)"
+                )
+            }
+            CallError::Server(text) => write!(f, "Server error: {text}"),
+            CallError::InvalidArguments(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for CallError {}
+
+/// The reason text of a close code, as sc-errors words it.
+pub fn close_reason(code: u16) -> &'static str {
+    match code {
+        1000 => "Socket closed normally",
+        1001 => "Socket was disconnected",
+        1002 => "A WebSocket protocol error was encountered",
+        1003 => "Server terminated socket because it received invalid data",
+        1005 => "Socket closed without status code",
+        1006 => "Socket hung up",
+        1007 => "Message format was incorrect",
+        1008 => "Encountered a policy violation",
+        1009 => "Message was too big to process",
+        1010 => "Client ended the connection because the server did not comply with extension requirements",
+        1011 => "Server encountered an unexpected fatal condition",
+        4000 => "Server ping timed out",
+        4001 => "Client pong timed out",
+        4002 => "Server failed to sign auth token",
+        4003 => "Failed to complete handshake",
+        4004 => "Client failed to save auth token",
+        4005 => "Did not receive #handshake from client before timeout",
+        4006 => "Failed to bind socket to message broker",
+        4007 => "Client connection establishment timed out",
+        4008 => "Server rejected handshake from client",
+        4009 => "Server received a message before the client handshake",
+        _ => "",
+    }
+}

@@ -1,0 +1,1317 @@
+//! The SocketCluster connection state machine, sans-IO.
+//!
+//! Owns: connection phases and generations, the handshake, ping/pong liveness, the pending-ack
+//! table and the bounded outbox, retries, the close-code reconnect policy with its backoff
+//! schedule, channels and their (re)subscription, and the auth state.
+//!
+//! Inputs are `handle_*` calls and user calls, each given `now` (ms, wall clock). Outputs are
+//! drained with [`Session::poll_output`] (frames to send, sockets to open or close, events,
+//! settled calls, tokens to store) and [`Session::poll_timeout`] (the one deadline the driver
+//! must arm a timer for). It never reads a clock, never draws its own randomness (the RNG is
+//! seeded by the caller), and never touches `web_sys`.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use super::auth;
+use super::backoff::{BackoffConfig, XorShift};
+use super::codec::{self, Frame, Packet};
+use super::error::{close_reason, BadConnectionKind, CallError};
+
+/// Session options (the JS `options`, already validated).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The full WebSocket URL, query included.
+    pub url: String,
+    pub ack_timeout: f64,
+    pub connect_timeout: f64,
+    pub ping_timeout_disabled: bool,
+    pub protocol_version: u8,
+    pub auto_reconnect: bool,
+    pub backoff: BackoffConfig,
+    pub auto_subscribe_on_connect: bool,
+    pub outbox_limit: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            url: String::new(),
+            ack_timeout: 10_000.0,
+            connect_timeout: 20_000.0,
+            ping_timeout_disabled: false,
+            protocol_version: 2,
+            auto_reconnect: true,
+            backoff: BackoffConfig::default(),
+            auto_subscribe_on_connect: true,
+            outbox_limit: 1000,
+        }
+    }
+}
+
+/// Identifies one emit/publish/authenticate call across its retries.
+pub type CallId = u64;
+
+/// `socket.state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Connecting,
+    Open,
+    Closed,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Connecting => "connecting",
+            State::Open => "open",
+            State::Closed => "closed",
+        }
+    }
+}
+
+/// `socket.authState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthState {
+    Authenticated,
+    Unauthenticated,
+}
+
+impl AuthState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthState::Authenticated => "authenticated",
+            AuthState::Unauthenticated => "unauthenticated",
+        }
+    }
+}
+
+/// `channel.state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelState {
+    Pending,
+    Subscribed,
+    Unsubscribed,
+}
+
+impl ChannelState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelState::Pending => "pending",
+            ChannelState::Subscribed => "subscribed",
+            ChannelState::Unsubscribed => "unsubscribed",
+        }
+    }
+}
+
+/// Options of `subscribe`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SubscribeOptions {
+    pub wait_for_auth: bool,
+    /// JSON text sent as the `#subscribe` data's `data` field.
+    pub data: Option<String>,
+    pub priority: f64,
+}
+
+/// Options of one emit/publish.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CallOptions {
+    pub ack_timeout: Option<f64>,
+    pub retries: u32,
+}
+
+/// Where the answer to a server invoke goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyTo {
+    pub gen: u64,
+    pub rid: String,
+}
+
+/// Errors reported through the `error` event.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The connection closed with a code other than 1000/1001 (`SocketProtocolError`).
+    Protocol { code: u16, message: String },
+    /// The server refused the handshake: its error's JSON text.
+    Handshake(String),
+    /// An auth token that cannot be decoded.
+    BadAuthToken(auth::JwtError),
+    /// A transmit was dropped because the outbox was full.
+    OutboxFull { limit: usize },
+}
+
+/// What the driver must do or deliver, in order.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Output {
+    /// Open a WebSocket for generation `gen`.
+    Open {
+        gen: u64,
+        url: String,
+    },
+    /// The socket of `gen` is open at the transport level: load the auth token and call
+    /// [`Session::handle_token`].
+    LoadToken {
+        gen: u64,
+    },
+    /// Send a text frame on the socket of `gen`.
+    Send {
+        gen: u64,
+        text: String,
+    },
+    /// Close the socket of `gen` (the session already considers it closed).
+    Close {
+        gen: u64,
+        code: u16,
+        reason: String,
+    },
+    /// Store the signed token.
+    SaveToken(String),
+    /// Remove the stored token.
+    RemoveToken,
+
+    Connecting,
+    Connect {
+        id: String,
+        ping_timeout: f64,
+        is_authenticated: bool,
+        /// JSON text of `authError` when present.
+        auth_error: Option<String>,
+    },
+    ConnectAbort {
+        code: u16,
+        reason: String,
+    },
+    Disconnect {
+        code: u16,
+        reason: String,
+    },
+    Closed {
+        code: u16,
+        reason: String,
+    },
+    Error(SessionError),
+    /// A frame (or batch element) that is not a packet.
+    Raw(String),
+    Reconnecting {
+        attempt: u32,
+        delay: f64,
+    },
+    GiveUp {
+        attempts: u32,
+    },
+    /// A server transmit (`reply: None`) or invoke.
+    ServerEvent {
+        event: String,
+        data: Option<String>,
+        reply: Option<ReplyTo>,
+    },
+    /// A call settles, exactly once.
+    Settle {
+        id: CallId,
+        result: Result<Option<String>, CallError>,
+    },
+    Subscribe(String),
+    /// The server refused a subscription: its error's JSON text.
+    SubscribeFail {
+        channel: String,
+        error: String,
+    },
+    Unsubscribe(String),
+    SubscribeStateChange {
+        channel: String,
+        old: ChannelState,
+        new: ChannelState,
+    },
+    KickOut {
+        channel: String,
+        message: Option<String>,
+    },
+    /// A channel message for a channel in the map.
+    Publish {
+        channel: String,
+        data: Option<String>,
+    },
+    Authenticate {
+        signed_token: String,
+    },
+    Deauthenticate {
+        old_signed_token: Option<String>,
+    },
+    AuthStateChange {
+        old: AuthState,
+        new: AuthState,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Phase {
+    /// No socket.
+    Idle,
+    /// WebSocket opening.
+    Opening {
+        deadline: f64,
+    },
+    /// WebSocket open, waiting for the driver to load the token.
+    AwaitToken {
+        deadline: f64,
+    },
+    /// `#handshake` sent.
+    Handshaking {
+        cid: u64,
+        deadline: f64,
+    },
+    Open {
+        ping_deadline: f64,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct Call {
+    id: CallId,
+    /// Wire event (`#publish` for publishes).
+    event: String,
+    data: Option<String>,
+    /// `false` for transmits.
+    expects_ack: bool,
+    deadline: f64,
+    ack_timeout: f64,
+    retries: u32,
+}
+
+#[derive(Debug, Clone)]
+struct ChannelEntry {
+    state: ChannelState,
+    opts: SubscribeOptions,
+    seq: u64,
+    in_flight: Option<u64>,
+}
+
+/// Reserved local event names: a server event with one of these names goes to `raw`.
+pub const RESERVED_EVENTS: &[&str] = &[
+    "connecting",
+    "connect",
+    "connectAbort",
+    "disconnect",
+    "close",
+    "error",
+    "raw",
+    "reconnecting",
+    "giveUp",
+    "authenticate",
+    "deauthenticate",
+    "authStateChange",
+    "subscribe",
+    "subscribeFail",
+    "unsubscribe",
+    "subscribeStateChange",
+    "kickOut",
+];
+
+/// The connection state machine. See the module docs.
+#[derive(Debug)]
+pub struct Session {
+    cfg: Config,
+    rng: XorShift,
+    phase: Phase,
+    gen: u64,
+    next_cid: u64,
+    next_call: CallId,
+    next_seq: u64,
+    id: Option<String>,
+    ping_timeout: f64,
+    reconnect_at: Option<f64>,
+    /// Reconnects scheduled since the last successful handshake (`connectAttempts`).
+    scheduled: u32,
+    /// Failed connection attempts since the last successful handshake.
+    failed: u32,
+    last_close: (u16, String),
+    pending: BTreeMap<u64, Call>,
+    outbox: VecDeque<Call>,
+    channels: BTreeMap<String, ChannelEntry>,
+    sub_in_flight: BTreeMap<u64, String>,
+    auth_state: AuthState,
+    signed_token: Option<String>,
+    /// The token sent with the current handshake.
+    handshake_token: Option<String>,
+    out: VecDeque<Output>,
+}
+
+impl Session {
+    /// A new, closed session. `seed` feeds the backoff jitter.
+    pub fn new(cfg: Config, seed: u64) -> Self {
+        Session {
+            ping_timeout: cfg.connect_timeout,
+            cfg,
+            rng: XorShift::new(seed),
+            phase: Phase::Idle,
+            gen: 0,
+            next_cid: 1,
+            next_call: 1,
+            next_seq: 0,
+            id: None,
+            reconnect_at: None,
+            scheduled: 0,
+            failed: 0,
+            last_close: (1000, close_reason(1000).to_string()),
+            pending: BTreeMap::new(),
+            outbox: VecDeque::new(),
+            channels: BTreeMap::new(),
+            sub_in_flight: BTreeMap::new(),
+            auth_state: AuthState::Unauthenticated,
+            signed_token: None,
+            handshake_token: None,
+            out: VecDeque::new(),
+        }
+    }
+
+    // ---- accessors ------------------------------------------------------------------------
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+    pub fn state(&self) -> State {
+        match self.phase {
+            Phase::Idle => State::Closed,
+            Phase::Open { .. } => State::Open,
+            _ => State::Connecting,
+        }
+    }
+    pub fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+    pub fn generation(&self) -> u64 {
+        self.gen
+    }
+    pub fn pending_reconnect(&self) -> bool {
+        self.reconnect_at.is_some()
+    }
+    pub fn connect_attempts(&self) -> u32 {
+        self.scheduled
+    }
+    pub fn auth_state(&self) -> AuthState {
+        self.auth_state
+    }
+    pub fn signed_token(&self) -> Option<&str> {
+        self.signed_token.as_deref()
+    }
+    /// Number of calls and transmits waiting in the outbox.
+    pub fn outbox_len(&self) -> usize {
+        self.outbox.len()
+    }
+    /// Number of calls sent and waiting for their answer.
+    pub fn in_flight(&self) -> usize {
+        self.pending.len()
+    }
+    pub fn channel_state(&self, name: &str) -> ChannelState {
+        self.channels
+            .get(name)
+            .map_or(ChannelState::Unsubscribed, |c| c.state)
+    }
+    pub fn has_channel(&self, name: &str) -> bool {
+        self.channels.contains_key(name)
+    }
+    /// Channel names, subscribed ones only unless `include_pending`.
+    pub fn subscriptions(&self, include_pending: bool) -> Vec<String> {
+        let mut v: Vec<(&u64, &String)> = self
+            .channels
+            .iter()
+            .filter(|(_, c)| c.state == ChannelState::Subscribed || include_pending)
+            .map(|(n, c)| (&c.seq, n))
+            .collect();
+        v.sort();
+        v.into_iter().map(|(_, n)| n.clone()).collect()
+    }
+
+    // ---- outputs --------------------------------------------------------------------------
+
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// The earliest deadline at which [`Session::handle_timeout`] must be called.
+    pub fn poll_timeout(&self) -> Option<f64> {
+        let mut t: Option<f64> = None;
+        let mut min = |v: f64| t = Some(t.map_or(v, |x: f64| x.min(v)));
+        match self.phase {
+            Phase::Opening { deadline }
+            | Phase::AwaitToken { deadline }
+            | Phase::Handshaking { deadline, .. } => min(deadline),
+            Phase::Open { ping_deadline } if !self.cfg.ping_timeout_disabled => min(ping_deadline),
+            _ => {}
+        }
+        if let Some(r) = self.reconnect_at {
+            min(r);
+        }
+        for c in self.pending.values().chain(self.outbox.iter()) {
+            min(c.deadline);
+        }
+        t
+    }
+
+    // ---- user calls -----------------------------------------------------------------------
+
+    /// Starts connecting unless already connecting or open. Cancels a pending reconnect and
+    /// starts the attempt count afresh.
+    pub fn connect(&mut self, now: f64) {
+        if self.phase != Phase::Idle {
+            return;
+        }
+        self.reconnect_at = None;
+        self.scheduled = 0;
+        self.failed = 0;
+        self.start_attempt(now);
+    }
+
+    /// Closes the connection with `code` and cancels any pending reconnect. Calls still queued
+    /// or in flight reject with `BadConnectionError`.
+    pub fn disconnect(&mut self, code: u16, reason: &str, now: f64) {
+        self.reconnect_at = None;
+        if self.phase == Phase::Idle {
+            self.last_close = (code, reason.to_string());
+            self.reject_outbox(BadConnectionKind::Closed, code, reason);
+            return;
+        }
+        self.out.push_back(Output::Close {
+            gen: self.gen,
+            code,
+            reason: reason.to_string(),
+        });
+        self.on_closed(code, reason.to_string(), true, now);
+    }
+
+    /// Closes (if connected) and connects again at once.
+    pub fn reconnect(&mut self, code: u16, reason: &str, now: f64) {
+        self.disconnect(code, reason, now);
+        self.connect(now);
+    }
+
+    /// An emit (`expects_ack`) or transmit of `event` with JSON text `data`.
+    pub fn emit(
+        &mut self,
+        event: &str,
+        data: Option<String>,
+        expects_ack: bool,
+        opts: CallOptions,
+        now: f64,
+    ) -> Result<CallId, CallError> {
+        self.check_liveness(now);
+        let ack_timeout = opts.ack_timeout.unwrap_or(self.cfg.ack_timeout);
+        let id = self.next_call;
+        self.next_call += 1;
+        let call = Call {
+            id,
+            event: event.to_string(),
+            data,
+            expects_ack,
+            deadline: now + ack_timeout,
+            ack_timeout,
+            retries: if expects_ack { opts.retries } else { 0 },
+        };
+        match self.phase {
+            Phase::Open { .. } => {
+                self.send_call(call);
+                Ok(id)
+            }
+            Phase::Idle if self.reconnect_at.is_none() => {
+                let (code, reason) = self.last_close.clone();
+                Err(CallError::BadConnection {
+                    kind: BadConnectionKind::Closed,
+                    code,
+                    reason,
+                    event: event.to_string(),
+                })
+            }
+            _ => {
+                if self.outbox.len() >= self.cfg.outbox_limit {
+                    return Err(CallError::OutboxFull {
+                        limit: self.cfg.outbox_limit,
+                    });
+                }
+                self.outbox.push_back(call);
+                Ok(id)
+            }
+        }
+    }
+
+    /// A transmit: never fails; dropped while closed for good, or (with an `error` event) when
+    /// the outbox is full.
+    pub fn transmit(&mut self, event: &str, data: Option<String>, now: f64) {
+        match self.emit(event, data, false, CallOptions::default(), now) {
+            Ok(_) => {}
+            Err(CallError::OutboxFull { limit }) => self
+                .out
+                .push_back(Output::Error(SessionError::OutboxFull { limit })),
+            Err(_) => {}
+        }
+    }
+
+    /// `publish(channel, data)`: `#publish` with a `cid`.
+    pub fn publish(
+        &mut self,
+        channel: &str,
+        data: Option<&str>,
+        opts: CallOptions,
+        now: f64,
+    ) -> Result<CallId, CallError> {
+        let body = codec::encode_publish_data(channel, data);
+        self.emit("#publish", Some(body), true, opts, now)
+    }
+
+    /// `transmitPublish(channel, data)`: `#publish` without a `cid`.
+    pub fn transmit_publish(&mut self, channel: &str, data: Option<&str>, now: f64) {
+        let body = codec::encode_publish_data(channel, data);
+        self.transmit("#publish", Some(body), now);
+    }
+
+    /// `authenticate(signedToken)`: settles with the JSON text of `{isAuthenticated, authError}`.
+    pub fn authenticate(&mut self, token: &str, now: f64) -> Result<CallId, CallError> {
+        self.emit(
+            "#authenticate",
+            Some(codec::quote(token)),
+            true,
+            CallOptions::default(),
+            now,
+        )
+    }
+
+    /// `deauthenticate()`: removes the token locally and tells the server.
+    pub fn deauthenticate(&mut self, now: f64) {
+        self.out.push_back(Output::RemoveToken);
+        if let Phase::Open { .. } = self.phase {
+            self.transmit("#removeAuthToken", None, now);
+        }
+        self.set_unauthenticated();
+    }
+
+    /// Sets the token the next handshake will carry (e.g. loaded from storage) without changing
+    /// the auth state.
+    pub fn set_stored_token(&mut self, token: Option<String>) {
+        self.signed_token = token;
+    }
+
+    /// `subscribe(name, opts)`. Returns `false` when the channel already exists (unchanged).
+    pub fn subscribe(&mut self, name: &str, opts: SubscribeOptions) -> bool {
+        if self.channels.contains_key(name) {
+            return false;
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.channels.insert(
+            name.to_string(),
+            ChannelEntry {
+                state: ChannelState::Pending,
+                opts,
+                seq,
+                in_flight: None,
+            },
+        );
+        self.try_subscribe(name);
+        true
+    }
+
+    /// `unsubscribe(name)`: removes the channel at once; sends `#unsubscribe` only while open.
+    pub fn unsubscribe(&mut self, name: &str, now: f64) {
+        let Some(entry) = self.channels.remove(name) else {
+            return;
+        };
+        if let Some(cid) = entry.in_flight {
+            self.sub_in_flight.remove(&cid);
+        }
+        if let Phase::Open { .. } = self.phase {
+            if entry.state == ChannelState::Subscribed || entry.in_flight.is_some() {
+                self.send_raw(codec::encode_event(
+                    "#unsubscribe",
+                    Some(&codec::quote(name)),
+                    None,
+                ));
+            }
+        }
+        let _ = now;
+        self.out.push_back(Output::SubscribeStateChange {
+            channel: name.to_string(),
+            old: entry.state,
+            new: ChannelState::Unsubscribed,
+        });
+        self.out.push_back(Output::Unsubscribe(name.to_string()));
+    }
+
+    /// Sends the pending subscriptions now (for `autoSubscribeOnConnect: false`).
+    pub fn process_pending_subscriptions(&mut self) {
+        let mut names: Vec<(f64, u64, String)> = self
+            .channels
+            .iter()
+            .filter(|(_, c)| c.state == ChannelState::Pending && c.in_flight.is_none())
+            .map(|(n, c)| (c.opts.priority, c.seq, n.clone()))
+            .collect();
+        names.sort_by(|a, b| {
+            b.0.partial_cmp(&a.0)
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then(a.1.cmp(&b.1))
+        });
+        for (_, _, n) in names {
+            self.try_subscribe(&n);
+        }
+    }
+
+    /// Answers a server invoke. Dropped if that connection is gone.
+    pub fn respond(&mut self, to: &ReplyTo, result: Result<Option<String>, String>) {
+        if to.gen != self.gen || !matches!(self.phase, Phase::Open { .. }) {
+            return;
+        }
+        let text = match &result {
+            Ok(data) => codec::encode_response(&to.rid, data.as_deref(), None),
+            Err(e) => codec::encode_response(&to.rid, None, Some(e)),
+        };
+        self.send_raw(text);
+    }
+
+    // ---- driver inputs --------------------------------------------------------------------
+
+    /// The WebSocket of `gen` opened.
+    pub fn handle_open(&mut self, gen: u64, now: f64) {
+        let _ = now;
+        if gen != self.gen {
+            return;
+        }
+        if let Phase::Opening { deadline } = self.phase {
+            self.phase = Phase::AwaitToken { deadline };
+            self.out.push_back(Output::LoadToken { gen });
+        }
+    }
+
+    /// The token for the handshake of `gen` was loaded: sends `#handshake`.
+    pub fn handle_token(&mut self, gen: u64, token: Option<String>, now: f64) {
+        let _ = now;
+        if gen != self.gen {
+            return;
+        }
+        if let Phase::AwaitToken { deadline } = self.phase {
+            let cid = self.take_cid();
+            let data = format!(
+                "{{\"authToken\":{}}}",
+                token.as_deref().map_or("null".to_string(), codec::quote)
+            );
+            self.handshake_token = token;
+            self.phase = Phase::Handshaking { cid, deadline };
+            self.send_raw(codec::encode_event("#handshake", Some(&data), Some(cid)));
+        }
+    }
+
+    /// The WebSocket of `gen` closed (or failed to open: use 1006).
+    pub fn handle_close(&mut self, gen: u64, code: u16, reason: &str, now: f64) {
+        if gen != self.gen || self.phase == Phase::Idle {
+            return;
+        }
+        let reason = if reason.is_empty() {
+            close_reason(code).to_string()
+        } else {
+            reason.to_string()
+        };
+        self.on_closed(code, reason, false, now);
+    }
+
+    /// A text frame arrived on the socket of `gen`.
+    pub fn handle_text(&mut self, gen: u64, text: &str, now: f64) {
+        if gen != self.gen {
+            return;
+        }
+        let handshake_sent = matches!(self.phase, Phase::Handshaking { .. } | Phase::Open { .. });
+        if !handshake_sent {
+            // Never answer (or act on) anything before our handshake is out.
+            return;
+        }
+        match codec::decode(text, self.cfg.protocol_version) {
+            Frame::Ping => {
+                self.send_raw(codec::pong_text(self.cfg.protocol_version).to_string());
+                if let Phase::Open { .. } = self.phase {
+                    self.phase = Phase::Open {
+                        ping_deadline: now + self.ping_timeout,
+                    };
+                }
+            }
+            Frame::Raw => self.out.push_back(Output::Raw(text.to_string())),
+            Frame::Packets(packets) => {
+                let single = packets.len() == 1;
+                for p in packets {
+                    if gen != self.gen || self.phase == Phase::Idle {
+                        break; // a packet closed the connection
+                    }
+                    match p {
+                        Packet::Raw(t) => self.out.push_back(Output::Raw(if single {
+                            text.to_string()
+                        } else {
+                            t
+                        })),
+                        p => self.handle_packet(p, now),
+                    }
+                }
+            }
+        }
+    }
+
+    /// A timer fired, or the page woke up: acts on every deadline that has passed.
+    pub fn handle_timeout(&mut self, now: f64) {
+        self.check_liveness(now);
+        if let Some(at) = self.reconnect_at {
+            if now >= at {
+                self.reconnect_at = None;
+                self.start_attempt(now);
+            }
+        }
+        // Calls whose ackTimeout elapsed, in flight then queued.
+        let expired: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|(_, c)| c.deadline <= now)
+            .map(|(cid, _)| *cid)
+            .collect();
+        for cid in expired {
+            if let Some(call) = self.pending.remove(&cid) {
+                self.expire(call, now, true);
+            }
+        }
+        if self.outbox.iter().any(|c| c.deadline <= now) {
+            let old = std::mem::take(&mut self.outbox);
+            for call in old {
+                if call.deadline <= now {
+                    self.expire(call, now, false);
+                } else {
+                    self.outbox.push_back(call);
+                }
+            }
+        }
+    }
+
+    /// The browser came online: a pending reconnect happens now.
+    pub fn handle_online(&mut self, now: f64) {
+        if self.reconnect_at.is_some() {
+            self.reconnect_at = Some(now);
+            self.handle_timeout(now);
+        }
+    }
+
+    /// The page became visible again or was restored: checks staleness at once.
+    pub fn handle_wake(&mut self, now: f64) {
+        self.handle_timeout(now);
+    }
+
+    // ---- internals ------------------------------------------------------------------------
+
+    fn take_cid(&mut self) -> u64 {
+        let c = self.next_cid;
+        self.next_cid += 1;
+        c
+    }
+
+    fn send_raw(&mut self, text: String) {
+        self.out.push_back(Output::Send {
+            gen: self.gen,
+            text,
+        });
+    }
+
+    fn start_attempt(&mut self, now: f64) {
+        self.gen += 1;
+        self.id = None;
+        self.phase = Phase::Opening {
+            deadline: now + self.cfg.connect_timeout,
+        };
+        self.out.push_back(Output::Connecting);
+        self.out.push_back(Output::Open {
+            gen: self.gen,
+            url: self.cfg.url.clone(),
+        });
+    }
+
+    fn send_call(&mut self, call: Call) {
+        if call.expects_ack {
+            let cid = self.take_cid();
+            self.send_raw(codec::encode_event(
+                &call.event,
+                call.data.as_deref(),
+                Some(cid),
+            ));
+            self.pending.insert(cid, call);
+        } else {
+            self.send_raw(codec::encode_event(&call.event, call.data.as_deref(), None));
+        }
+    }
+
+    fn settle(&mut self, id: CallId, result: Result<Option<String>, CallError>) {
+        self.out.push_back(Output::Settle { id, result });
+    }
+
+    /// An ackTimeout elapsed: retry if retries remain, else reject with `TimeoutError`.
+    fn expire(&mut self, mut call: Call, now: f64, was_sent: bool) {
+        if !call.expects_ack {
+            return; // a queued transmit past its time is dropped
+        }
+        if call.retries > 0 {
+            call.retries -= 1;
+            call.deadline = now + call.ack_timeout;
+            if let (true, Phase::Open { .. }) = (was_sent, self.phase) {
+                self.send_call(call);
+            } else {
+                self.outbox.push_back(call);
+            }
+            return;
+        }
+        let event = call.event.clone();
+        self.settle(call.id, Err(CallError::Timeout { event }));
+    }
+
+    fn check_liveness(&mut self, now: f64) {
+        match self.phase {
+            Phase::Open { ping_deadline }
+                if !self.cfg.ping_timeout_disabled && now >= ping_deadline =>
+            {
+                self.close_self(4000, now);
+            }
+            Phase::Opening { deadline }
+            | Phase::AwaitToken { deadline }
+            | Phase::Handshaking { deadline, .. }
+                if now >= deadline =>
+            {
+                self.close_self(4007, now);
+            }
+            _ => {}
+        }
+    }
+
+    /// The client closes the connection itself (ping timeout, connect timeout, handshake failure).
+    fn close_self(&mut self, code: u16, now: f64) {
+        let reason = close_reason(code).to_string();
+        self.out.push_back(Output::Close {
+            gen: self.gen,
+            code,
+            reason: reason.clone(),
+        });
+        self.on_closed(code, reason, false, now);
+    }
+
+    fn on_closed(&mut self, code: u16, reason: String, manual: bool, now: f64) {
+        let was_open = matches!(self.phase, Phase::Open { .. });
+        let kind = if was_open {
+            BadConnectionKind::Disconnect
+        } else {
+            BadConnectionKind::ConnectAbort
+        };
+        self.phase = Phase::Idle;
+        self.last_close = (code, reason.clone());
+        self.sub_in_flight.clear();
+        if !was_open {
+            self.failed = self.failed.saturating_add(1);
+        }
+        let policy_allows = self.cfg.auto_reconnect && code != 1000 && code < 4500;
+        let mut reconnect = !manual && policy_allows;
+        let give_up = reconnect && self.cfg.backoff.exhausted(self.failed);
+        if give_up {
+            reconnect = false;
+        }
+
+        // 1. Calls in flight: retried after the reconnect, or rejected before `disconnect`.
+        let in_flight = std::mem::take(&mut self.pending);
+        let mut requeue = Vec::new();
+        for (_, mut call) in in_flight {
+            if reconnect && call.retries > 0 {
+                call.retries -= 1;
+                call.deadline = now + call.ack_timeout;
+                requeue.push(call);
+            } else {
+                let event = call.event.clone();
+                self.settle(
+                    call.id,
+                    Err(CallError::BadConnection {
+                        kind,
+                        code,
+                        reason: reason.clone(),
+                        event,
+                    }),
+                );
+            }
+        }
+        for call in requeue.into_iter().rev() {
+            self.outbox.push_front(call);
+        }
+        // 2. Channels go back to pending.
+        let names: Vec<String> = self.channels.keys().cloned().collect();
+        for name in names {
+            if let Some(c) = self.channels.get_mut(&name) {
+                c.in_flight = None;
+                if c.state == ChannelState::Subscribed {
+                    c.state = ChannelState::Pending;
+                    self.out.push_back(Output::SubscribeStateChange {
+                        channel: name.clone(),
+                        old: ChannelState::Subscribed,
+                        new: ChannelState::Pending,
+                    });
+                    self.out.push_back(Output::Unsubscribe(name));
+                }
+            }
+        }
+        // 3-5. disconnect/connectAbort, close, error.
+        self.out.push_back(if was_open {
+            Output::Disconnect {
+                code,
+                reason: reason.clone(),
+            }
+        } else {
+            Output::ConnectAbort {
+                code,
+                reason: reason.clone(),
+            }
+        });
+        self.out.push_back(Output::Closed {
+            code,
+            reason: reason.clone(),
+        });
+        if code != 1000 && code != 1001 {
+            let message = if close_reason(code).is_empty() || close_reason(code) != reason {
+                format!("Socket connection closed with status code {code} and reason: {reason}")
+            } else {
+                reason.clone()
+            };
+            self.out
+                .push_back(Output::Error(SessionError::Protocol { code, message }));
+        }
+        // 6-7. Queued calls wait for the reconnect, or are rejected.
+        if give_up {
+            self.out.push_back(Output::GiveUp {
+                attempts: self.failed,
+            });
+        }
+        if reconnect {
+            let delay = if self.scheduled == 0 && matches!(code, 4000 | 4001 | 1005) {
+                0.0
+            } else {
+                let u = self.rng.next_f64();
+                let u2 = self.rng.next_f64();
+                self.cfg.backoff.delay(self.scheduled, u, u2)
+            };
+            self.scheduled = self.scheduled.saturating_add(1);
+            self.reconnect_at = Some(now + delay);
+            self.out.push_back(Output::Reconnecting {
+                attempt: self.scheduled,
+                delay,
+            });
+        } else {
+            self.reconnect_at = None;
+            self.reject_outbox(kind, code, &reason);
+        }
+    }
+
+    fn reject_outbox(&mut self, kind: BadConnectionKind, code: u16, reason: &str) {
+        let queued = std::mem::take(&mut self.outbox);
+        for call in queued {
+            if call.expects_ack {
+                self.settle(
+                    call.id,
+                    Err(CallError::BadConnection {
+                        kind,
+                        code,
+                        reason: reason.to_string(),
+                        event: call.event,
+                    }),
+                );
+            }
+        }
+    }
+
+    fn try_subscribe(&mut self, name: &str) {
+        if !matches!(self.phase, Phase::Open { .. }) {
+            return;
+        }
+        let authed = self.auth_state == AuthState::Authenticated;
+        let Some(c) = self.channels.get(name) else {
+            return;
+        };
+        if c.state != ChannelState::Pending
+            || c.in_flight.is_some()
+            || (c.opts.wait_for_auth && !authed)
+        {
+            return;
+        }
+        let mut data = format!("{{\"channel\":{}", codec::quote(name));
+        if c.opts.wait_for_auth {
+            data.push_str(",\"waitForAuth\":true");
+        }
+        if let Some(d) = &c.opts.data {
+            data.push_str(",\"data\":");
+            data.push_str(d);
+        }
+        data.push('}');
+        let cid = self.take_cid();
+        if let Some(c) = self.channels.get_mut(name) {
+            c.in_flight = Some(cid);
+        }
+        self.sub_in_flight.insert(cid, name.to_string());
+        self.send_raw(codec::encode_event("#subscribe", Some(&data), Some(cid)));
+    }
+
+    fn handle_packet(&mut self, packet: Packet, now: f64) {
+        match packet {
+            Packet::Response { rid, data, error } => self.handle_response(rid, data, error, now),
+            Packet::Invoke { event, data, cid } => self.handle_event(event, data, Some(cid), now),
+            Packet::Transmit { event, data } => self.handle_event(event, data, None, now),
+            Packet::Raw(t) => self.out.push_back(Output::Raw(t)),
+        }
+    }
+
+    fn handle_response(&mut self, rid: f64, data: Option<String>, error: Option<String>, now: f64) {
+        if !(rid >= 1.0 && rid.fract() == 0.0 && rid < 9.0e15) {
+            return;
+        }
+        let rid = rid as u64;
+        let error = error.filter(|e| !matches!(e.as_str(), "null" | "false" | "\"\"" | "0"));
+        if let Phase::Handshaking { cid, .. } = self.phase {
+            if cid == rid {
+                self.handle_handshake_reply(data, error, now);
+                return;
+            }
+        }
+        if let Some(name) = self.sub_in_flight.remove(&rid) {
+            self.handle_subscribe_reply(name, error);
+            return;
+        }
+        let Some(call) = self.pending.remove(&rid) else {
+            return; // unknown rid: ignored
+        };
+        if call.event == "#authenticate" {
+            self.handle_authenticate_reply(&call, data.as_deref(), error.as_deref());
+        }
+        match error {
+            Some(e) => self.settle(call.id, Err(CallError::Server(e))),
+            None => self.settle(call.id, Ok(data)),
+        }
+    }
+
+    fn handle_handshake_reply(&mut self, data: Option<String>, error: Option<String>, now: f64) {
+        if let Some(err) = error {
+            let status = codec::field(&err, "statusCode")
+                .and_then(codec::number_value)
+                .filter(|c| (4000.0..=4999.0).contains(c))
+                .map_or(4003, |c| c as u16);
+            self.out
+                .push_back(Output::Error(SessionError::Handshake(err)));
+            self.close_self(status, now);
+            return;
+        }
+        let data = data.unwrap_or_else(|| "{}".to_string());
+        let fields = codec::object_fields(&data).unwrap_or_default();
+        let get = |k: &str| fields.iter().rev().find(|(n, _)| n == k).map(|(_, v)| *v);
+        let id = get("id").and_then(codec::string_value).unwrap_or_default();
+        let ping_timeout = get("pingTimeout")
+            .and_then(codec::number_value)
+            .filter(|p| *p > 0.0 && p.is_finite())
+            .unwrap_or(self.cfg.connect_timeout);
+        let is_authenticated = get("isAuthenticated").and_then(codec::bool_value) == Some(true);
+        let auth_error = get("authError")
+            .filter(|e| *e != "null")
+            .map(str::to_string);
+
+        self.id = Some(id.clone());
+        self.ping_timeout = ping_timeout;
+        self.phase = Phase::Open {
+            ping_deadline: now + ping_timeout,
+        };
+        self.failed = 0;
+        self.scheduled = 0;
+        let token = self.handshake_token.take();
+        match (is_authenticated, token) {
+            (true, Some(token)) => self.set_authenticated(token, false),
+            _ => self.set_unauthenticated(),
+        }
+        if self.cfg.auto_subscribe_on_connect {
+            self.process_pending_subscriptions();
+        }
+        self.out.push_back(Output::Connect {
+            id,
+            ping_timeout,
+            is_authenticated,
+            auth_error,
+        });
+        let queued = std::mem::take(&mut self.outbox);
+        for call in queued {
+            if self.phase == Phase::Idle {
+                self.outbox.push_back(call);
+            } else {
+                self.send_call(call);
+            }
+        }
+    }
+
+    fn handle_subscribe_reply(&mut self, name: String, error: Option<String>) {
+        let Some(c) = self.channels.get_mut(&name) else {
+            return;
+        };
+        c.in_flight = None;
+        match error {
+            None => {
+                let old = c.state;
+                c.state = ChannelState::Subscribed;
+                self.out.push_back(Output::SubscribeStateChange {
+                    channel: name.clone(),
+                    old,
+                    new: ChannelState::Subscribed,
+                });
+                self.out.push_back(Output::Subscribe(name));
+            }
+            Some(error) => {
+                let old = c.state;
+                self.channels.remove(&name);
+                self.out.push_back(Output::SubscribeStateChange {
+                    channel: name.clone(),
+                    old,
+                    new: ChannelState::Unsubscribed,
+                });
+                self.out.push_back(Output::SubscribeFail {
+                    channel: name,
+                    error,
+                });
+            }
+        }
+    }
+
+    fn handle_authenticate_reply(&mut self, call: &Call, data: Option<&str>, error: Option<&str>) {
+        let token = call.data.as_deref().and_then(codec::string_value);
+        let ok = error.is_none()
+            && data
+                .and_then(|d| codec::field(d, "isAuthenticated"))
+                .and_then(codec::bool_value)
+                == Some(true);
+        match (ok, token) {
+            (true, Some(token)) => {
+                self.out.push_back(Output::SaveToken(token.clone()));
+                self.set_authenticated(token, true);
+            }
+            _ => self.set_unauthenticated(),
+        }
+    }
+
+    fn set_authenticated(&mut self, token: String, subscribe: bool) {
+        if let Err(e) = auth::decode_payload(&token) {
+            self.out
+                .push_back(Output::Error(SessionError::BadAuthToken(e)));
+        }
+        self.signed_token = Some(token.clone());
+        let old = self.auth_state;
+        self.auth_state = AuthState::Authenticated;
+        // waitForAuth channels go out before anything else.
+        if subscribe {
+            self.process_pending_subscriptions();
+        }
+        if old != AuthState::Authenticated {
+            self.out.push_back(Output::AuthStateChange {
+                old,
+                new: AuthState::Authenticated,
+            });
+        }
+        self.out.push_back(Output::Authenticate {
+            signed_token: token,
+        });
+    }
+
+    fn set_unauthenticated(&mut self) {
+        let old = self.auth_state;
+        let old_token = self.signed_token.take();
+        self.auth_state = AuthState::Unauthenticated;
+        if old == AuthState::Authenticated {
+            self.out.push_back(Output::AuthStateChange {
+                old,
+                new: AuthState::Unauthenticated,
+            });
+            self.out.push_back(Output::Deauthenticate {
+                old_signed_token: old_token,
+            });
+        }
+    }
+
+    fn handle_event(&mut self, event: String, data: Option<String>, cid: Option<String>, now: f64) {
+        let reply = cid.map(|rid| ReplyTo { gen: self.gen, rid });
+        match event.as_str() {
+            "#publish" => {
+                let Some(d) = data.as_deref() else { return };
+                let Some(fields) = codec::object_fields(d) else {
+                    return;
+                };
+                let get = |k: &str| fields.iter().rev().find(|(n, _)| n == k).map(|(_, v)| *v);
+                let Some(channel) = get("channel").and_then(codec::string_value) else {
+                    return;
+                };
+                if self.channels.contains_key(&channel) {
+                    let data = get("data").map(str::to_string);
+                    self.out.push_back(Output::Publish { channel, data });
+                }
+            }
+            "#kickOut" => {
+                let Some(d) = data.as_deref() else { return };
+                let Some(channel) = codec::field(d, "channel").and_then(codec::string_value) else {
+                    return;
+                };
+                let message = codec::field(d, "message").map(str::to_string);
+                if let Some(entry) = self.channels.remove(&channel) {
+                    if let Some(cid) = entry.in_flight {
+                        self.sub_in_flight.remove(&cid);
+                    }
+                    self.out.push_back(Output::KickOut {
+                        channel: channel.clone(),
+                        message,
+                    });
+                    self.out.push_back(Output::SubscribeStateChange {
+                        channel: channel.clone(),
+                        old: entry.state,
+                        new: ChannelState::Unsubscribed,
+                    });
+                    self.out.push_back(Output::Unsubscribe(channel));
+                }
+            }
+            "#setAuthToken" => {
+                let token = data
+                    .as_deref()
+                    .and_then(|d| codec::field(d, "token"))
+                    .and_then(codec::string_value);
+                match token {
+                    Some(token) => {
+                        self.out.push_back(Output::SaveToken(token.clone()));
+                        self.set_authenticated(token, true);
+                        if let Some(r) = reply {
+                            self.respond(&r, Ok(None));
+                        }
+                    }
+                    None => {
+                        if let Some(r) = reply {
+                            self.respond(
+                                &r,
+                                Err(r#"{"name":"InvalidMessageError","message":"No token data provided by #setAuthToken event"}"#.to_string()),
+                            );
+                        }
+                    }
+                }
+            }
+            "#removeAuthToken" => {
+                self.out.push_back(Output::RemoveToken);
+                self.set_unauthenticated();
+                if let Some(r) = reply {
+                    self.respond(&r, Ok(None));
+                }
+            }
+            name if RESERVED_EVENTS.contains(&name) => {
+                let text = match &reply {
+                    Some(r) => {
+                        let mut t = codec::encode_event(name, data.as_deref(), None);
+                        t.pop();
+                        format!("{t},\"cid\":{}}}", r.rid)
+                    }
+                    None => codec::encode_event(name, data.as_deref(), None),
+                };
+                self.out.push_back(Output::Raw(text));
+            }
+            _ => {
+                let _ = now;
+                self.out
+                    .push_back(Output::ServerEvent { event, data, reply });
+            }
+        }
+    }
+}

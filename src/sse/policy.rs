@@ -1,0 +1,362 @@
+//! The reconnect and last-event-id policy of `EventStream`, sans-IO.
+//!
+//! Owns: the attempt counter and its reset on open, the delay of the next attempt (the shared
+//! [`BackoffConfig`] with the server's `retry:` field and an HTTP `Retry-After` as floors),
+//! giving up after `maxAttempts`, the HTTP status policy of the `fetch` transport, the last event
+//! id, and the memory of recently delivered ids so that an event replayed after a reconnect is not
+//! delivered twice. It does not touch timers, the network or the clock: `now` and random numbers
+//! are parameters.
+
+use std::collections::{HashSet, VecDeque};
+
+use crate::proto::backoff::{BackoffConfig, MAX_TIMER_MS};
+
+/// How many recently delivered event ids are remembered for de-duplication.
+pub const RECENT_IDS: usize = 1024;
+
+/// A bounded set of the most recently delivered ids (oldest forgotten first).
+#[derive(Debug, Clone, Default)]
+pub struct RecentIds {
+    order: VecDeque<String>,
+    set: HashSet<String>,
+}
+
+impl RecentIds {
+    pub fn contains(&self, id: &str) -> bool {
+        self.set.contains(id)
+    }
+    pub fn insert(&mut self, id: &str) {
+        if self.set.contains(id) {
+            return;
+        }
+        if self.order.len() >= RECENT_IDS {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+        self.order.push_back(id.to_string());
+        self.set.insert(id.to_string());
+    }
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+}
+
+/// What to do after a failed or dropped connection.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Next {
+    /// Schedule reconnect number `attempt` (1-based since the last open) after `delay` ms.
+    Reconnect { attempt: u32, delay: f64 },
+    /// `maxAttempts` reconnects failed: stop for good.
+    GiveUp { attempts: u32 },
+}
+
+/// Why a `fetch` response is refused for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailKind {
+    /// A status that is neither 200, 204, 429, 5xx, nor a retryable 401/403.
+    Status,
+    /// 200 without `text/event-stream`.
+    ContentType,
+    /// 401/403 with no `getHeaders`, or after the one retry it allows.
+    Unauthorized,
+}
+
+/// The verdict on a `fetch` response (status policy of API.md).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Response {
+    /// 200 + `text/event-stream`: read the stream.
+    Open,
+    /// 204: close for good, no retry.
+    Close,
+    /// 429 / 5xx: retry with backoff; `retry_after` (ms) is a floor.
+    Retry { retry_after: Option<f64> },
+    /// 401 / 403 and `getHeaders` may refresh the credentials: retry once, at once.
+    RetryAuth,
+    /// Fail with `error.status`, no retry.
+    Fail { status: u16, kind: FailKind },
+}
+
+/// Reconnect/last-id policy of one `EventStream`.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    backoff: BackoffConfig,
+    attempts: u32,
+    server_retry: Option<f64>,
+    last_event_id: String,
+    delivered: RecentIds,
+    auth_retry_used: bool,
+}
+
+impl Policy {
+    /// A policy starting from `last_event_id` (the `lastEventId` option; that id counts as
+    /// delivered).
+    pub fn new(backoff: BackoffConfig, last_event_id: Option<String>) -> Self {
+        let mut delivered = RecentIds::default();
+        let last_event_id = last_event_id.unwrap_or_default();
+        if !last_event_id.is_empty() {
+            delivered.insert(&last_event_id);
+        }
+        Policy {
+            backoff,
+            attempts: 0,
+            server_retry: None,
+            last_event_id,
+            delivered,
+            auth_retry_used: false,
+        }
+    }
+
+    pub fn last_event_id(&self) -> &str {
+        &self.last_event_id
+    }
+
+    /// Reconnect attempts since the last open.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// The server's `retry:` value, if any (ms).
+    pub fn server_retry(&self) -> Option<f64> {
+        self.server_retry
+    }
+
+    /// The stream opened: attempts start again from 0, the auth retry is available again.
+    pub fn on_open(&mut self) {
+        self.attempts = 0;
+        self.auth_retry_used = false;
+    }
+
+    /// A `retry:` field (ms).
+    pub fn on_retry_field(&mut self, ms: u32) {
+        self.server_retry = Some(f64::from(ms).min(MAX_TIMER_MS));
+    }
+
+    /// An empty-data dispatch that changed the last event id.
+    pub fn on_last_event_id(&mut self, id: &str) {
+        self.last_event_id = id.to_string();
+    }
+
+    /// An event arrived carrying `id` in its own block (if any) and the stream's
+    /// `last_event_id`. Returns whether to deliver it: `false` when `id` was already delivered.
+    pub fn on_event(&mut self, id: Option<&str>, last_event_id: &str) -> bool {
+        if let Some(id) = id.filter(|id| !id.is_empty()) {
+            if self.delivered.contains(id) {
+                return false;
+            }
+            self.delivered.insert(id);
+        }
+        if last_event_id != self.last_event_id {
+            self.last_event_id = last_event_id.to_string();
+        }
+        true
+    }
+
+    /// The connection failed or dropped. `retry_after` (ms) is a floor from the response;
+    /// `u`, `u2` are uniform random numbers in `[0, 1)`.
+    pub fn on_failure(&mut self, retry_after: Option<f64>, u: f64, u2: f64) -> Next {
+        if self.backoff.exhausted(self.attempts) {
+            return Next::GiveUp {
+                attempts: self.attempts,
+            };
+        }
+        let n = self.attempts;
+        self.attempts = self.attempts.saturating_add(1);
+        let mut delay = self.backoff.delay(n, u, u2);
+        for floor in [self.server_retry, retry_after].into_iter().flatten() {
+            if floor.is_finite() && floor > delay {
+                delay = floor;
+            }
+        }
+        Next::Reconnect {
+            attempt: self.attempts,
+            delay: delay.clamp(0.0, MAX_TIMER_MS),
+        }
+    }
+
+    /// The one immediate retry after a 401/403 (credentials refreshed by `getHeaders`).
+    pub fn on_auth_retry(&mut self) -> Next {
+        self.attempts = self.attempts.saturating_add(1);
+        Next::Reconnect {
+            attempt: self.attempts,
+            delay: 0.0,
+        }
+    }
+
+    /// Classifies a `fetch` response. `can_refresh_auth`: a `getHeaders` function was given.
+    /// `now_epoch_ms` is only used for an HTTP-date `Retry-After`.
+    pub fn on_response(
+        &mut self,
+        status: u16,
+        content_type: Option<&str>,
+        retry_after: Option<&str>,
+        can_refresh_auth: bool,
+        now_epoch_ms: f64,
+    ) -> Response {
+        match status {
+            200 => {
+                if content_type.is_some_and(is_event_stream) {
+                    Response::Open
+                } else {
+                    Response::Fail {
+                        status,
+                        kind: FailKind::ContentType,
+                    }
+                }
+            }
+            204 => Response::Close,
+            429 | 500..=599 => Response::Retry {
+                retry_after: retry_after.and_then(|v| parse_retry_after(v, now_epoch_ms)),
+            },
+            401 | 403 => {
+                if can_refresh_auth && !self.auth_retry_used {
+                    self.auth_retry_used = true;
+                    Response::RetryAuth
+                } else {
+                    Response::Fail {
+                        status,
+                        kind: FailKind::Unauthorized,
+                    }
+                }
+            }
+            _ => Response::Fail {
+                status,
+                kind: FailKind::Status,
+            },
+        }
+    }
+}
+
+/// Whether a `Content-Type` value is `text/event-stream` (parameters and case ignored).
+pub fn is_event_stream(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case("text/event-stream")
+}
+
+/// Parses `Retry-After` (delta-seconds or an IMF-fixdate HTTP date) into a delay in ms from
+/// `now_epoch_ms`. Anything else is `None`. The result is clamped to `[0, MAX_TIMER_MS]`.
+pub fn parse_retry_after(value: &str, now_epoch_ms: f64) -> Option<f64> {
+    let v = value.trim();
+    if v.is_empty() {
+        return None;
+    }
+    if v.bytes().all(|b| b.is_ascii_digit()) {
+        let secs = v.bytes().fold(0u64, |acc, d| {
+            acc.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+        });
+        return Some((secs as f64 * 1000.0).min(MAX_TIMER_MS));
+    }
+    let at = parse_http_date(v)?;
+    Some((at - now_epoch_ms).clamp(0.0, MAX_TIMER_MS))
+}
+
+/// `Sun, 06 Nov 1994 08:49:37 GMT` → ms since the Unix epoch.
+fn parse_http_date(v: &str) -> Option<f64> {
+    let mut parts = v.split_whitespace();
+    let _weekday = parts.next()?.strip_suffix(',')?;
+    let day: i64 = parse_num(parts.next()?, 1, 2)?;
+    let month = match parts.next()? {
+        "Jan" => 1,
+        "Feb" => 2,
+        "Mar" => 3,
+        "Apr" => 4,
+        "May" => 5,
+        "Jun" => 6,
+        "Jul" => 7,
+        "Aug" => 8,
+        "Sep" => 9,
+        "Oct" => 10,
+        "Nov" => 11,
+        "Dec" => 12,
+        _ => return None,
+    };
+    let year: i64 = parse_num(parts.next()?, 4, 4)?;
+    let mut hms = parts.next()?.split(':');
+    let h: i64 = parse_num(hms.next()?, 2, 2)?;
+    let m: i64 = parse_num(hms.next()?, 2, 2)?;
+    let s: i64 = parse_num(hms.next()?, 2, 2)?;
+    if hms.next().is_some() || parts.next()? != "GMT" || parts.next().is_some() {
+        return None;
+    }
+    if !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    Some(((days * 86_400 + h * 3600 + m * 60 + s) * 1000) as f64)
+}
+
+fn parse_num(s: &str, min_len: usize, max_len: usize) -> Option<i64> {
+    if s.len() < min_len || s.len() > max_len || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Returns `url` with query parameter `name` set to `value` (replacing any existing `name`
+/// parameters, keeping the fragment last). Used by the `eventsource` transport to resume from
+/// the last id, since a new `EventSource` cannot send `Last-Event-ID`.
+pub fn with_query_param(url: &str, name: &str, value: &str) -> String {
+    let (base, fragment) = match url.find('#') {
+        Some(i) => url.split_at(i),
+        None => (url, ""),
+    };
+    let (path, query) = match base.find('?') {
+        Some(i) => (&base[..i], &base[i + 1..]),
+        None => (base, ""),
+    };
+    let enc_name = percent_encode(name);
+    let mut out = String::with_capacity(url.len() + name.len() + value.len() + 2);
+    out.push_str(path);
+    out.push('?');
+    let mut first = true;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let key = pair.split('=').next().unwrap_or("");
+        if key == enc_name || key == name {
+            continue;
+        }
+        if !first {
+            out.push('&');
+        }
+        out.push_str(pair);
+        first = false;
+    }
+    if !first {
+        out.push('&');
+    }
+    out.push_str(&enc_name);
+    out.push('=');
+    out.push_str(&percent_encode(value));
+    out.push_str(fragment);
+    out
+}
+
+/// Percent-encodes everything but the URL-safe unreserved characters.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[(b >> 4) as usize]));
+            out.push(char::from(HEX[(b & 15) as usize]));
+        }
+    }
+    out
+}
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";

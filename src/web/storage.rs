@@ -1,0 +1,156 @@
+//! Auth token storage (`authStorage`): `localStorage`, `sessionStorage`, memory, or a user object
+//! `{loadToken(name), saveToken(name, token), removeToken(name)}` whose methods may return
+//! Promises. When web storage throws (private mode, blocked storage) the token is kept in memory
+//! and the failure is reported once.
+
+use std::cell::{Cell, RefCell};
+
+use js_sys::{Function, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+/// Which store.
+#[derive(Debug, Clone)]
+pub enum StoreKind {
+    Local,
+    Session,
+    Memory,
+    Custom(JsValue),
+}
+
+/// A loaded token: at once, or after the user's Promise settles.
+pub enum Loaded {
+    Ready(Option<String>),
+    Later(Promise),
+}
+
+pub struct TokenStore {
+    kind: StoreKind,
+    name: String,
+    memory: RefCell<Option<String>>,
+    fell_back: Cell<bool>,
+    notice: RefCell<Option<String>>,
+}
+
+impl TokenStore {
+    pub fn new(kind: StoreKind, name: String) -> TokenStore {
+        TokenStore {
+            kind,
+            name,
+            memory: RefCell::new(None),
+            fell_back: Cell::new(false),
+            notice: RefCell::new(None),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A one-time message when web storage failed and memory took over.
+    pub fn take_notice(&self) -> Option<String> {
+        self.notice.borrow_mut().take()
+    }
+
+    fn web(&self) -> Option<Result<web_sys::Storage, ()>> {
+        if self.fell_back.get() {
+            return None;
+        }
+        let window = web_sys::window()?;
+        let s = match self.kind {
+            StoreKind::Local => window.local_storage(),
+            StoreKind::Session => window.session_storage(),
+            _ => return None,
+        };
+        Some(match s {
+            Ok(Some(s)) => Ok(s),
+            _ => Err(()),
+        })
+    }
+
+    fn fall_back(&self, what: &str) {
+        if !self.fell_back.replace(true) {
+            *self.notice.borrow_mut() = Some(format!(
+                "{what} storage is not available; the auth token is kept in memory for this page"
+            ));
+        }
+    }
+
+    pub fn load(&self) -> Loaded {
+        if let StoreKind::Custom(obj) = &self.kind {
+            return match call(obj, "loadToken", &[JsValue::from_str(&self.name)]) {
+                Some(v) if v.is_instance_of::<Promise>() => Loaded::Later(v.unchecked_into()),
+                Some(v) => Loaded::Ready(v.as_string()),
+                None => Loaded::Ready(None),
+            };
+        }
+        match self.web() {
+            Some(Ok(s)) => match s.get_item(&self.name) {
+                Ok(v) => Loaded::Ready(v),
+                Err(_) => {
+                    self.fall_back(self.kind_name());
+                    Loaded::Ready(self.memory.borrow().clone())
+                }
+            },
+            Some(Err(())) => {
+                self.fall_back(self.kind_name());
+                Loaded::Ready(self.memory.borrow().clone())
+            }
+            None => Loaded::Ready(self.memory.borrow().clone()),
+        }
+    }
+
+    pub fn save(&self, token: &str) {
+        if let StoreKind::Custom(obj) = &self.kind {
+            let _ = call(
+                obj,
+                "saveToken",
+                &[JsValue::from_str(&self.name), JsValue::from_str(token)],
+            );
+            return;
+        }
+        *self.memory.borrow_mut() = Some(token.to_string());
+        if let Some(r) = self.web() {
+            if r.and_then(|s| s.set_item(&self.name, token).map_err(|_| ()))
+                .is_err()
+            {
+                self.fall_back(self.kind_name());
+            }
+        }
+    }
+
+    pub fn remove(&self) {
+        if let StoreKind::Custom(obj) = &self.kind {
+            let _ = call(obj, "removeToken", &[JsValue::from_str(&self.name)]);
+            return;
+        }
+        *self.memory.borrow_mut() = None;
+        if let Some(r) = self.web() {
+            if r.and_then(|s| s.remove_item(&self.name).map_err(|_| ()))
+                .is_err()
+            {
+                self.fall_back(self.kind_name());
+            }
+        }
+    }
+
+    fn kind_name(&self) -> &'static str {
+        match self.kind {
+            StoreKind::Local => "localStorage",
+            StoreKind::Session => "sessionStorage",
+            _ => "memory",
+        }
+    }
+}
+
+/// Calls `obj[method](...args)`; `None` when it is missing or throws. A returned Promise that
+/// rejects is caught here (so it is never an unhandled rejection) only when it is returned.
+fn call(obj: &JsValue, method: &str, args: &[JsValue]) -> Option<JsValue> {
+    let f = Reflect::get(obj, &JsValue::from_str(method)).ok()?;
+    let f: Function = f.dyn_into().ok()?;
+    let r = match args.len() {
+        1 => f.call1(obj, &args[0]),
+        _ => f.call2(obj, &args[0], &args[1]),
+    };
+    r.ok()
+}
