@@ -17,8 +17,10 @@ pub mod web;
 #[cfg(target_arch = "wasm32")]
 pub mod client;
 
+/// The wasm-bindgen adapter (public so browser tests can drive the JS classes).
 #[cfg(target_arch = "wasm32")]
-mod js;
+#[doc(hidden)]
+pub mod js;
 
 #[cfg(target_arch = "wasm32")]
 pub use client::{Channel, Socket};

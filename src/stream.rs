@@ -43,7 +43,8 @@ pub enum Transport {
 }
 
 /// An async function returning extra request headers, called before every `fetch` attempt.
-pub type GetHeaders = Rc<dyn Fn() -> LocalBoxFuture<'static, Result<Vec<(String, String)>, String>>>;
+pub type GetHeaders =
+    Rc<dyn Fn() -> LocalBoxFuture<'static, Result<Vec<(String, String)>, String>>>;
 
 /// Options of [`EventStream::new`] (API.md, EventStream).
 #[derive(Clone)]
@@ -168,9 +169,16 @@ pub enum StreamEvent {
     /// `message` and every named event.
     Message(MessageEvent),
     Error(StreamError),
-    Reconnecting { attempt: u32, delay: f64 },
-    GiveUp { attempts: u32 },
-    Close { reason: CloseReason },
+    Reconnecting {
+        attempt: u32,
+        delay: f64,
+    },
+    GiveUp {
+        attempts: u32,
+    },
+    Close {
+        reason: CloseReason,
+    },
 }
 
 impl StreamEvent {
@@ -200,8 +208,14 @@ enum Conn {
     None,
     /// Waiting for `getHeaders` before the request.
     Preparing,
-    Es { conn: EventSourceConn, prev_native_id: String },
-    Fetch { _conn: FetchConn, parser: Option<Parser> },
+    Es {
+        conn: EventSourceConn,
+        prev_native_id: String,
+    },
+    Fetch {
+        _conn: FetchConn,
+        parser: Option<Parser>,
+    },
 }
 
 struct Inner {
@@ -232,7 +246,10 @@ pub struct EventStream {
 impl std::fmt::Debug for EventStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let i = self.inner.borrow();
-        f.debug_struct("EventStream").field("url", &i.url).field("state", &i.state).finish()
+        f.debug_struct("EventStream")
+            .field("url", &i.url)
+            .field("state", &i.state)
+            .finish()
     }
 }
 
@@ -310,7 +327,10 @@ impl EventStream {
     }
 
     pub fn off(&self, id: ListenerId) {
-        self.inner.borrow_mut().listeners.retain(|(i, _, _)| *i != id);
+        self.inner
+            .borrow_mut()
+            .listeners
+            .retain(|(i, _, _)| *i != id);
     }
 
     /// Makes sure events of type `name` are received (registers a native `EventSource` listener
@@ -358,7 +378,9 @@ impl EventStream {
 
 impl Drop for EventStream {
     fn drop(&mut self) {
-        let mut inner = self.inner.borrow_mut();
+        let Ok(mut inner) = self.inner.try_borrow_mut() else {
+            return;
+        };
         inner.state = ReadyState::Closed;
         inner.gen += 1;
         inner.conn = Conn::None;
@@ -389,13 +411,14 @@ impl futures::Stream for EventStream {
 
 type Out = Vec<(u64, StreamEvent)>;
 
-/// Delivers events to listeners with no borrow held. A data event of a connection that was
-/// closed meanwhile (by a listener) is skipped.
+/// Delivers events to listeners with no borrow held. Each event carries the generation it was
+/// produced under; one whose generation is gone (a listener closed the stream) is skipped.
 fn deliver(rc: &Rc<RefCell<Inner>>, out: Out) {
     for (gen, ev) in out {
         let listeners: Vec<Listener> = {
             let mut inner = rc.borrow_mut();
-            if matches!(ev, StreamEvent::Message(_)) && inner.gen != gen {
+            // Events of a connection that was closed or replaced meanwhile (by a listener).
+            if inner.gen != gen {
                 continue;
             }
             if let StreamEvent::Message(m) = &ev {
@@ -413,7 +436,7 @@ fn deliver(rc: &Rc<RefCell<Inner>>, out: Out) {
             inner
                 .listeners
                 .iter()
-                .filter(|(_, n, _)| n.as_deref().is_none_or(|n| n == name))
+                .filter(|(_, n, _)| n.as_deref().map_or(true, |n| n == name))
                 .map(|(_, _, f)| f.clone())
                 .collect()
         };
@@ -457,7 +480,11 @@ fn connect(rc: &Rc<RefCell<Inner>>, gen: u64) -> Out {
             let url = if last.is_empty() {
                 inner.url.clone()
             } else {
-                crate::sse::policy::with_query_param(&inner.url, &inner.opts.last_event_id_param, &last)
+                crate::sse::policy::with_query_param(
+                    &inner.url,
+                    &inner.opts.last_event_id_param,
+                    &last,
+                )
             };
             let handler = es_handler(inner.me.clone(), gen);
             let names: Vec<String> = inner.names.iter().cloned().collect();
@@ -468,7 +495,10 @@ fn connect(rc: &Rc<RefCell<Inner>>, gen: u64) -> Out {
                 handler,
             ) {
                 Ok(conn) => {
-                    inner.conn = Conn::Es { conn, prev_native_id: String::new() };
+                    inner.conn = Conn::Es {
+                        conn,
+                        prev_native_id: String::new(),
+                    };
                     Vec::new()
                 }
                 Err(e) => {
@@ -531,7 +561,10 @@ fn start_fetch(
     let handler = fetch_handler(inner.me.clone(), gen);
     match FetchConn::start(&inner.url, &headers, inner.opts.with_credentials, handler) {
         Ok(conn) => {
-            inner.conn = Conn::Fetch { _conn: conn, parser: None };
+            inner.conn = Conn::Fetch {
+                _conn: conn,
+                parser: None,
+            };
             Vec::new()
         }
         Err(e) => {
@@ -554,29 +587,33 @@ fn fail(rc: &Rc<RefCell<Inner>>, gen: u64, err: StreamError, retry_after: Option
     }
     inner.conn = Conn::None;
     inner.state = ReadyState::Connecting;
-    let mut out = vec![(gen, StreamEvent::Error(err))];
+    let mut evs = vec![StreamEvent::Error(err)];
     let (u, u2) = (inner.rng.next_f64(), inner.rng.next_f64());
     match inner.policy.on_failure(retry_after, u, u2) {
         Next::Reconnect { attempt, delay } => {
             schedule(&mut inner, gen, delay);
-            out.push((gen, StreamEvent::Reconnecting { attempt, delay }));
+            evs.push(StreamEvent::Reconnecting { attempt, delay });
         }
         Next::GiveUp { attempts } => {
             inner.state = ReadyState::Closed;
             inner.gen += 1;
             inner.timer = None;
-            out.push((gen, StreamEvent::GiveUp { attempts }));
-            out.push((gen, StreamEvent::Close { reason: CloseReason::GiveUp }));
+            evs.push(StreamEvent::GiveUp { attempts });
+            evs.push(StreamEvent::Close {
+                reason: CloseReason::GiveUp,
+            });
         }
     }
-    out
+    let g = inner.gen;
+    evs.into_iter().map(|e| (g, e)).collect()
 }
 
 /// A non-retryable failure: `error`, then `close {reason: 'error'}`.
 fn fatal(rc: &Rc<RefCell<Inner>>, err: StreamError) -> Out {
-    let gen = rc.borrow().gen;
-    let mut out = vec![(gen, StreamEvent::Error(err))];
-    out.extend(close_with(rc, CloseReason::Error));
+    let mut out = close_with(rc, CloseReason::Error);
+    if let Some(&(g, _)) = out.first() {
+        out.insert(0, (g, StreamEvent::Error(err)));
+    }
     out
 }
 
@@ -608,14 +645,22 @@ fn es_handler(weak: Weak<RefCell<Inner>>, gen: u64) -> Rc<dyn Fn(EsInput)> {
     Rc::new(move |input: EsInput| {
         let Some(rc) = weak.upgrade() else { return };
         let out = {
-            let Ok(mut inner) = rc.try_borrow_mut() else { return };
+            let Ok(mut inner) = rc.try_borrow_mut() else {
+                return;
+            };
             if inner.gen != gen || inner.state == ReadyState::Closed {
                 return;
             }
             match input {
                 EsInput::Open => opened(&mut inner, gen),
-                EsInput::Message { event_type, data, last_event_id } => {
-                    let Conn::Es { prev_native_id, .. } = &mut inner.conn else { return };
+                EsInput::Message {
+                    event_type,
+                    data,
+                    last_event_id,
+                } => {
+                    let Conn::Es { prev_native_id, .. } = &mut inner.conn else {
+                        return;
+                    };
                     // A new `EventSource` starts with an empty id; a change is this event's own id.
                     let own_id = if last_event_id != *prev_native_id {
                         *prev_native_id = last_event_id.clone();
@@ -625,10 +670,16 @@ fn es_handler(weak: Weak<RefCell<Inner>>, gen: u64) -> Rc<dyn Fn(EsInput)> {
                     };
                     let stream_last = match &own_id {
                         Some(id) => id.clone(),
-                        None if last_event_id.is_empty() => inner.policy.last_event_id().to_string(),
+                        None if last_event_id.is_empty() => {
+                            inner.policy.last_event_id().to_string()
+                        }
                         None => last_event_id,
                     };
-                    let ev = MessageEvent { event_type, data, last_event_id: stream_last };
+                    let ev = MessageEvent {
+                        event_type,
+                        data,
+                        last_event_id: stream_last,
+                    };
                     let mut out = Vec::new();
                     message(&mut inner, gen, &mut out, ev, own_id.as_deref());
                     out
@@ -637,7 +688,11 @@ fn es_handler(weak: Weak<RefCell<Inner>>, gen: u64) -> Rc<dyn Fn(EsInput)> {
                     let was_open = inner.state == ReadyState::Open;
                     drop(inner);
                     let err = StreamError {
-                        kind: if was_open { ErrorKind::Ended } else { ErrorKind::Network },
+                        kind: if was_open {
+                            ErrorKind::Ended
+                        } else {
+                            ErrorKind::Network
+                        },
                         status: None,
                         message: if was_open {
                             "the event stream was interrupted".into()
@@ -655,14 +710,22 @@ fn es_handler(weak: Weak<RefCell<Inner>>, gen: u64) -> Rc<dyn Fn(EsInput)> {
 
 fn fetch_handler(weak: Weak<RefCell<Inner>>, gen: u64) -> Rc<dyn Fn(FetchInput) -> bool> {
     Rc::new(move |input: FetchInput| {
-        let Some(rc) = weak.upgrade() else { return false };
+        let Some(rc) = weak.upgrade() else {
+            return false;
+        };
         let (out, go_on) = {
-            let Ok(mut inner) = rc.try_borrow_mut() else { return false };
+            let Ok(mut inner) = rc.try_borrow_mut() else {
+                return false;
+            };
             if inner.gen != gen || inner.state == ReadyState::Closed {
                 return false;
             }
             match input {
-                FetchInput::Head { status, content_type, retry_after } => {
+                FetchInput::Head {
+                    status,
+                    content_type,
+                    retry_after,
+                } => {
                     let can_refresh = inner.opts.get_headers.is_some();
                     let verdict = inner.policy.on_response(
                         status,
@@ -694,11 +757,15 @@ fn fetch_handler(weak: Weak<RefCell<Inner>>, gen: u64) -> Rc<dyn Fn(FetchInput) 
                         }
                         Response::RetryAuth => {
                             inner.conn = Conn::None;
-                            let Next::Reconnect { attempt, delay } = inner.policy.on_auth_retry() else {
+                            let Next::Reconnect { attempt, delay } = inner.policy.on_auth_retry()
+                            else {
                                 return false;
                             };
                             schedule(&mut inner, gen, delay);
-                            (vec![(gen, StreamEvent::Reconnecting { attempt, delay })], false)
+                            (
+                                vec![(gen, StreamEvent::Reconnecting { attempt, delay })],
+                                false,
+                            )
                         }
                         Response::Fail { status, kind } => {
                             drop(inner);
@@ -715,12 +782,26 @@ fn fetch_handler(weak: Weak<RefCell<Inner>>, gen: u64) -> Rc<dyn Fn(FetchInput) 
                                 }
                                 FailKind::Status => (ErrorKind::Status, format!("the server answered {status}")),
                             };
-                            (fatal(&rc, StreamError { kind, status: Some(status), message }), false)
+                            (
+                                fatal(
+                                    &rc,
+                                    StreamError {
+                                        kind,
+                                        status: Some(status),
+                                        message,
+                                    },
+                                ),
+                                false,
+                            )
                         }
                     }
                 }
                 FetchInput::Chunk(bytes) => {
-                    let Conn::Fetch { parser: Some(parser), .. } = &mut inner.conn else {
+                    let Conn::Fetch {
+                        parser: Some(parser),
+                        ..
+                    } = &mut inner.conn
+                    else {
                         return false;
                     };
                     let mut outputs = Vec::new();
@@ -757,15 +838,35 @@ fn fetch_handler(weak: Weak<RefCell<Inner>>, gen: u64) -> Rc<dyn Fn(FetchInput) 
                     let was_open = inner.state == ReadyState::Open;
                     drop(inner);
                     let (kind, message) = match (&input, was_open) {
-                        (FetchInput::Failed(m), _) => (ErrorKind::Network, format!("the event stream failed: {m}")),
-                        _ => (ErrorKind::Ended, "the server ended the event stream".to_string()),
+                        (FetchInput::Failed(m), _) => {
+                            (ErrorKind::Network, format!("the event stream failed: {m}"))
+                        }
+                        _ => (
+                            ErrorKind::Ended,
+                            "the server ended the event stream".to_string(),
+                        ),
                     };
-                    (fail(&rc, gen, StreamError { kind, status: None, message }, None), false)
+                    (
+                        fail(
+                            &rc,
+                            gen,
+                            StreamError {
+                                kind,
+                                status: None,
+                                message,
+                            },
+                            None,
+                        ),
+                        false,
+                    )
                 }
             }
         };
         deliver(&rc, out);
-        go_on && weak.upgrade().is_some_and(|rc| rc.borrow().gen == gen)
+        go_on
+            && weak
+                .upgrade()
+                .is_some_and(|rc| rc.try_borrow().is_ok_and(|i| i.gen == gen))
     })
 }
 
@@ -773,11 +874,11 @@ fn fetch_handler(weak: Weak<RefCell<Inner>>, gen: u64) -> Rc<dyn Fn(FetchInput) 
 extern "C" {
     #[wasm_bindgen(js_name = URL)]
     type JsUrl;
-    #[wasm_bindgen(constructor, catch, js_class = "URL")]
+    #[wasm_bindgen(constructor, catch, js_class = URL)]
     fn new(url: &str, base: &str) -> Result<JsUrl, JsValue>;
-    #[wasm_bindgen(method, getter)]
+    #[wasm_bindgen(method, getter, js_class = URL)]
     fn href(this: &JsUrl) -> String;
-    #[wasm_bindgen(method, getter)]
+    #[wasm_bindgen(method, getter, js_class = URL)]
     fn protocol(this: &JsUrl) -> String;
 }
 

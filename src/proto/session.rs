@@ -911,10 +911,12 @@ impl Session {
         }
 
         // 1. Calls in flight: retried after the reconnect, or rejected before `disconnect`.
+        // Requeued calls count against `outboxLimit`; those that do not fit are rejected.
         let in_flight = std::mem::take(&mut self.pending);
         let mut requeue = Vec::new();
         for (_, mut call) in in_flight {
-            if reconnect && call.retries > 0 {
+            let fits = self.outbox.len() + requeue.len() < self.cfg.outbox_limit;
+            if reconnect && call.retries > 0 && fits {
                 call.retries -= 1;
                 call.deadline = now + call.ack_timeout;
                 requeue.push(call);

@@ -17,3 +17,5 @@ pub fn random_seed() -> u64 {
     let lo = (js_sys::Math::random() * 4_294_967_296.0) as u64;
     (hi << 32) | lo
 }
+pub mod eventsource;
+pub mod fetch_stream;
