@@ -567,7 +567,8 @@ impl Inner {
                     let mut s = inner.session.borrow_mut();
                     match ev {
                         PageEvent::Online => s.handle_online(now()),
-                        PageEvent::Offline | PageEvent::Wake => s.handle_wake(now()),
+                        PageEvent::Offline => s.handle_offline(now()),
+                        PageEvent::Wake => s.handle_wake(now()),
                     }
                 }
                 inner.pump();

@@ -791,6 +791,20 @@ impl Session {
         }
     }
 
+    /// The browser went offline: a connection in use is treated as lost now (code 1006), so
+    /// calls in flight fail fast (or wait for their retry) instead of running out their
+    /// ackTimeout, and the reconnect waits for the backoff or the `online` event.
+    pub fn handle_offline(&mut self, now: f64) {
+        if self.phase != Phase::Idle {
+            self.out.push_back(Output::Close {
+                gen: self.gen,
+                code: 1006,
+                reason: "Browser is offline".to_string(),
+            });
+            self.on_closed(1006, "Browser is offline".to_string(), false, now);
+        }
+    }
+
     /// The page became visible again or was restored: checks staleness at once.
     pub fn handle_wake(&mut self, now: f64) {
         self.handle_timeout(now);

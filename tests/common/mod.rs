@@ -12,16 +12,50 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-pub const CONTROL: &str = "http://127.0.0.1:8100";
-pub const MAIN: &str = "ws://127.0.0.1:8101/socketcluster/";
-pub const V1: &str = "ws://127.0.0.1:8102/socketcluster/";
-pub const SHORT: &str = "ws://127.0.0.1:8103/socketcluster/";
-/// Fault proxy in front of the short-ping server.
-pub const PROXY_SHORT: &str = "ws://127.0.0.1:8104/socketcluster/";
-/// Fault proxy in front of the main server.
-pub const PROXY_MAIN: &str = "ws://127.0.0.1:8105/socketcluster/";
-/// Fault proxy that can refuse connections.
-pub const DOOR: &str = "ws://127.0.0.1:8107/socketcluster/";
+/// All fixture ports are `BASE + offset`; `FIXTURES_BASE_PORT` at compile time moves them (so
+/// several test runs can use private fixtures side by side).
+pub fn base() -> u16 {
+    option_env!("FIXTURES_BASE_PORT")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(8100)
+}
+
+fn ws(offset: u16) -> String {
+    format!("ws://127.0.0.1:{}/socketcluster/", base() + offset)
+}
+
+/// The control endpoint (HTTP, CORS open).
+pub fn control_url() -> String {
+    format!("http://127.0.0.1:{}", base())
+}
+/// socketcluster-server 20, default settings.
+pub fn main_url() -> String {
+    ws(1)
+}
+/// The same app with `protocolVersion: 1`.
+pub fn v1_url() -> String {
+    ws(2)
+}
+/// The same app with `pingInterval: 200, pingTimeout: 600`.
+pub fn short_url() -> String {
+    ws(3)
+}
+/// Fault proxy `short`, in front of the short-ping server.
+pub fn proxy_short_url() -> String {
+    ws(4)
+}
+/// Fault proxy `main`, in front of the main server.
+pub fn proxy_main_url() -> String {
+    ws(5)
+}
+/// The SSE fixture (HTTP).
+pub fn sse_url() -> String {
+    format!("http://127.0.0.1:{}", base() + 6)
+}
+/// Fault proxy `door` (can refuse connections), in front of the main server.
+pub fn door_url() -> String {
+    ws(7)
+}
 
 /// Parses a JS expression (object literals, functions) for test input.
 pub fn js(expr: &str) -> JsValue {
@@ -95,7 +129,7 @@ pub async fn control(path: &str, body: Option<&str>) -> JsValue {
         h.set("content-type", "application/json").unwrap();
         init.set_headers(&h);
     }
-    let p = window.fetch_with_str_and_init(&format!("{CONTROL}{path}"), &init);
+    let p = window.fetch_with_str_and_init(&format!("{}{path}", control_url()), &init);
     let resp: web_sys::Response = within(10_000, p)
         .await
         .expect("control request")

@@ -1,0 +1,434 @@
+//! The JavaScript class `EventStream`: a thin adapter over [`crate::stream::EventStream`]. It
+//! parses the options object defensively (a wrongly typed option throws
+//! `InvalidArgumentsError` naming it), turns Rust events into JS values, and delivers them to
+//! `on`/`once`/`addEventListener` listeners (the shared `Emitter`), to `onopen`/`onmessage`/
+//! `onerror`, and to `for await` iterators (bounded queues of 1000 `message` events that drop the
+//! oldest when the consumer falls behind, and end on `close`).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Array, Function, Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::js::emitter::{AsyncQueue, Emitter};
+use crate::js::errors::{invalid_arguments, make_error, object, set_field};
+use crate::proto::backoff::BackoffConfig;
+use crate::stream::{
+    EventStream, EventStreamOptions, GetHeaders, ReadyState, StreamEvent, Transport,
+};
+
+/// `for await` buffer: `message` events kept for a slow consumer before the oldest is dropped.
+pub const ITERATOR_BUFFER: u32 = 1000;
+
+#[wasm_bindgen(inline_js = "
+export function wireQueue(emitter, queue, closed) {
+  if (closed) { queue.end(); return queue; }
+  const offs = [emitter.on('message', (ev) => queue.push(ev)), emitter.on('close', () => queue.end())];
+  queue.onReturn = () => { for (const off of offs) off(); };
+  return queue;
+}
+export function callHandler(fn, self, arg) {
+  try { fn.call(self, arg); } catch (e) {
+    if (typeof globalThis.reportError === 'function') globalThis.reportError(e); else setTimeout(() => { throw e; });
+  }
+}
+export function isPromiseLike(v) { return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof v.then === 'function'; }
+")]
+extern "C" {
+    #[wasm_bindgen(js_name = wireQueue)]
+    fn wire_queue(emitter: &Emitter, queue: &AsyncQueue, closed: bool) -> AsyncQueue;
+    #[wasm_bindgen(js_name = callHandler)]
+    fn call_handler(f: &Function, this: &JsValue, arg: &JsValue);
+    #[wasm_bindgen(js_name = isPromiseLike)]
+    fn is_promise_like(v: &JsValue) -> bool;
+}
+
+/// `onopen`, `onmessage`, `onerror`.
+#[derive(Default)]
+struct Handlers {
+    open: Option<Function>,
+    message: Option<Function>,
+    error: Option<Function>,
+}
+
+/// `new EventStream(url, options)`: Server-Sent Events with reconnection, resume and the
+/// status policy of API.md.
+#[wasm_bindgen(js_name = EventStream)]
+pub struct JsEventStream {
+    stream: EventStream,
+    emitter: Emitter,
+    handlers: Rc<RefCell<Handlers>>,
+}
+
+#[wasm_bindgen(js_class = EventStream)]
+impl JsEventStream {
+    #[wasm_bindgen(constructor)]
+    pub fn new(url: JsValue, options: JsValue) -> Result<JsEventStream, JsValue> {
+        let url = parse_url(&url)?;
+        let opts = parse_options(&options)?;
+        let stream = EventStream::new(&url, opts).map_err(|what| {
+            invalid_arguments(&format!("Invalid EventStream option or url: {what}"))
+        })?;
+        let emitter = Emitter::new();
+        let handlers = Rc::new(RefCell::new(Handlers::default()));
+        let (em, hs) = (emitter.clone(), handlers.clone());
+        stream.on_any(move |ev| dispatch(&em, &hs, ev));
+        Ok(JsEventStream {
+            stream,
+            emitter,
+            handlers,
+        })
+    }
+
+    /// 0 connecting (also while waiting to reconnect), 1 open, 2 closed.
+    #[wasm_bindgen(getter, js_name = readyState)]
+    pub fn ready_state(&self) -> u8 {
+        self.stream.ready_state() as u8
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn url(&self) -> String {
+        self.stream.url()
+    }
+
+    #[wasm_bindgen(getter, js_name = lastEventId)]
+    pub fn last_event_id(&self) -> String {
+        self.stream.last_event_id()
+    }
+
+    /// Closes for good and releases every listener, timer and request it holds.
+    pub fn close(&self) {
+        self.stream.close();
+    }
+
+    /// Adds a listener; returns the function that removes it.
+    pub fn on(&self, name: JsValue, listener: JsValue) -> Result<Function, JsValue> {
+        let n = event_name(&name)?;
+        let remover = self.emitter.on(&name, &listener)?;
+        self.stream.watch(&n);
+        Ok(remover)
+    }
+
+    /// The first payload of `name`; rejects with `TimeoutError` after `timeoutMs`.
+    pub fn once(&self, name: JsValue, timeout_ms: JsValue) -> Promise {
+        let n = match event_name(&name) {
+            Ok(n) => n,
+            Err(e) => return Promise::reject(&e),
+        };
+        self.stream.watch(&n);
+        self.emitter.once(&n, &timeout_ms)
+    }
+
+    /// Removes `listener` from `name`, or every listener of `name` when omitted.
+    pub fn off(&self, name: JsValue, listener: JsValue) {
+        self.emitter.off(&name, &listener);
+    }
+
+    #[wasm_bindgen(js_name = addEventListener)]
+    pub fn add_event_listener(&self, name: JsValue, listener: JsValue) -> Result<(), JsValue> {
+        if listener.is_null() || listener.is_undefined() {
+            return Ok(());
+        }
+        self.on(name, listener).map(|_| ())
+    }
+
+    #[wasm_bindgen(js_name = removeEventListener)]
+    pub fn remove_event_listener(&self, name: JsValue, listener: JsValue) {
+        if listener.is_null() || listener.is_undefined() {
+            return;
+        }
+        self.emitter.off(&name, &listener);
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn onopen(&self) -> JsValue {
+        opt(&self.handlers.borrow().open)
+    }
+    #[wasm_bindgen(setter)]
+    pub fn set_onopen(&self, f: JsValue) {
+        self.handlers.borrow_mut().open = f.dyn_into().ok();
+    }
+    #[wasm_bindgen(getter)]
+    pub fn onmessage(&self) -> JsValue {
+        opt(&self.handlers.borrow().message)
+    }
+    #[wasm_bindgen(setter)]
+    pub fn set_onmessage(&self, f: JsValue) {
+        self.handlers.borrow_mut().message = f.dyn_into().ok();
+    }
+    #[wasm_bindgen(getter)]
+    pub fn onerror(&self) -> JsValue {
+        opt(&self.handlers.borrow().error)
+    }
+    #[wasm_bindgen(setter)]
+    pub fn set_onerror(&self, f: JsValue) {
+        self.handlers.borrow_mut().error = f.dyn_into().ok();
+    }
+
+    /// `for await (const ev of es)`: `message` events; ends on `close`. Holds at most 1000
+    /// unread events, dropping the oldest.
+    #[wasm_bindgen(js_name = "[Symbol.asyncIterator]")]
+    pub fn async_iterator(&self) -> AsyncQueue {
+        let queue = AsyncQueue::new(ITERATOR_BUFFER, &JsValue::UNDEFINED);
+        let closed = self.stream.ready_state() == ReadyState::Closed;
+        wire_queue(&self.emitter, &queue, closed)
+    }
+}
+
+impl JsEventStream {
+    /// The Rust stream underneath (for Rust callers holding the JS class).
+    pub fn stream(&self) -> &EventStream {
+        &self.stream
+    }
+}
+
+fn opt(f: &Option<Function>) -> JsValue {
+    f.as_ref().map_or(JsValue::NULL, |f| f.clone().into())
+}
+
+fn event_name(name: &JsValue) -> Result<String, JsValue> {
+    name.as_string()
+        .ok_or_else(|| invalid_arguments("The event name must be a string"))
+}
+
+/// Rust event → JS payload → listeners (`on*` handler first, then the emitter).
+fn dispatch(emitter: &Emitter, handlers: &Rc<RefCell<Handlers>>, ev: &StreamEvent) {
+    let payload: JsValue = match ev {
+        StreamEvent::Open => object(&[("type", "open".into())]),
+        StreamEvent::Message(m) => object(&[
+            ("type", JsValue::from_str(&m.event_type)),
+            ("data", JsValue::from_str(&m.data)),
+            ("lastEventId", JsValue::from_str(&m.last_event_id)),
+        ]),
+        StreamEvent::Error(e) => {
+            let err = make_error("EventStreamError", &e.message);
+            set_field(&err, "type", &JsValue::from_str(e.kind.as_str()));
+            if let Some(status) = e.status {
+                set_field(&err, "status", &JsValue::from(status));
+            }
+            err.into()
+        }
+        StreamEvent::Reconnecting { attempt, delay } => object(&[
+            ("attempt", JsValue::from(*attempt)),
+            ("delay", JsValue::from(*delay)),
+        ]),
+        StreamEvent::GiveUp { attempts } => object(&[("attempts", JsValue::from(*attempts))]),
+        StreamEvent::Close { reason } => object(&[("reason", JsValue::from_str(reason.as_str()))]),
+    };
+    let name = ev.name();
+    let handler = {
+        let h = handlers.borrow();
+        match name {
+            "open" => h.open.clone(),
+            "message" => h.message.clone(),
+            "error" => h.error.clone(),
+            _ => None,
+        }
+    };
+    if let Some(f) = handler {
+        call_handler(&f, &JsValue::UNDEFINED, &payload);
+    }
+    emitter.emit(name, &payload, &JsValue::UNDEFINED);
+}
+
+fn parse_url(url: &JsValue) -> Result<String, JsValue> {
+    if let Some(s) = url.as_string() {
+        return Ok(s);
+    }
+    // A `URL` object (or anything with a string `href`).
+    if url.is_object() {
+        if let Some(h) = Reflect::get(url, &"href".into())
+            .ok()
+            .and_then(|h| h.as_string())
+        {
+            return Ok(h);
+        }
+    }
+    Err(invalid_arguments("url must be a string or a URL"))
+}
+
+fn get(obj: &JsValue, key: &str) -> JsValue {
+    Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn absent(v: &JsValue) -> bool {
+    v.is_undefined() || v.is_null()
+}
+
+fn wrong(option: &str, expected: &str) -> JsValue {
+    invalid_arguments(&format!("The {option} option must be {expected}"))
+}
+
+fn parse_options(options: &JsValue) -> Result<EventStreamOptions, JsValue> {
+    let mut o = EventStreamOptions::default();
+    if absent(options) {
+        return Ok(o);
+    }
+    if !options.is_object() || options.is_function() {
+        return Err(invalid_arguments("options must be an object"));
+    }
+    let v = get(options, "transport");
+    if !absent(&v) {
+        o.transport = match v.as_string().as_deref() {
+            Some("eventsource") => Transport::EventSource,
+            Some("fetch") => Transport::Fetch,
+            _ => return Err(wrong("transport", "'eventsource' or 'fetch'")),
+        };
+    }
+    let v = get(options, "withCredentials");
+    if !absent(&v) {
+        o.with_credentials = v
+            .as_bool()
+            .ok_or_else(|| wrong("withCredentials", "a boolean"))?;
+    }
+    let v = get(options, "autoReconnectOptions");
+    if !absent(&v) {
+        o.backoff = parse_backoff(&v)?;
+    }
+    let v = get(options, "lastEventId");
+    if !absent(&v) {
+        o.last_event_id = Some(match (v.as_string(), v.as_f64()) {
+            (Some(s), _) => s,
+            (None, Some(n)) if n.is_finite() => format!("{n}"),
+            _ => return Err(wrong("lastEventId", "a string")),
+        });
+    }
+    let v = get(options, "lastEventIdParam");
+    if !absent(&v) {
+        match v.as_string() {
+            Some(s) if !s.is_empty() => o.last_event_id_param = s,
+            _ => return Err(wrong("lastEventIdParam", "a non-empty string")),
+        }
+    }
+    let v = get(options, "headers");
+    if !absent(&v) {
+        o.headers = header_pairs(&v).map_err(|why| wrong("headers", &why))?;
+    }
+    let v = get(options, "getHeaders");
+    if !absent(&v) {
+        let f: Function = v
+            .dyn_into()
+            .map_err(|_| wrong("getHeaders", "a function"))?;
+        o.get_headers = Some(wrap_get_headers(f));
+    }
+    if o.transport == Transport::EventSource && (!o.headers.is_empty() || o.get_headers.is_some()) {
+        return Err(invalid_arguments(
+            "The headers and getHeaders options need transport: 'fetch' (EventSource cannot send headers)",
+        ));
+    }
+    Ok(o)
+}
+
+fn parse_backoff(v: &JsValue) -> Result<BackoffConfig, JsValue> {
+    if !v.is_object() {
+        return Err(wrong("autoReconnectOptions", "an object"));
+    }
+    let mut c = BackoffConfig::default();
+    let num = |key: &str| -> Result<Option<f64>, JsValue> {
+        let x = get(v, key);
+        if absent(&x) {
+            return Ok(None);
+        }
+        x.as_f64()
+            .map(Some)
+            .ok_or_else(|| wrong(&format!("autoReconnectOptions.{key}"), "a number"))
+    };
+    if let Some(x) = num("initialDelay")? {
+        c.initial_delay = x;
+    }
+    if let Some(x) = num("multiplier")? {
+        c.multiplier = x;
+    }
+    if let Some(x) = num("maxDelay")? {
+        c.max_delay = x;
+    }
+    if let Some(x) = num("jitter")? {
+        c.jitter = x;
+    }
+    if let Some(x) = num("randomness")? {
+        c.randomness = x;
+    }
+    if let Some(x) = num("maxAttempts")? {
+        c.max_attempts = if x == f64::INFINITY {
+            None
+        } else if x >= 1.0 && x.fract() == 0.0 && x <= f64::from(u32::MAX) {
+            Some(x as u32)
+        } else {
+            return Err(wrong(
+                "autoReconnectOptions.maxAttempts",
+                "a positive integer or Infinity",
+            ));
+        };
+    }
+    c.validate()
+        .map_err(|what| invalid_arguments(&format!("Invalid option {what}")))?;
+    Ok(c)
+}
+
+/// A header map (plain object, `Headers`, or array of pairs) → pairs. Values must be strings
+/// (numbers are converted).
+fn header_pairs(v: &JsValue) -> Result<Vec<(String, String)>, String> {
+    if !v.is_object() {
+        return Err("an object of header names to strings".into());
+    }
+    let entries: Array = if let Some(h) = v.dyn_ref::<web_sys::Headers>() {
+        let mut out = Vec::new();
+        if let Ok(Some(it)) = js_sys::try_iter(h) {
+            for e in it.flatten() {
+                out.push(e);
+            }
+        }
+        out.into_iter().collect()
+    } else if Array::is_array(v) {
+        v.clone().unchecked_into()
+    } else {
+        Object::entries(v.unchecked_ref())
+    };
+    let mut out = Vec::new();
+    for e in entries.iter() {
+        let pair: Array = e.dyn_into().map_err(|_| "pairs of strings".to_string())?;
+        let k = pair.get(0).as_string().ok_or("string header names")?;
+        let val = pair.get(1);
+        let val = match (val.as_string(), val.as_f64()) {
+            (Some(s), _) => s,
+            (None, Some(n)) => format!("{n}"),
+            _ => return Err(format!("a string for header {k}")),
+        };
+        out.push((k, val));
+        if out.len() > 256 {
+            return Err("at most 256 headers".into());
+        }
+    }
+    Ok(out)
+}
+
+/// `getHeaders()` (sync or async) → the Rust `GetHeaders`.
+fn wrap_get_headers(f: Function) -> GetHeaders {
+    Rc::new(move || {
+        let f = f.clone();
+        Box::pin(async move {
+            let v = f.call0(&JsValue::UNDEFINED).map_err(|e| describe(&e))?;
+            let v = if is_promise_like(&v) {
+                JsFuture::from(Promise::resolve(&v))
+                    .await
+                    .map_err(|e| describe(&e))?
+            } else {
+                v
+            };
+            if absent(&v) {
+                return Ok(Vec::new());
+            }
+            header_pairs(&v).map_err(|why| format!("getHeaders must return {why}"))
+        })
+    })
+}
+
+fn describe(e: &JsValue) -> String {
+    if let Some(err) = e.dyn_ref::<js_sys::Error>() {
+        return String::from(err.message());
+    }
+    e.as_string().unwrap_or_else(|| "getHeaders failed".into())
+}
