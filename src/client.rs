@@ -516,9 +516,22 @@ impl Channel {
         use futures::StreamExt;
         let name = self.name.clone();
         let s = self.socket()?;
-        Some(s.events(capacity).filter_map(move |e| {
+        // Only this channel's messages take buffer space (other events must not crowd them out).
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let tx = RefCell::new(tx);
+        let id = s.on_event(move |e| {
+            if matches!(e, SocketEvent::Publish { channel, .. } if *channel == name) {
+                let _ = tx.borrow_mut().try_send(e.clone());
+            }
+        });
+        let events = EventsStream {
+            rx,
+            socket: Rc::downgrade(&s.inner),
+            id,
+        };
+        Some(events.filter_map(|e| {
             let out = match e {
-                SocketEvent::Publish { channel, data } if channel == name => Some(data),
+                SocketEvent::Publish { data, .. } => Some(data),
                 _ => None,
             };
             futures::future::ready(out)
@@ -681,6 +694,7 @@ impl Inner {
             Output::LoadToken { gen } => match self.store.load() {
                 Loaded::Ready(t) => {
                     self.storage_notice();
+                    self.report_unreadable(t.as_deref());
                     self.session.borrow_mut().handle_token(gen, t, now());
                 }
                 Loaded::Later(p) => {
@@ -691,6 +705,7 @@ impl Inner {
                             .ok()
                             .and_then(|v| v.as_string());
                         if let Some(inner) = weak.upgrade() {
+                            inner.report_unreadable(t.as_deref());
                             inner.session.borrow_mut().handle_token(gen, t, now());
                             inner.pump();
                         }
@@ -790,6 +805,17 @@ impl Inner {
         }
     }
 
+    /// A stored token whose payload cannot be read is still offered to the server (which
+    /// rejects it and has it removed), but the user hears about it now. The message never
+    /// contains the token.
+    fn report_unreadable(&self, token: Option<&str>) {
+        if let Some(Err(e)) = token.map(crate::proto::auth::decode_payload) {
+            self.emit_event(SocketEvent::Error(SocketError::Session(
+                SessionError::BadAuthToken(e),
+            )));
+        }
+    }
+
     fn storage_notice(&self) {
         if let Some(m) = self.store.take_notice() {
             self.emit_event(SocketEvent::Error(SocketError::Storage(m)));
@@ -824,7 +850,7 @@ pub fn normalize_url(url: &str, query: Option<&str>) -> Result<(String, String),
             ))
         }
     };
-    let _ = u.set_protocol(if secure { "wss:" } else { "ws:" });
+    u.set_protocol(if secure { "wss:" } else { "ws:" });
     if u.pathname().is_empty() || u.pathname() == "/" {
         u.set_pathname("/socketcluster/");
     }

@@ -182,7 +182,9 @@ fn json(t: &str) -> serde_json::Value {
 }
 
 fn cid(t: &str) -> u64 {
-    json(t)["cid"].as_u64().unwrap_or_else(|| panic!("no cid in {t}"))
+    json(t)["cid"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no cid in {t}"))
 }
 
 fn settles(v: &[Output]) -> Vec<(CallId, Result<Option<String>, CallError>)> {
@@ -319,7 +321,13 @@ fn ping_pong_protocol_2() {
     h.establish();
     h.advance(20_000.0);
     let v = h.server("");
-    assert_eq!(v, vec![Output::Send { gen: 1, text: String::new() }]);
+    assert_eq!(
+        v,
+        vec![Output::Send {
+            gen: 1,
+            text: String::new()
+        }]
+    );
     // The ping pushed the deadline: 20 000 + 30 000.
     assert_eq!(h.s.poll_timeout(), Some(50_000.0));
     // "#1" is not a ping in protocol 2.
@@ -478,7 +486,10 @@ fn connect_timeout_closes_4007() {
     );
     let r = reconnecting(&v);
     let (lo, hi) = BackoffConfig::default().bounds(0);
-    assert!(r.len() == 1 && r[0].0 == 1 && r[0].1 >= lo && r[0].1 <= hi, "{r:?}");
+    assert!(
+        r.len() == 1 && r[0].0 == 1 && r[0].1 >= lo && r[0].1 <= hi,
+        "{r:?}"
+    );
 
     // Open, handshake sent, no reply: the same deadline covers the handshake.
     let mut h = H::new(cfg());
@@ -502,9 +513,13 @@ fn handshake_rejected_closes_with_status_code() {
     let mut h = H::new(cfg());
     h.connect();
     h.open(None);
-    let err = r##"{"message":"SC handshake rejected","name":"HandshakeRejected","statusCode":4501}"##;
+    let err =
+        r##"{"message":"SC handshake rejected","name":"HandshakeRejected","statusCode":4501}"##;
     let v = h.server(&format!(r##"{{"rid":1,"error":{err}}}"##));
-    assert_eq!(v[0], Output::Error(SessionError::Handshake(err.to_string())));
+    assert_eq!(
+        v[0],
+        Output::Error(SessionError::Handshake(err.to_string()))
+    );
     assert!(v.contains(&Output::Close {
         gen: 1,
         code: 4501,
@@ -539,7 +554,10 @@ fn emit_sends_invoke_and_resolves_with_data() {
         vec![r##"{"event":"echo","data":{"hello":"world"},"cid":2}"##.to_string()]
     );
     let v = h.server(r##"{"rid":2,"data":{"hello":"world"}}"##);
-    assert_eq!(settles(&v), vec![(id, Ok(Some(r##"{"hello":"world"}"##.into())))]);
+    assert_eq!(
+        settles(&v),
+        vec![(id, Ok(Some(r##"{"hello":"world"}"##.into())))]
+    );
     // Server errors stay verbatim.
     let id = h.emit("fail", "1", CallOptions::default());
     let err = r##"{"message":"Something failed","name":"MyCustomError","extra":123}"##;
@@ -553,7 +571,10 @@ fn emit_sends_invoke_and_resolves_with_data() {
     );
     // Transmit: no cid.
     h.s.transmit("note", Some(r##"{"a":1}"##.into()), h.now);
-    assert_eq!(sends(&h.out()), vec![r##"{"event":"note","data":{"a":1}}"##.to_string()]);
+    assert_eq!(
+        sends(&h.out()),
+        vec![r##"{"event":"note","data":{"a":1}}"##.to_string()]
+    );
 }
 
 #[test]
@@ -583,7 +604,15 @@ fn ack_timeout_rejects_at_exactly_ack_timeout() {
     let id = h.emit("queued", "1", CallOptions::default());
     assert!(h.advance(9_999.0).is_empty());
     let v = h.advance(1.0);
-    assert_eq!(settles(&v), vec![(id, Err(CallError::Timeout { event: "queued".into() }))]);
+    assert_eq!(
+        settles(&v),
+        vec![(
+            id,
+            Err(CallError::Timeout {
+                event: "queued".into()
+            })
+        )]
+    );
 }
 
 #[test]
@@ -747,7 +776,10 @@ fn server_invoke_is_answered_with_its_rid() {
         }]
     );
     h.s.respond(&reply, Ok(Some(r##"{"ok":true}"##.into())));
-    assert_eq!(sends(&h.out()), vec![r##"{"rid":1,"data":{"ok":true}}"##.to_string()]);
+    assert_eq!(
+        sends(&h.out()),
+        vec![r##"{"rid":1,"data":{"ok":true}}"##.to_string()]
+    );
     // Error answer, and an answer with no data.
     h.s.respond(
         &ReplyTo {
@@ -818,7 +850,10 @@ fn subscribe_ack_transitions() {
     let mut h = H::new(cfg());
     h.establish();
     assert!(h.s.subscribe("news", SubscribeOptions::default()));
-    assert!(!h.s.subscribe("news", SubscribeOptions::default()), "same channel twice");
+    assert!(
+        !h.s.subscribe("news", SubscribeOptions::default()),
+        "same channel twice"
+    );
     let v = h.out();
     assert_eq!(
         sends(&v),
@@ -852,7 +887,9 @@ fn subscribe_ack_transitions() {
     );
     assert_eq!(
         sends(&h.out()),
-        vec![r##"{"event":"#subscribe","data":{"channel":"x","data":{"k":1}},"cid":3}"##.to_string()]
+        vec![
+            r##"{"event":"#subscribe","data":{"channel":"x","data":{"k":1}},"cid":3}"##.to_string()
+        ]
     );
 }
 
@@ -960,13 +997,18 @@ fn resubscription_after_reconnect_priority_then_insertion_wait_for_auth_held_bac
         h.server(&format!(r##"{{"rid":{}}}"##, cid(t)));
     }
     // #setAuthToken: the waitForAuth channel goes out before authStateChange is reported.
-    let v = h.server(&format!(r##"{{"event":"#setAuthToken","data":{{"token":"{ALICE}"}}}}"##));
+    let v = h.server(&format!(
+        r##"{{"event":"#setAuthToken","data":{{"token":"{ALICE}"}}}}"##
+    ));
     assert_eq!(v[0], Output::SaveToken(ALICE.into()));
     let sub = pos(&v, |o| matches!(o, Output::Send { .. }));
     let change = pos(&v, |o| matches!(o, Output::AuthStateChange { .. }));
     assert!(sub < change, "{v:?}");
     let t = &sends(&v)[0];
-    assert_eq!(json(t)["data"], json(r##"{"channel":"d","waitForAuth":true}"##));
+    assert_eq!(
+        json(t)["data"],
+        json(r##"{"channel":"d","waitForAuth":true}"##)
+    );
     h.server(&format!(r##"{{"rid":{}}}"##, cid(t)));
     assert_eq!(h.s.channel_state("d"), ChannelState::Subscribed);
 
@@ -986,7 +1028,9 @@ fn resubscription_after_reconnect_priority_then_insertion_wait_for_auth_held_bac
 fn wait_for_auth_channel_held_back_after_reconnect_without_valid_token() {
     let mut h = H::new(cfg());
     h.establish();
-    h.server(&format!(r##"{{"event":"#setAuthToken","data":{{"token":"{ALICE}"}}}}"##));
+    h.server(&format!(
+        r##"{{"event":"#setAuthToken","data":{{"token":"{ALICE}"}}}}"##
+    ));
     h.s.subscribe(
         "secret",
         SubscribeOptions {
@@ -1016,7 +1060,8 @@ fn kick_out_removes_the_channel_and_sends_nothing() {
     let mut h = H::new(cfg());
     h.establish();
     with_channels(&mut h, &["k1"]);
-    let v = h.server(r##"{"event":"#kickOut","data":{"channel":"k1","message":"kicked for test"}}"##);
+    let v =
+        h.server(r##"{"event":"#kickOut","data":{"channel":"k1","message":"kicked for test"}}"##);
     assert_eq!(
         v,
         vec![
@@ -1053,20 +1098,18 @@ fn kick_out_removes_the_channel_and_sends_nothing() {
 fn publish_ack_and_refusal() {
     let mut h = H::new(cfg());
     h.establish();
-    let id = h
-        .s
-        .publish("news", Some("\"x\""), CallOptions::default(), h.now)
-        .unwrap();
+    let id =
+        h.s.publish("news", Some("\"x\""), CallOptions::default(), h.now)
+            .unwrap();
     let v = h.out();
     assert_eq!(
         sends(&v),
         vec![r##"{"event":"#publish","data":{"channel":"news","data":"x"},"cid":2}"##.to_string()]
     );
     assert_eq!(settles(&h.server(r##"{"rid":2}"##)), vec![(id, Ok(None))]);
-    let id = h
-        .s
-        .publish("readonly", Some("1"), CallOptions::default(), h.now)
-        .unwrap();
+    let id =
+        h.s.publish("readonly", Some("1"), CallOptions::default(), h.now)
+            .unwrap();
     let err = r##"{"name":"PublishForbiddenError","message":"read only"}"##;
     let v = h.server(&format!(r##"{{"rid":3,"error":{err}}}"##));
     assert_eq!(settles(&v), vec![(id, Err(CallError::Server(err.into())))]);
@@ -1085,7 +1128,9 @@ fn publish_is_delivered_only_for_pending_or_subscribed_channels() {
     with_channels(&mut h, &["news"]);
     h.s.subscribe("pend", SubscribeOptions::default());
     h.out();
-    let p = |ch: &str| format!(r##"{{"event":"#publish","data":{{"channel":"{ch}","data":{{"n":1}}}}}}"##);
+    let p = |ch: &str| {
+        format!(r##"{{"event":"#publish","data":{{"channel":"{ch}","data":{{"n":1}}}}}}"##)
+    };
     assert_eq!(
         h.server(&p("news")),
         vec![Output::Publish {
@@ -1105,7 +1150,11 @@ fn publish_is_delivered_only_for_pending_or_subscribed_channels() {
     h.out();
     assert!(h.server(&p("news")).is_empty());
     // Pending after a drop: still delivered (late frames of the new connection).
-    assert_eq!(h.server(r##"{"event":"#publish","data":{"channel":"pend"}}"##).len(), 1);
+    assert_eq!(
+        h.server(r##"{"event":"#publish","data":{"channel":"pend"}}"##)
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -1115,7 +1164,10 @@ fn unsubscribe_sends_only_while_open() {
     with_channels(&mut h, &["news", "sports"]);
     h.s.unsubscribe("news", h.now);
     let v = h.out();
-    assert_eq!(sends(&v), vec![r##"{"event":"#unsubscribe","data":"news"}"##.to_string()]);
+    assert_eq!(
+        sends(&v),
+        vec![r##"{"event":"#unsubscribe","data":"news"}"##.to_string()]
+    );
     assert!(v.contains(&Output::SubscribeStateChange {
         channel: "news".into(),
         old: ChannelState::Subscribed,
@@ -1132,7 +1184,10 @@ fn unsubscribe_sends_only_while_open() {
     h.advance(60_000.0);
     h.open(None);
     let v = h.reply_handshake(&H::handshake_data(false));
-    assert!(sends(&v).is_empty(), "no re-subscription of a removed channel");
+    assert!(
+        sends(&v).is_empty(),
+        "no re-subscription of a removed channel"
+    );
     // Unknown channel: nothing.
     h.s.unsubscribe("nope", h.now);
     assert!(h.out().is_empty());
@@ -1146,9 +1201,14 @@ fn outbox_flushes_after_pending_subscribes_in_order() {
     h.connect();
     let e1 = h.emit("e1", "1", CallOptions::default());
     h.s.transmit("t1", Some("2".into()), h.now);
-    let p1 = h.s.publish("news", Some("3"), CallOptions::default(), h.now).unwrap();
+    let p1 =
+        h.s.publish("news", Some("3"), CallOptions::default(), h.now)
+            .unwrap();
     h.s.subscribe("ch", SubscribeOptions::default());
-    assert!(sends(&h.out()).is_empty(), "nothing goes out before the handshake");
+    assert!(
+        sends(&h.out()).is_empty(),
+        "nothing goes out before the handshake"
+    );
     assert_eq!(h.s.outbox_len(), 3);
     h.open(None);
     let v = h.reply_handshake(&H::handshake_data(false));
@@ -1163,7 +1223,10 @@ fn outbox_flushes_after_pending_subscribes_in_order() {
     );
     assert_eq!(h.s.outbox_len(), 0);
     let v = h.server(r##"[{"rid":4},{"rid":3,"data":"a"}]"##);
-    assert_eq!(settles(&v), vec![(p1, Ok(None)), (e1, Ok(Some("\"a\"".into())))]);
+    assert_eq!(
+        settles(&v),
+        vec![(p1, Ok(None)), (e1, Ok(Some("\"a\"".into())))]
+    );
 }
 
 #[test]
@@ -1205,19 +1268,32 @@ fn outbox_limit_holds_when_in_flight_calls_with_retries_are_requeued() {
     };
     let ids: Vec<CallId> = (0..5).map(|i| h.emit("e", &i.to_string(), retry)).collect();
     let v = h.close(1006);
-    assert!(h.s.outbox_len() <= 3, "outbox {} > limit 3", h.s.outbox_len());
+    assert!(
+        h.s.outbox_len() <= 3,
+        "outbox {} > limit 3",
+        h.s.outbox_len()
+    );
     // The ones that fit wait for the reconnect; the others reject at once, none twice.
     let settled = settles(&v);
     assert_eq!(settled.len(), 2, "{v:?}");
     for (id, r) in &settled {
         assert!(ids[3..].contains(id));
-        assert!(matches!(r, Err(CallError::BadConnection { kind: BadConnectionKind::Disconnect, .. })));
+        assert!(matches!(
+            r,
+            Err(CallError::BadConnection {
+                kind: BadConnectionKind::Disconnect,
+                ..
+            })
+        ));
     }
     let (_, delay) = reconnecting(&v)[0];
     h.advance(delay);
     h.open(None);
     let v = h.reply_handshake(&H::handshake_data(false));
-    let resent: Vec<String> = sends(&v).iter().map(|t| json(t)["data"].to_string()).collect();
+    let resent: Vec<String> = sends(&v)
+        .iter()
+        .map(|t| json(t)["data"].to_string())
+        .collect();
     assert_eq!(resent, ["0", "1", "2"]);
 }
 
@@ -1252,7 +1328,10 @@ fn calls_while_closed_for_good_reject_with_closed() {
         code: 1000,
         reason: "bye".into()
     }));
-    assert!(!v.iter().any(|o| matches!(o, Output::Error(_))), "1000 is not an error");
+    assert!(
+        !v.iter().any(|o| matches!(o, Output::Error(_))),
+        "1000 is not an error"
+    );
     assert_eq!(h.s.state(), State::Closed);
     assert_eq!(
         h.s.emit("x", None, true, CallOptions::default(), h.now),
@@ -1267,7 +1346,10 @@ fn calls_while_closed_for_good_reject_with_closed() {
         closed(1000, "bye", "#authenticate")
     );
     h.s.transmit("t", None, h.now);
-    assert!(h.out().is_empty(), "transmit while closed is dropped silently");
+    assert!(
+        h.out().is_empty(),
+        "transmit while closed is dropped silently"
+    );
     assert_eq!(h.s.poll_timeout(), None);
 }
 
@@ -1278,13 +1360,12 @@ fn emitting_during_a_backoff_wait_does_not_connect_early() {
     let v = h.close(1006);
     let (attempt, delay) = reconnecting(&v)[0];
     assert_eq!(attempt, 1);
-    assert!(delay >= 500.0 && delay <= 1000.0, "{delay}");
+    assert!((500.0..=1000.0).contains(&delay), "{delay}");
     assert!(h.s.pending_reconnect());
     h.advance(100.0);
     let id = h.emit("e", "1", CallOptions::default());
     h.s.transmit("t", None, h.now);
-    h.s
-        .publish("ch", None, CallOptions::default(), h.now)
+    h.s.publish("ch", None, CallOptions::default(), h.now)
         .unwrap();
     let v = h.out();
     assert!(!v.iter().any(|o| matches!(o, Output::Open { .. })), "{v:?}");
@@ -1387,18 +1468,28 @@ fn close_code_policy() {
         h.advance(0.0);
         h.open(None);
         let r = reconnecting(&h.close(code));
-        assert!(r[0].1 >= BackoffConfig::default().bounds(1).0, "{code}: {r:?}");
+        assert!(
+            r[0].1 >= BackoffConfig::default().bounds(1).0,
+            "{code}: {r:?}"
+        );
     }
     // Anything else: backoff.
-    for code in [1001u16, 1002, 1006, 1011, 4002, 4003, 4005, 4008, 4009, 4444, 4499] {
+    for code in [
+        1001u16, 1002, 1006, 1011, 4002, 4003, 4005, 4008, 4009, 4444, 4499,
+    ] {
         let mut h = H::new(cfg());
         h.establish();
         let v = h.close(code);
         let r = reconnecting(&v);
         let (lo, hi) = BackoffConfig::default().bounds(0);
-        assert!(r.len() == 1 && r[0].0 == 1 && r[0].1 >= lo && r[0].1 <= hi, "{code}: {r:?}");
+        assert!(
+            r.len() == 1 && r[0].0 == 1 && r[0].1 >= lo && r[0].1 <= hi,
+            "{code}: {r:?}"
+        );
         assert!(h.s.pending_reconnect());
-        let errs = v.iter().any(|o| matches!(o, Output::Error(SessionError::Protocol { .. })));
+        let errs = v
+            .iter()
+            .any(|o| matches!(o, Output::Error(SessionError::Protocol { .. })));
         assert_eq!(errs, code != 1001, "{code}");
     }
 }
@@ -1413,13 +1504,19 @@ fn backoff_grows_and_resets_after_a_successful_handshake() {
         randomness: 50.0,
         max_attempts: None,
     };
-    let mut h = H::new(Config { backoff: b, ..cfg() });
+    let mut h = H::new(Config {
+        backoff: b,
+        ..cfg()
+    });
     h.connect();
     for n in 0..8u32 {
         let v = h.close(1006);
         let r = reconnecting(&v);
         let (lo, hi) = b.bounds(n);
-        assert!(r[0].0 == n + 1 && r[0].1 >= lo && r[0].1 <= hi, "{n}: {r:?}");
+        assert!(
+            r[0].0 == n + 1 && r[0].1 >= lo && r[0].1 <= hi,
+            "{n}: {r:?}"
+        );
         assert_eq!(h.s.connect_attempts(), n + 1);
         h.advance(r[0].1);
         assert_eq!(h.s.state(), State::Connecting);
@@ -1483,7 +1580,11 @@ fn max_attempts_gives_up_then_connect_works() {
     h.close(1006);
     h.advance(1_000.0);
     let v = h.close(1006);
-    assert_eq!(reconnecting(&v).len(), 1, "the count was reset by the handshake");
+    assert_eq!(
+        reconnecting(&v).len(),
+        1,
+        "the count was reset by the handshake"
+    );
 }
 
 // ---- retries ------------------------------------------------------------------------------
@@ -1510,10 +1611,14 @@ fn retries_survive_a_drop_and_resolve_after_reconnect_once() {
     assert_ne!(first, again);
     assert_eq!(json(&sends(&v)[0])["event"], "echo");
     // The old cid's answer (from the dead connection) is ignored; the new one settles.
-    assert!(h.server(&format!(r##"{{"rid":{first},"data":"old"}}"##)).is_empty());
+    assert!(h
+        .server(&format!(r##"{{"rid":{first},"data":"old"}}"##))
+        .is_empty());
     let v = h.server(&format!(r##"{{"rid":{again},"data":"r"}}"##));
     assert_eq!(settles(&v), vec![(id, Ok(Some("\"r\"".into())))]);
-    assert!(h.server(&format!(r##"{{"rid":{again},"data":"r"}}"##)).is_empty());
+    assert!(h
+        .server(&format!(r##"{{"rid":{again},"data":"r"}}"##))
+        .is_empty());
     assert!(settles(&h.advance(100_000.0)).is_empty());
 }
 
@@ -1537,7 +1642,15 @@ fn retries_on_ack_timeout_resend_with_a_fresh_ack_timeout() {
     assert_eq!(sends(&v).len(), 1);
     let v = h.advance(500.0);
     assert_eq!(h.now, 1_500.0);
-    assert_eq!(settles(&v), vec![(id, Err(CallError::Timeout { event: "slow".into() }))]);
+    assert_eq!(
+        settles(&v),
+        vec![(
+            id,
+            Err(CallError::Timeout {
+                event: "slow".into()
+            })
+        )]
+    );
 }
 
 #[test]
@@ -1594,7 +1707,9 @@ fn handshake_with_a_token_authenticates() {
     let v = h.open(Some(ALICE));
     assert_eq!(
         sends(&v),
-        vec![format!(r##"{{"event":"#handshake","data":{{"authToken":"{ALICE}"}},"cid":1}}"##)]
+        vec![format!(
+            r##"{{"event":"#handshake","data":{{"authToken":"{ALICE}"}},"cid":1}}"##
+        )]
     );
     let v = h.reply_handshake(&H::handshake_data(true));
     assert_eq!(
@@ -1622,7 +1737,9 @@ fn handshake_with_a_token_authenticates() {
     h.advance(0.0);
     h.open(Some(ALICE));
     let v = h.reply_handshake(&H::handshake_data(true));
-    assert!(!v.iter().any(|o| matches!(o, Output::AuthStateChange { .. })));
+    assert!(!v
+        .iter()
+        .any(|o| matches!(o, Output::AuthStateChange { .. })));
     assert!(v.contains(&Output::Authenticate {
         signed_token: ALICE.into()
     }));
@@ -1647,9 +1764,14 @@ fn auth_error_and_remove_auth_token() {
         }]
     );
     assert_eq!(h.s.auth_state(), AuthState::Unauthenticated);
-    assert_eq!(h.server(r##"{"event":"#removeAuthToken"}"##), vec![Output::RemoveToken]);
+    assert_eq!(
+        h.server(r##"{"event":"#removeAuthToken"}"##),
+        vec![Output::RemoveToken]
+    );
     // When authenticated, #removeAuthToken also deauthenticates.
-    h.server(&format!(r##"{{"event":"#setAuthToken","data":{{"token":"{ALICE}"}}}}"##));
+    h.server(&format!(
+        r##"{{"event":"#setAuthToken","data":{{"token":"{ALICE}"}}}}"##
+    ));
     assert_eq!(h.s.auth_state(), AuthState::Authenticated);
     let v = h.server(r##"{"event":"#removeAuthToken","cid":9}"##);
     assert_eq!(
@@ -1766,7 +1888,9 @@ fn authenticate_success_and_failure() {
 fn deauthenticate_removes_token_and_tells_the_server() {
     let mut h = H::new(cfg());
     h.establish();
-    h.server(&format!(r##"{{"event":"#setAuthToken","data":{{"token":"{ALICE}"}}}}"##));
+    h.server(&format!(
+        r##"{{"event":"#setAuthToken","data":{{"token":"{ALICE}"}}}}"##
+    ));
     h.s.deauthenticate(h.now);
     let v = h.out();
     assert_eq!(
@@ -1802,12 +1926,20 @@ fn bad_input_never_panics_and_the_session_stays_usable() {
     );
     let v = h.server(&deep_ok);
     assert!(matches!(&v[..], [Output::ServerEvent { event, .. }] if event == "deep"));
-    let deep_bad = format!(r##"{{"event":"deep","data":{}}}"##, "{\"a\":".repeat(100_000));
+    let deep_bad = format!(
+        r##"{{"event":"deep","data":{}}}"##,
+        "{\"a\":".repeat(100_000)
+    );
     assert!(matches!(&h.server(&deep_bad)[..], [Output::Raw(_)]));
-    assert!(matches!(&h.server(&"[".repeat(200_000))[..], [Output::Raw(_)]));
+    assert!(matches!(
+        &h.server(&"[".repeat(200_000))[..],
+        [Output::Raw(_)]
+    ));
     let huge = format!(r##"{{"event":"huge","data":"{}"}}"##, "x".repeat(8 << 20));
     let v = h.server(&huge);
-    assert!(matches!(&v[..], [Output::ServerEvent { data: Some(d), .. }] if d.len() == (8 << 20) + 2));
+    assert!(
+        matches!(&v[..], [Output::ServerEvent { data: Some(d), .. }] if d.len() == (8 << 20) + 2)
+    );
     let huge_batch = format!("[{}]", vec![r##"{"event":"b"}"##; 50_000].join(","));
     assert_eq!(h.server(&huge_batch).len(), 50_000);
     let quiet = [
@@ -1835,7 +1967,10 @@ fn bad_input_never_panics_and_the_session_stays_usable() {
         );
         assert!(sends(&v).is_empty(), "{f}: {v:?}");
     }
-    assert!(h.s.has_channel("news"), "malformed frames must not remove a channel");
+    assert!(
+        h.s.has_channel("news"),
+        "malformed frames must not remove a channel"
+    );
     // Invalid UTF-16 escapes, control characters, odd numbers.
     for f in [
         r##"{"event":"\ud800","data":"\udfff"}"##,
@@ -1868,7 +2003,10 @@ fn malformed_handshake_replies_do_not_panic() {
         h.connect();
         h.open(None);
         let v = h.reply_handshake(data);
-        assert!(v.iter().any(|o| matches!(o, Output::Connect { .. })), "{data}");
+        assert!(
+            v.iter().any(|o| matches!(o, Output::Connect { .. })),
+            "{data}"
+        );
         let t = h.s.poll_timeout().unwrap();
         assert!(t.is_finite() && t > h.now, "{data}: {t}");
         assert_usable(&mut h);
@@ -1912,4 +2050,59 @@ fn mutated_frames_never_panic() {
         with_channels(&mut h, &["news"]);
     }
     assert_usable(&mut h);
+}
+
+#[test]
+fn auto_subscribe_off_waits_for_process_pending_subscriptions() {
+    let mut h = H::new(Config {
+        auto_subscribe_on_connect: false,
+        ..cfg()
+    });
+    h.connect();
+    h.s.subscribe("news", SubscribeOptions::default());
+    h.open(None);
+    let v = h.reply_handshake(&H::handshake_data(false));
+    assert!(sends(&v).is_empty(), "{v:?}");
+    h.s.process_pending_subscriptions();
+    let v = h.out();
+    assert_eq!(
+        sends(&v),
+        vec![r##"{"event":"#subscribe","data":{"channel":"news"},"cid":2}"##.to_string()]
+    );
+}
+
+#[test]
+fn jwt_payload_vectors() {
+    use sockline::proto::auth::{decode_payload, JwtError, MAX_TOKEN_LEN};
+    assert_eq!(
+        decode_payload(ALICE).unwrap(),
+        r##"{"username":"alice","iat":1795304382,"exp":1795390782}"##
+    );
+    // {"n":"é"} unpadded and padded; base64url alphabet (`-`/`_`) too.
+    assert_eq!(
+        decode_payload("h.eyJuIjoiw6kifQ.s").unwrap(),
+        r##"{"n":"é"}"##
+    );
+    assert_eq!(
+        decode_payload("h.eyJuIjoiw6kifQ==.s").unwrap(),
+        r##"{"n":"é"}"##
+    );
+    assert_eq!(
+        decode_payload("h.eyJhIjoiPz8_In0.s").unwrap(),
+        r##"{"a":"???"}"##
+    );
+    for (t, e) in [
+        ("garbage", JwtError::Segments),
+        ("a.b.c.d", JwtError::Segments),
+        ("a.!!!.c", JwtError::Base64),
+        ("a._w.c", JwtError::Utf8),
+        ("a.WzEsMl0.c", JwtError::NotJsonObject),
+        ("a.eyJhIjo.c", JwtError::NotJsonObject),
+    ] {
+        assert_eq!(decode_payload(t), Err(e), "{t}");
+    }
+    assert_eq!(
+        decode_payload(&"x".repeat(MAX_TOKEN_LEN + 1)),
+        Err(JwtError::TooLong)
+    );
 }

@@ -142,7 +142,7 @@ fn parse_socket_options(options: &JsValue) -> Result<(SocketOptions, Option<Stri
     }
     match get(options, "outboxLimit").map(|v| v.as_f64()) {
         None => {}
-        Some(Some(v)) if v >= 1.0 && v <= 1.0e7 && v.fract() == 0.0 => c.outbox_limit = v as usize,
+        Some(Some(v)) if (1.0..=1.0e7).contains(&v) && v.fract() == 0.0 => c.outbox_limit = v as usize,
         Some(_) => {
             return Err(invalid_arguments(
                 "Invalid option outboxLimit: expected a whole number from 1 to 10000000",
@@ -300,7 +300,28 @@ type Slots = Rc<RefCell<HashMap<String, ChannelSlot>>>;
 pub struct JsChannel {
     name: String,
     socket: std::rc::Weak<crate::client::InnerHandle>,
-    slot: ChannelSlot,
+    slots: std::rc::Weak<RefCell<HashMap<String, ChannelSlot>>>,
+    /// This object's listeners; see [`JsChannel::live`].
+    slot: RefCell<ChannelSlot>,
+}
+
+/// A new `Channel` object for `name` over `contents` (listeners, watchers, queues), as the slot
+/// to keep in the socket's map.
+fn wrap_slot(
+    slots: &Slots,
+    socket: std::rc::Weak<crate::client::InnerHandle>,
+    name: &str,
+    contents: ChannelSlot,
+) -> ChannelSlot {
+    let ch = JsChannel {
+        name: name.to_string(),
+        socket,
+        slots: Rc::downgrade(slots),
+        slot: RefCell::new(contents.clone()),
+    };
+    let js: JsValue = ch.into();
+    install_async_iterator(&js);
+    ChannelSlot { js, ..contents }
 }
 
 const WATCH: &str = "message";
@@ -327,6 +348,29 @@ impl JsChannel {
         Socket::from_handle(&self.socket)
     }
 
+    /// The listeners to use now. The socket drops a channel's slot once the channel is gone and
+    /// nobody listens, but this object may still be held: it then joins the slot the socket has
+    /// for its name now, or puts its own back, so that what is added to it is heard.
+    fn live(&self) -> ChannelSlot {
+        let mine = self.slot.borrow().clone();
+        let Some(map) = self.slots.upgrade() else {
+            return mine;
+        };
+        let current = map.borrow().get(&self.name).cloned();
+        match current {
+            Some(cur) if Rc::ptr_eq(&cur.queues, &mine.queues) => mine,
+            Some(cur) => {
+                *self.slot.borrow_mut() = cur.clone();
+                cur
+            }
+            None => {
+                let slot = wrap_slot(&map, self.socket.clone(), &self.name, mine.clone());
+                map.borrow_mut().insert(self.name.clone(), slot);
+                mine
+            }
+        }
+    }
+
     /// Adds a listener for `subscribe`, `subscribeFail`, `unsubscribe`, `kickOut` or
     /// `subscribeStateChange`; returns the function that removes it.
     #[wasm_bindgen(unchecked_return_type = "() => void")]
@@ -335,7 +379,7 @@ impl JsChannel {
         #[wasm_bindgen(unchecked_param_type = "ChannelEventName")] name: JsValue,
         #[wasm_bindgen(unchecked_param_type = "(...args: any[]) => void")] listener: JsValue,
     ) -> Result<Function, JsValue> {
-        self.slot.emitter.on(&name, &listener)
+        self.live().emitter.on(&name, &listener)
     }
 
     #[wasm_bindgen(unchecked_return_type = "Promise<any>")]
@@ -345,7 +389,7 @@ impl JsChannel {
         #[wasm_bindgen(js_name = timeoutMs, unchecked_param_type = "number | undefined")]
         timeout_ms: JsValue,
     ) -> Promise {
-        self.slot.emitter.once(&name, &timeout_ms)
+        self.live().emitter.once(&name, &timeout_ms)
     }
 
     pub fn off(
@@ -354,7 +398,7 @@ impl JsChannel {
         #[wasm_bindgen(unchecked_param_type = "((...args: any[]) => void) | undefined")]
         listener: JsValue,
     ) {
-        self.slot.emitter.off(&name, &listener)
+        self.live().emitter.off(&name, &listener)
     }
 
     /// Calls `fn(data)` for every message published to the channel (survives reconnects).
@@ -362,7 +406,7 @@ impl JsChannel {
         &self,
         #[wasm_bindgen(unchecked_param_type = "(data: any) => void")] listener: JsValue,
     ) -> Result<(), JsValue> {
-        self.slot.watchers.on(&WATCH.into(), &listener).map(|_| ())
+        self.live().watchers.on(&WATCH.into(), &listener).map(|_| ())
     }
 
     /// Removes one watcher, or all of them.
@@ -371,7 +415,7 @@ impl JsChannel {
         #[wasm_bindgen(unchecked_param_type = "((data: any) => void) | undefined")]
         listener: JsValue,
     ) {
-        self.slot.watchers.off(&WATCH.into(), &listener)
+        self.live().watchers.off(&WATCH.into(), &listener)
     }
 
     /// Publishes to this channel; resolves on the server's ack.
@@ -407,7 +451,8 @@ impl JsChannel {
     #[wasm_bindgen(js_name = "__iterator", skip_typescript)]
     pub fn iterator(&self) -> AsyncQueue {
         let q = AsyncQueue::new(ITERATOR_BUFFER, &JsValue::UNDEFINED);
-        let mut qs = self.slot.queues.borrow_mut();
+        let slot = self.live();
+        let mut qs = slot.queues.borrow_mut();
         qs.retain(|q| !q.is_done());
         qs.push(q.clone());
         q
@@ -761,14 +806,7 @@ impl JsSocket {
             watchers: Emitter::new(),
             queues: Rc::new(RefCell::new(Vec::new())),
         };
-        let ch = JsChannel {
-            name: name.to_string(),
-            socket: self.socket.handle(),
-            slot: slot_base.clone(),
-        };
-        let js: JsValue = ch.into();
-        install_async_iterator(&js);
-        let slot = ChannelSlot { js, ..slot_base };
+        let slot = wrap_slot(&self.slots, self.socket.handle(), name, slot_base);
         self.slots
             .borrow_mut()
             .insert(name.to_string(), slot.clone());
@@ -910,6 +948,12 @@ fn dispatch(
             em.emit("subscribeFail", &err, &name);
             if let Some(s) = slot(channel) {
                 s.emitter.emit("subscribeFail", &err, &name);
+                // The channel is gone: `for await` loops over it end, as on unsubscribe.
+                if !Socket::from_handle(h).is_some_and(|s| s.has_channel(channel)) {
+                    for q in s.queues.borrow_mut().drain(..) {
+                        q.end();
+                    }
+                }
             }
             maybe_drop_slot(slots, h, channel);
         }

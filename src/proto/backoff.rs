@@ -196,7 +196,7 @@ mod tests {
     fn huge_attempt_numbers_stay_capped() {
         let c = BackoffConfig::default();
         assert!(c.delay(u32::MAX, 0.0, 0.0) <= 30000.0);
-        assert!(c.exhausted(3) == false);
+        assert!(!c.exhausted(3));
         let c = BackoffConfig {
             max_attempts: Some(3),
             ..Default::default()

@@ -481,9 +481,15 @@ impl Session {
     }
 
     /// Closes (if connected) and connects again at once.
+    /// Calls still queued (never sent) are kept for the new connection; calls in flight are
+    /// settled as by `disconnect`.
     pub fn reconnect(&mut self, code: u16, reason: &str, now: f64) {
+        let queued = std::mem::take(&mut self.outbox);
         self.disconnect(code, reason, now);
         self.connect(now);
+        for call in queued.into_iter().rev() {
+            self.outbox.push_front(call);
+        }
     }
 
     /// An emit (`expects_ack`) or transmit of `event` with JSON text `data`.
@@ -578,8 +584,15 @@ impl Session {
     /// `deauthenticate()`: removes the token locally and tells the server.
     pub fn deauthenticate(&mut self, now: f64) {
         self.out.push_back(Output::RemoveToken);
-        if let Phase::Open { .. } = self.phase {
-            self.transmit("#removeAuthToken", None, now);
+        match self.phase {
+            Phase::Open { .. } => self.transmit("#removeAuthToken", None, now),
+            // A handshake in flight carries the old token: its reply must not authenticate
+            // again, and the server is told once the handshake is through (queued transmit).
+            Phase::AwaitToken { .. } | Phase::Handshaking { .. } => {
+                self.handshake_token = None;
+                self.transmit("#removeAuthToken", None, now);
+            }
+            _ => {}
         }
         self.set_unauthenticated();
     }
@@ -708,6 +721,8 @@ impl Session {
         } else {
             reason.to_string()
         };
+        // Deadlines that passed while timers were throttled settle first, as they would have.
+        self.expire_due(now);
         self.on_closed(code, reason, false, now);
     }
 
@@ -759,7 +774,11 @@ impl Session {
                 self.start_attempt(now);
             }
         }
-        // Calls whose ackTimeout elapsed, in flight then queued.
+        self.expire_due(now);
+    }
+
+    /// Settles (or retries) the calls whose ackTimeout elapsed, in flight then queued.
+    fn expire_due(&mut self, now: f64) {
         let expired: Vec<u64> = self
             .pending
             .iter()
