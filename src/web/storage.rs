@@ -71,7 +71,7 @@ impl TokenStore {
     fn fall_back(&self, what: &str) {
         if !self.fell_back.replace(true) {
             *self.notice.borrow_mut() = Some(format!(
-                "{what} storage is not available; the auth token is kept in memory for this page"
+                "{what} is not available; the auth token is kept in memory for this page"
             ));
         }
     }
@@ -143,8 +143,9 @@ impl TokenStore {
     }
 }
 
-/// Calls `obj[method](...args)`; `None` when it is missing or throws. A returned Promise that
-/// rejects is caught here (so it is never an unhandled rejection) only when it is returned.
+/// Calls `obj[method](...args)`; `None` when it is missing or throws. A returned Promise gets a
+/// no-op rejection handler, so a failing `saveToken`/`removeToken` (whose Promise nobody awaits)
+/// is never an unhandled rejection; `loadToken`'s Promise is still awaited as it is.
 fn call(obj: &JsValue, method: &str, args: &[JsValue]) -> Option<JsValue> {
     let f = Reflect::get(obj, &JsValue::from_str(method)).ok()?;
     let f: Function = f.dyn_into().ok()?;
@@ -152,5 +153,12 @@ fn call(obj: &JsValue, method: &str, args: &[JsValue]) -> Option<JsValue> {
         1 => f.call1(obj, &args[0]),
         _ => f.call2(obj, &args[0], &args[1]),
     };
-    r.ok()
+    let v = r.ok()?;
+    if let Some(p) = v.dyn_ref::<Promise>() {
+        let f = wasm_bindgen_futures::JsFuture::from(p.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = f.await;
+        });
+    }
+    Some(v)
 }
