@@ -216,10 +216,7 @@ impl Socket {
             pumping: Cell::new(false),
             me: me.clone(),
         });
-        // Pick up a stored token now, so `signed_token()` reads right before connecting.
-        if let Loaded::Ready(t) = inner.store.load() {
-            inner.session.borrow_mut().set_stored_token(t);
-        }
+        // Like socketcluster-client, `signedAuthToken` stays null until the server accepts a token.
         let socket = Socket { inner };
         if opts.auto_connect {
             socket.connect();
