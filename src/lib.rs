@@ -17,6 +17,10 @@ pub mod web;
 #[cfg(target_arch = "wasm32")]
 pub mod client;
 
+/// The Rust `EventStream` (Server-Sent Events).
+#[cfg(target_arch = "wasm32")]
+pub mod stream;
+
 /// The wasm-bindgen adapter (public so browser tests can drive the JS classes).
 #[cfg(target_arch = "wasm32")]
 #[doc(hidden)]
@@ -24,3 +28,5 @@ pub mod js;
 
 #[cfg(target_arch = "wasm32")]
 pub use client::{Channel, Socket};
+#[cfg(target_arch = "wasm32")]
+pub use stream::EventStream;

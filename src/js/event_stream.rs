@@ -46,6 +46,30 @@ extern "C" {
     fn is_promise_like(v: &JsValue) -> bool;
 }
 
+#[wasm_bindgen(typescript_custom_section)]
+const TS_EVENT_STREAM: &'static str = r#"
+export interface EventStreamOptions {
+  transport?: 'eventsource' | 'fetch';
+  withCredentials?: boolean;
+  autoReconnectOptions?: BackoffOptions;
+  lastEventId?: string;
+  lastEventIdParam?: string;
+  /** `fetch` transport only. */
+  headers?: Record<string, string> | Headers | [string, string][];
+  /** `fetch` transport only: called (and awaited) before every attempt. */
+  getHeaders?: () => Record<string, string> | Headers | [string, string][] | null | undefined
+    | Promise<Record<string, string> | Headers | [string, string][] | null | undefined>;
+}
+export interface EventStreamMessage { type: string; data: string; lastEventId: string; }
+export interface EventStreamError extends Error {
+  name: 'EventStreamError';
+  type: 'status' | 'contentType' | 'unauthorized' | 'network' | 'ended' | 'oversized' | 'headers';
+  status?: number;
+}
+export type EventStreamEventName =
+  | 'open' | 'message' | 'error' | 'reconnecting' | 'giveUp' | 'close' | (string & {});
+"#;
+
 /// `onopen`, `onmessage`, `onerror`.
 #[derive(Default)]
 struct Handlers {
@@ -66,7 +90,11 @@ pub struct JsEventStream {
 #[wasm_bindgen(js_class = EventStream)]
 impl JsEventStream {
     #[wasm_bindgen(constructor)]
-    pub fn new(url: JsValue, options: JsValue) -> Result<JsEventStream, JsValue> {
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "string | URL")] url: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "EventStreamOptions")] options: JsValue,
+    ) -> Result<JsEventStream, JsValue> {
+        crate::js::init_once();
         let url = parse_url(&url)?;
         let opts = parse_options(&options)?;
         let stream = EventStream::new(&url, opts).map_err(|what| {
@@ -84,7 +112,7 @@ impl JsEventStream {
     }
 
     /// 0 connecting (also while waiting to reconnect), 1 open, 2 closed.
-    #[wasm_bindgen(getter, js_name = readyState)]
+    #[wasm_bindgen(getter, js_name = readyState, unchecked_return_type = "0 | 1 | 2")]
     pub fn ready_state(&self) -> u8 {
         self.stream.ready_state() as u8
     }
@@ -105,7 +133,12 @@ impl JsEventStream {
     }
 
     /// Adds a listener; returns the function that removes it.
-    pub fn on(&self, name: JsValue, listener: JsValue) -> Result<Function, JsValue> {
+    #[wasm_bindgen(unchecked_return_type = "() => void")]
+    pub fn on(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "EventStreamEventName")] name: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "(payload: any) => void")] listener: JsValue,
+    ) -> Result<Function, JsValue> {
         let n = event_name(&name)?;
         let remover = self.emitter.on(&name, &listener)?;
         self.stream.watch(&n);
@@ -113,22 +146,36 @@ impl JsEventStream {
     }
 
     /// The first payload of `name`; rejects with `TimeoutError` after `timeoutMs`.
-    pub fn once(&self, name: JsValue, timeout_ms: JsValue) -> Promise {
+    #[wasm_bindgen(unchecked_return_type = "Promise<any>")]
+    #[allow(non_snake_case)]
+    pub fn once(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "EventStreamEventName")] name: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "number")] timeoutMs: JsValue,
+    ) -> Promise {
         let n = match event_name(&name) {
             Ok(n) => n,
             Err(e) => return Promise::reject(&e),
         };
         self.stream.watch(&n);
-        self.emitter.once(&n, &timeout_ms)
+        self.emitter.once(&n, &timeoutMs)
     }
 
     /// Removes `listener` from `name`, or every listener of `name` when omitted.
-    pub fn off(&self, name: JsValue, listener: JsValue) {
+    pub fn off(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "EventStreamEventName")] name: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "(payload: any) => void")] listener: JsValue,
+    ) {
         self.emitter.off(&name, &listener);
     }
 
     #[wasm_bindgen(js_name = addEventListener)]
-    pub fn add_event_listener(&self, name: JsValue, listener: JsValue) -> Result<(), JsValue> {
+    pub fn add_event_listener(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "EventStreamEventName")] name: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "((payload: any) => void) | null")] listener: JsValue,
+    ) -> Result<(), JsValue> {
         if listener.is_null() || listener.is_undefined() {
             return Ok(());
         }
@@ -136,41 +183,68 @@ impl JsEventStream {
     }
 
     #[wasm_bindgen(js_name = removeEventListener)]
-    pub fn remove_event_listener(&self, name: JsValue, listener: JsValue) {
+    pub fn remove_event_listener(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "EventStreamEventName")] name: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "((payload: any) => void) | null")] listener: JsValue,
+    ) {
         if listener.is_null() || listener.is_undefined() {
             return;
         }
         self.emitter.off(&name, &listener);
     }
 
-    #[wasm_bindgen(getter)]
+    #[wasm_bindgen(
+        getter,
+        unchecked_return_type = "((ev: {type: 'open'}) => void) | null"
+    )]
     pub fn onopen(&self) -> JsValue {
         opt(&self.handlers.borrow().open)
     }
     #[wasm_bindgen(setter)]
-    pub fn set_onopen(&self, f: JsValue) {
+    pub fn set_onopen(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "((ev: {type: 'open'}) => void) | null")] f: JsValue,
+    ) {
         self.handlers.borrow_mut().open = f.dyn_into().ok();
     }
-    #[wasm_bindgen(getter)]
+    #[wasm_bindgen(
+        getter,
+        unchecked_return_type = "((ev: EventStreamMessage) => void) | null"
+    )]
     pub fn onmessage(&self) -> JsValue {
         opt(&self.handlers.borrow().message)
     }
     #[wasm_bindgen(setter)]
-    pub fn set_onmessage(&self, f: JsValue) {
+    pub fn set_onmessage(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "((ev: EventStreamMessage) => void) | null")]
+        f: JsValue,
+    ) {
         self.handlers.borrow_mut().message = f.dyn_into().ok();
     }
-    #[wasm_bindgen(getter)]
+    #[wasm_bindgen(
+        getter,
+        unchecked_return_type = "((err: EventStreamError) => void) | null"
+    )]
     pub fn onerror(&self) -> JsValue {
         opt(&self.handlers.borrow().error)
     }
     #[wasm_bindgen(setter)]
-    pub fn set_onerror(&self, f: JsValue) {
+    pub fn set_onerror(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "((err: EventStreamError) => void) | null")]
+        f: JsValue,
+    ) {
         self.handlers.borrow_mut().error = f.dyn_into().ok();
     }
 
     /// `for await (const ev of es)`: `message` events; ends on `close`. Holds at most 1000
     /// unread events, dropping the oldest.
-    #[wasm_bindgen(js_name = "[Symbol.asyncIterator]")]
+    #[wasm_bindgen(
+        js_name = "[Symbol.asyncIterator]",
+        unchecked_return_type = "AsyncIterableIterator<EventStreamMessage>"
+    )]
     pub fn async_iterator(&self) -> AsyncQueue {
         let queue = AsyncQueue::new(ITERATOR_BUFFER, &JsValue::UNDEFINED);
         let closed = self.stream.ready_state() == ReadyState::Closed;

@@ -4,6 +4,7 @@
 
 pub mod emitter;
 pub mod errors;
+pub mod event_stream;
 pub mod socket;
 
 /// Installs the panic hook once (panics are bugs: they are logged with a stack, never silent).

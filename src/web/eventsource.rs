@@ -63,7 +63,13 @@ impl EventSourceConn {
         });
         let _ = es.add_event_listener_with_callback("open", on_open.as_ref().unchecked_ref());
         let _ = es.add_event_listener_with_callback("error", on_error.as_ref().unchecked_ref());
-        let mut conn = EventSourceConn { es, on_open, on_error, on_message, names: BTreeSet::new() };
+        let mut conn = EventSourceConn {
+            es,
+            on_open,
+            on_error,
+            on_message,
+            names: BTreeSet::new(),
+        };
         conn.listen("message");
         for name in names {
             conn.listen(name);

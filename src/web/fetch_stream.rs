@@ -110,7 +110,9 @@ async fn run(promise: Promise, signal: AbortSignal, handler: Rc<dyn Fn(FetchInpu
     let reader: ReadableStreamDefaultReader = match body.get_reader().dyn_into() {
         Ok(r) => r,
         Err(_) => {
-            report(FetchInput::Failed("the response body cannot be read".into()));
+            report(FetchInput::Failed(
+                "the response body cannot be read".into(),
+            ));
             return;
         }
     };
@@ -122,7 +124,10 @@ async fn run(promise: Promise, signal: AbortSignal, handler: Rc<dyn Fn(FetchInpu
                 return;
             }
         };
-        let done = Reflect::get(&step, &"done".into()).ok().and_then(|v| v.as_bool()).unwrap_or(true);
+        let done = Reflect::get(&step, &"done".into())
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(true);
         if done {
             report(FetchInput::End);
             return;
