@@ -14,7 +14,7 @@
 //! at most [`STREAM_BUFFER`] events and drops the oldest past that.
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
@@ -226,7 +226,7 @@ struct Inner {
     gen: u64,
     conn: Conn,
     timer: Option<Timeout>,
-    names: BTreeSet<String>,
+    names: HashSet<String>,
     rng: XorShift,
     listeners: Vec<(ListenerId, Option<String>, Listener)>,
     next_listener: u64,
@@ -271,7 +271,7 @@ impl EventStream {
                 gen: 0,
                 conn: Conn::None,
                 timer: None,
-                names: BTreeSet::new(),
+                names: HashSet::new(),
                 rng: XorShift::new(crate::web::random_seed()),
                 listeners: Vec::new(),
                 next_listener: 1,
@@ -436,7 +436,7 @@ fn deliver(rc: &Rc<RefCell<Inner>>, out: Out) {
             inner
                 .listeners
                 .iter()
-                .filter(|(_, n, _)| n.as_deref().map_or(true, |n| n == name))
+                .filter(|(_, n, _)| n.as_deref().is_none_or(|n| n == name))
                 .map(|(_, _, f)| f.clone())
                 .collect()
         };

@@ -366,7 +366,7 @@ fn parse_options(options: &JsValue) -> Result<EventStreamOptions, JsValue> {
     if !absent(&v) {
         o.last_event_id = Some(match (v.as_string(), v.as_f64()) {
             (Some(s), _) => s,
-            (None, Some(n)) if n.is_finite() => format!("{n}"),
+            (None, Some(n)) if n.is_finite() => super::socket::js_number(n),
             _ => return Err(wrong("lastEventId", "a string")),
         });
     }
@@ -468,7 +468,7 @@ fn header_pairs(v: &JsValue) -> Result<Vec<(String, String)>, String> {
         let val = pair.get(1);
         let val = match (val.as_string(), val.as_f64()) {
             (Some(s), _) => s,
-            (None, Some(n)) => format!("{n}"),
+            (None, Some(n)) => super::socket::js_number(n),
             _ => return Err(format!("a string for header {k}")),
         };
         out.push((k, val));

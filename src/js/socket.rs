@@ -90,11 +90,22 @@ fn opt_number(
         None => Ok(None),
         Some(v) => match v.as_f64() {
             Some(n) if n >= min && n <= max => Ok(Some(n)),
+            // (no float formatting here: it costs ~15 KB of wasm)
             _ => Err(invalid_arguments(&format!(
-                "Invalid option {label}{key}: expected a number from {min} to {max}"
+                "Invalid option {label}{key}: expected a number from {} to {}",
+                js_number(min),
+                js_number(max)
             ))),
         },
     }
+}
+
+/// A number as JS writes it (the host formats floats, so the wasm carries no float printer).
+pub(crate) fn js_number(n: f64) -> String {
+    js_sys::Number::from(n)
+        .to_string_with_radix(10)
+        .map(String::from)
+        .unwrap_or_default()
 }
 
 fn opt_ms(opts: &JsValue, key: &str) -> Result<Option<f64>, JsValue> {
@@ -142,7 +153,9 @@ fn parse_socket_options(options: &JsValue) -> Result<(SocketOptions, Option<Stri
     }
     match get(options, "outboxLimit").map(|v| v.as_f64()) {
         None => {}
-        Some(Some(v)) if (1.0..=1.0e7).contains(&v) && v.fract() == 0.0 => c.outbox_limit = v as usize,
+        Some(Some(v)) if (1.0..=1.0e7).contains(&v) && v.fract() == 0.0 => {
+            c.outbox_limit = v as usize
+        }
         Some(_) => {
             return Err(invalid_arguments(
                 "Invalid option outboxLimit: expected a whole number from 1 to 10000000",
@@ -406,7 +419,10 @@ impl JsChannel {
         &self,
         #[wasm_bindgen(unchecked_param_type = "(data: any) => void")] listener: JsValue,
     ) -> Result<(), JsValue> {
-        self.live().watchers.on(&WATCH.into(), &listener).map(|_| ())
+        self.live()
+            .watchers
+            .on(&WATCH.into(), &listener)
+            .map(|_| ())
     }
 
     /// Removes one watcher, or all of them.

@@ -10,7 +10,7 @@
 //! must arm a timer for). It never reads a clock, never draws its own randomness (the RNG is
 //! seeded by the caller), and never touches `web_sys`.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
 use super::auth;
 use super::backoff::{BackoffConfig, XorShift};
@@ -326,10 +326,11 @@ pub struct Session {
     /// Failed connection attempts since the last successful handshake.
     failed: u32,
     last_close: (u16, String),
-    pending: BTreeMap<u64, Call>,
+    /// Calls sent and waiting for their answer, in `cid` (send) order.
+    pending: VecDeque<(u64, Call)>,
     outbox: VecDeque<Call>,
-    channels: BTreeMap<String, ChannelEntry>,
-    sub_in_flight: BTreeMap<u64, String>,
+    channels: HashMap<String, ChannelEntry>,
+    sub_in_flight: Vec<(u64, String)>,
     auth_state: AuthState,
     signed_token: Option<String>,
     /// The token sent with the current handshake.
@@ -354,10 +355,10 @@ impl Session {
             scheduled: 0,
             failed: 0,
             last_close: (1000, close_reason(1000).to_string()),
-            pending: BTreeMap::new(),
+            pending: VecDeque::new(),
             outbox: VecDeque::new(),
-            channels: BTreeMap::new(),
-            sub_in_flight: BTreeMap::new(),
+            channels: HashMap::new(),
+            sub_in_flight: Vec::new(),
             auth_state: AuthState::Unauthenticated,
             signed_token: None,
             handshake_token: None,
@@ -443,7 +444,12 @@ impl Session {
         if let Some(r) = self.reconnect_at {
             min(r);
         }
-        for c in self.pending.values().chain(self.outbox.iter()) {
+        for c in self
+            .pending
+            .iter()
+            .map(|(_, c)| c)
+            .chain(self.outbox.iter())
+        {
             min(c.deadline);
         }
         t
@@ -629,7 +635,7 @@ impl Session {
             return;
         };
         if let Some(cid) = entry.in_flight {
-            self.sub_in_flight.remove(&cid);
+            self.sub_in_flight.retain(|(c, _)| *c != cid);
         }
         if let Phase::Open { .. } = self.phase {
             if entry.state == ChannelState::Subscribed || entry.in_flight.is_some() {
@@ -786,7 +792,7 @@ impl Session {
             .map(|(cid, _)| *cid)
             .collect();
         for cid in expired {
-            if let Some(call) = self.pending.remove(&cid) {
+            if let Some(call) = self.take_pending(cid) {
                 self.expire(call, now, true);
             }
         }
@@ -831,6 +837,19 @@ impl Session {
 
     // ---- internals ------------------------------------------------------------------------
 
+    /// Removes the in-flight call of `cid` (answers usually come in order: found near the front).
+    fn take_pending(&mut self, cid: u64) -> Option<Call> {
+        let pos = self.pending.iter().position(|(c, _)| *c == cid)?;
+        self.pending.remove(pos).map(|(_, call)| call)
+    }
+
+    /// Channel names in subscription order (the map itself is unordered).
+    fn channel_names_in_order(&self) -> Vec<String> {
+        let mut v: Vec<(u64, &String)> = self.channels.iter().map(|(n, c)| (c.seq, n)).collect();
+        v.sort();
+        v.into_iter().map(|(_, n)| n.clone()).collect()
+    }
+
     fn take_cid(&mut self) -> u64 {
         let c = self.next_cid;
         self.next_cid += 1;
@@ -865,7 +884,7 @@ impl Session {
                 call.data.as_deref(),
                 Some(cid),
             ));
-            self.pending.insert(cid, call);
+            self.pending.push_back((cid, call));
         } else {
             self.send_raw(codec::encode_event(&call.event, call.data.as_deref(), None));
         }
@@ -970,7 +989,7 @@ impl Session {
             self.outbox.push_front(call);
         }
         // 2. Channels go back to pending.
-        let names: Vec<String> = self.channels.keys().cloned().collect();
+        let names = self.channel_names_in_order();
         for name in names {
             if let Some(c) = self.channels.get_mut(&name) {
                 c.in_flight = None;
@@ -1080,7 +1099,7 @@ impl Session {
         if let Some(c) = self.channels.get_mut(name) {
             c.in_flight = Some(cid);
         }
-        self.sub_in_flight.insert(cid, name.to_string());
+        self.sub_in_flight.push((cid, name.to_string()));
         self.send_raw(codec::encode_event("#subscribe", Some(&data), Some(cid)));
     }
 
@@ -1105,11 +1124,12 @@ impl Session {
                 return;
             }
         }
-        if let Some(name) = self.sub_in_flight.remove(&rid) {
+        if let Some(pos) = self.sub_in_flight.iter().position(|(c, _)| *c == rid) {
+            let (_, name) = self.sub_in_flight.remove(pos);
             self.handle_subscribe_reply(name, error);
             return;
         }
-        let Some(call) = self.pending.remove(&rid) else {
+        let Some(call) = self.take_pending(rid) else {
             return; // unknown rid: ignored
         };
         if call.event == "#authenticate" {
@@ -1287,7 +1307,7 @@ impl Session {
                 let message = codec::field(d, "message").map(str::to_string);
                 if let Some(entry) = self.channels.remove(&channel) {
                     if let Some(cid) = entry.in_flight {
-                        self.sub_in_flight.remove(&cid);
+                        self.sub_in_flight.retain(|(c, _)| *c != cid);
                     }
                     self.out.push_back(Output::KickOut {
                         channel: channel.clone(),

@@ -324,9 +324,9 @@ fn many_small_data_lines_over_cap_drop_the_event() {
 #[test]
 fn oversized_comment_or_id_is_ignored_without_dropping_the_event() {
     let mut s = b"data: keep\n:".to_vec();
-    s.extend(std::iter::repeat(b'c').take(MAX_EVENT_BYTES + 100));
+    s.extend(std::iter::repeat_n(b'c', MAX_EVENT_BYTES + 100));
     s.extend_from_slice(b"\nid: ");
-    s.extend(std::iter::repeat(b'i').take(MAX_EVENT_BYTES + 100));
+    s.extend(std::iter::repeat_n(b'i', MAX_EVENT_BYTES + 100));
     s.extend_from_slice(b"\n\n");
     assert_eq!(parse(&s), vec![ev("message", "keep", "", None)]);
 }

@@ -5,7 +5,7 @@
 //! It owns no policy: it does not reconnect (the caller closes it on the first error and opens a
 //! new one after its own backoff) and does not de-duplicate.
 
-use std::collections::BTreeSet;
+use std::collections::HashSet;
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
@@ -33,7 +33,7 @@ pub struct EventSourceConn {
     on_error: Closure<dyn FnMut(Event)>,
     on_message: Closure<dyn FnMut(MessageEvent)>,
     /// Event types with a native listener (always includes `message`).
-    names: BTreeSet<String>,
+    names: HashSet<String>,
 }
 
 impl EventSourceConn {
@@ -68,7 +68,7 @@ impl EventSourceConn {
             on_open,
             on_error,
             on_message,
-            names: BTreeSet::new(),
+            names: HashSet::new(),
         };
         conn.listen("message");
         for name in names {
