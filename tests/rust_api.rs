@@ -28,7 +28,10 @@ async fn connected() -> Socket {
         Box::pin(sleep(5_000)),
     )
     .await;
-    assert!(matches!(ok, futures::future::Either::Left((true, _))), "connected");
+    assert!(
+        matches!(ok, futures::future::Either::Left((true, _))),
+        "connected"
+    );
     assert_eq!(s.state(), State::Open);
     s
 }
@@ -37,7 +40,11 @@ async fn connected() -> Socket {
 async fn emit_future_resolves_with_json_text() {
     let s = connected().await;
     let r = s
-        .emit("echo", Some(r#"{"hello":"world"}"#.into()), CallOptions::default())
+        .emit(
+            "echo",
+            Some(r#"{"hello":"world"}"#.into()),
+            CallOptions::default(),
+        )
         .await;
     assert_eq!(r, Ok(Some(r#"{"hello":"world"}"#.to_string())));
     let r = s.emit("fail", None, CallOptions::default()).await;
@@ -64,7 +71,11 @@ async fn channel_messages_stream() {
     let s = connected().await;
     let ch = s.subscribe("rust-api", SubscribeOptions::default());
     let mut msgs = ch.messages(16).expect("stream");
-    assert!(until(5_000, || ch.state() == sockline::proto::ChannelState::Subscribed).await);
+    assert!(
+        until(5_000, || ch.state()
+            == sockline::proto::ChannelState::Subscribed)
+        .await
+    );
     s.publish("rust-api", Some("1")).await.expect("published");
     ch.publish(Some(r#""two""#)).await.expect("published");
     let first = msgs.next().await;
@@ -85,14 +96,19 @@ async fn server_invoke_answered_through_responder() {
         } = e
         {
             if event == "rustProc" {
-                r.respond(Ok(Some(format!("{{\"echo\":{}}}", data.clone().unwrap_or("null".into())))));
+                r.respond(Ok(Some(format!(
+                    "{{\"echo\":{}}}",
+                    data.clone().unwrap_or("null".into())
+                ))));
             }
         }
     });
     let id = s.id().unwrap();
     let r = control(
         "/invoke",
-        Some(&format!(r#"{{"socketId":"{id}","event":"rustProc","data":[1,2]}}"#)),
+        Some(&format!(
+            r#"{{"socketId":"{id}","event":"rustProc","data":[1,2]}}"#
+        )),
     )
     .await;
     assert_eq!(json(&r), r#"{"ok":true,"data":{"echo":[1,2]}}"#);
