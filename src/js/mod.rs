@@ -38,7 +38,32 @@ export interface SocketOptions {
   autoSubscribeOnConnect?: boolean; authTokenName?: string;
   authStorage?: 'local' | 'session' | 'memory' | TokenStorage; outboxLimit?: number;
 }
-export interface EmitOptions { ackTimeout?: number; retries?: number; }
 export interface SubscribeOptions { waitForAuth?: boolean; data?: any; priority?: number; }
-export interface Channel extends AsyncIterable<any> {}
+export interface EmitOptions { ackTimeout?: number; retries?: number; }
+/** `connect(url, options)` is `new Socket(url, options)`. */
+export function connect(url: string, options?: SocketOptions): Socket;
+export interface Socket {
+  emit(event: string, data?: any, options?: EmitOptions): Promise<any>;
+  emit(event: string, data: any, callback: (err: Error | null, data?: any) => void): void;
+  transmit(event: string, data?: any): void;
+  publish(channel: string, data?: any, options?: EmitOptions): Promise<void>;
+  publish(channel: string, data: any, callback: (err: Error | null) => void): void;
+  transmitPublish(channel: string, data?: any): void;
+  subscribe(channel: string, options?: SubscribeOptions): Channel;
+  unsubscribe(channel: string): void;
+  channel(name: string): Channel;
+  subscriptions(includePending?: boolean): string[];
+  authenticate(signedToken: string): Promise<{ isAuthenticated: boolean; authError: Error | null }>;
+  disconnect(code?: number, reason?: string): void;
+  reconnect(code?: number, reason?: string): void;
+  once(name: SocketEventName | (string & {}), timeoutMs?: number): Promise<any>;
+  off(name?: SocketEventName | (string & {}), listener?: (...args: any[]) => any): void;
+}
+export interface Channel extends AsyncIterable<any> {
+  publish(data?: any): Promise<void>;
+  transmitPublish(data?: any): void;
+  once(name: ChannelEventName, timeoutMs?: number): Promise<any>;
+  off(name?: ChannelEventName, listener?: (...args: any[]) => void): void;
+  unwatch(listener?: (data: any) => void): void;
+}
 "#;

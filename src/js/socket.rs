@@ -395,7 +395,7 @@ impl JsChannel {
         self.live().emitter.on(&name, &listener)
     }
 
-    #[wasm_bindgen(unchecked_return_type = "Promise<any>")]
+    #[wasm_bindgen(unchecked_return_type = "Promise<any>", skip_typescript)]
     pub fn once(
         &self,
         #[wasm_bindgen(unchecked_param_type = "ChannelEventName")] name: String,
@@ -405,6 +405,7 @@ impl JsChannel {
         self.live().emitter.once(&name, &timeout_ms)
     }
 
+    #[wasm_bindgen(skip_typescript)]
     pub fn off(
         &self,
         #[wasm_bindgen(unchecked_param_type = "ChannelEventName | undefined")] name: JsValue,
@@ -426,6 +427,7 @@ impl JsChannel {
     }
 
     /// Removes one watcher, or all of them.
+    #[wasm_bindgen(skip_typescript)]
     pub fn unwatch(
         &self,
         #[wasm_bindgen(unchecked_param_type = "((data: any) => void) | undefined")]
@@ -435,7 +437,7 @@ impl JsChannel {
     }
 
     /// Publishes to this channel; resolves on the server's ack.
-    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>", skip_typescript)]
     pub fn publish(&self, data: JsValue) -> Result<Promise, JsValue> {
         let sock = self
             .sock()
@@ -448,7 +450,7 @@ impl JsChannel {
         Ok(p)
     }
 
-    #[wasm_bindgen(js_name = transmitPublish)]
+    #[wasm_bindgen(js_name = transmitPublish, skip_typescript)]
     pub fn transmit_publish(&self, data: JsValue) -> Result<(), JsValue> {
         let d = to_json(&data)?;
         if let Some(s) = self.sock() {
@@ -488,7 +490,7 @@ pub struct JsSocket {
 }
 
 /// `connect(url, options)`: the same as `new Socket(url, options)`.
-#[wasm_bindgen]
+#[wasm_bindgen(skip_typescript)]
 pub fn connect(
     url: &str,
     #[wasm_bindgen(unchecked_param_type = "SocketOptions | undefined")] options: JsValue,
@@ -501,7 +503,7 @@ impl JsSocket {
     #[wasm_bindgen(constructor)]
     pub fn new(
         url: &str,
-        #[wasm_bindgen(unchecked_param_type = "SocketOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "SocketOptions")] options: JsValue,
     ) -> Result<JsSocket, JsValue> {
         super::init_once();
         let (mut opts, query) = parse_socket_options(&options)?;
@@ -549,9 +551,11 @@ impl JsSocket {
     }
 
     /// The server-assigned socket id, or `null` before the handshake.
-    #[wasm_bindgen(getter)]
-    pub fn id(&self) -> Option<String> {
-        self.socket.id()
+    #[wasm_bindgen(getter, js_name = id, unchecked_return_type = "string | null")]
+    pub fn js_id(&self) -> JsValue {
+        self.socket
+            .id()
+            .map_or(JsValue::NULL, |s| JsValue::from_str(&s))
     }
 
     #[wasm_bindgen(getter, unchecked_return_type = "'connecting' | 'open' | 'closed'")]
@@ -570,9 +574,11 @@ impl JsSocket {
         decoded_token(self.socket.signed_auth_token().as_deref())
     }
 
-    #[wasm_bindgen(getter, js_name = signedAuthToken)]
-    pub fn signed_auth_token(&self) -> Option<String> {
-        self.socket.signed_auth_token()
+    #[wasm_bindgen(getter, js_name = signedAuthToken, unchecked_return_type = "string | null")]
+    pub fn js_signed_auth_token(&self) -> JsValue {
+        self.socket
+            .signed_auth_token()
+            .map_or(JsValue::NULL, |s| JsValue::from_str(&s))
     }
 
     #[wasm_bindgen(getter, js_name = pendingReconnect)]
@@ -601,6 +607,7 @@ impl JsSocket {
 
     /// Closes (default code 1000) and releases every listener and timer the socket holds in the
     /// browser. Event listeners added with `on` stay, for a later `connect()`.
+    #[wasm_bindgen(skip_typescript)]
     pub fn disconnect(&self, code: Option<u16>, reason: Option<String>) -> Result<(), JsValue> {
         let code = close_code(code)?;
         self.socket
@@ -608,6 +615,7 @@ impl JsSocket {
         Ok(())
     }
 
+    #[wasm_bindgen(skip_typescript)]
     pub fn reconnect(&self, code: Option<u16>, reason: Option<String>) -> Result<(), JsValue> {
         let code = close_code(code)?;
         self.socket.reconnect(code, reason.as_deref().unwrap_or(""));
@@ -616,7 +624,7 @@ impl JsSocket {
 
     /// `emit(event, data?, {ackTimeout?, retries?}?)` → Promise of the answer's data, or
     /// `emit(event, data, callback)` → `callback(err, data)` once.
-    #[wasm_bindgen(unchecked_return_type = "Promise<any> | undefined")]
+    #[wasm_bindgen(unchecked_return_type = "Promise<any> | undefined", skip_typescript)]
     pub fn emit(
         &self,
         event: JsValue,
@@ -649,6 +657,7 @@ impl JsSocket {
     }
 
     /// Sends `{event, data}` without a `cid`; never fails.
+    #[wasm_bindgen(skip_typescript)]
     pub fn transmit(&self, event: JsValue, data: JsValue) -> Result<(), JsValue> {
         let event = name_arg(&event, "event name")?;
         let d = to_json(&data)?;
@@ -658,7 +667,7 @@ impl JsSocket {
 
     /// `publish(channel, data?)` → Promise resolved on the server's ack, or
     /// `publish(channel, data, callback)`.
-    #[wasm_bindgen(unchecked_return_type = "Promise<void> | undefined")]
+    #[wasm_bindgen(unchecked_return_type = "Promise<void> | undefined", skip_typescript)]
     pub fn publish(
         &self,
         channel: JsValue,
@@ -693,7 +702,7 @@ impl JsSocket {
         Ok(p.into())
     }
 
-    #[wasm_bindgen(js_name = transmitPublish)]
+    #[wasm_bindgen(js_name = transmitPublish, skip_typescript)]
     pub fn transmit_publish(&self, channel: JsValue, data: JsValue) -> Result<(), JsValue> {
         let channel = name_arg(&channel, "channel name")?;
         let d = to_json(&data)?;
@@ -702,7 +711,7 @@ impl JsSocket {
     }
 
     /// Subscribes; the same `Channel` object for the same name while it exists.
-    #[wasm_bindgen(unchecked_return_type = "Channel")]
+    #[wasm_bindgen(unchecked_return_type = "Channel", skip_typescript)]
     pub fn subscribe(
         &self,
         channel: JsValue,
@@ -728,6 +737,7 @@ impl JsSocket {
         Ok(js)
     }
 
+    #[wasm_bindgen(skip_typescript)]
     pub fn unsubscribe(&self, channel: JsValue) -> Result<(), JsValue> {
         let name = name_arg(&channel, "channel name")?;
         self.socket.unsubscribe(&name);
@@ -735,13 +745,14 @@ impl JsSocket {
     }
 
     /// The `Channel` object of `name` (subscribed or not).
-    #[wasm_bindgen(unchecked_return_type = "Channel")]
+    #[wasm_bindgen(unchecked_return_type = "Channel", skip_typescript)]
     pub fn channel(&self, name: JsValue) -> Result<JsValue, JsValue> {
         let name = name_arg(&name, "channel name")?;
         Ok(self.slot(&name).js)
     }
 
     /// Names of subscribed channels (and pending ones with `includePending`).
+    #[wasm_bindgen(skip_typescript)]
     pub fn subscriptions(
         &self,
         #[wasm_bindgen(js_name = includePending)] include_pending: Option<bool>,
@@ -751,7 +762,8 @@ impl JsSocket {
 
     /// `#authenticate` with a signed token → `{isAuthenticated, authError}`.
     #[wasm_bindgen(
-        unchecked_return_type = "Promise<{isAuthenticated: boolean, authError: Error | null}>"
+        unchecked_return_type = "Promise<{isAuthenticated: boolean, authError: Error | null}>",
+        skip_typescript
     )]
     pub fn authenticate(&self, token: JsValue) -> Result<Promise, JsValue> {
         let token = name_arg(&token, "signed token")?;
@@ -791,7 +803,7 @@ impl JsSocket {
     }
 
     /// The first payload of the next `name` event; rejects with `TimeoutError` after `timeoutMs`.
-    #[wasm_bindgen(unchecked_return_type = "Promise<any>")]
+    #[wasm_bindgen(unchecked_return_type = "Promise<any>", skip_typescript)]
     pub fn once(
         &self,
         #[wasm_bindgen(unchecked_param_type = "SocketEventName | (string & {})")] name: String,
@@ -801,6 +813,7 @@ impl JsSocket {
         self.emitter.once(&name, &timeout_ms)
     }
 
+    #[wasm_bindgen(skip_typescript)]
     pub fn off(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string | undefined")] name: JsValue,
@@ -827,6 +840,16 @@ impl JsSocket {
             .borrow_mut()
             .insert(name.to_string(), slot.clone());
         slot
+    }
+
+    /// The server socket id (Rust-side view of the `id` property).
+    pub fn id(&self) -> Option<String> {
+        self.socket.id()
+    }
+
+    /// The signed token (Rust-side view of the `signedAuthToken` property).
+    pub fn signed_auth_token(&self) -> Option<String> {
+        self.socket.signed_auth_token()
     }
 
     /// The Rust socket behind this object.
