@@ -434,3 +434,34 @@ async fn emits_during_a_backoff_wait_do_not_bypass_it() {
     assert!(took >= 1_300.0, "waited for the backoff: {took} ms");
     s.disconnect(None, None).unwrap();
 }
+
+#[wasm_bindgen_test]
+async fn disconnect_releases_every_page_listener() {
+    // Count the listeners the socket adds to and removes from `window` and `document`.
+    let counts = js(r#"(() => {
+        const c = { added: 0, removed: 0, live: new Set() };
+        for (const target of [window, document]) {
+            const add = target.addEventListener, remove = target.removeEventListener;
+            target.__sockline_restore = () => { target.addEventListener = add; target.removeEventListener = remove; };
+            target.addEventListener = function (name, fn, o) { c.added++; c.live.add(fn); return add.call(this, name, fn, o); };
+            target.removeEventListener = function (name, fn, o) { if (c.live.delete(fn)) c.removed++; return remove.call(this, name, fn, o); };
+        }
+        return c;
+    })()"#);
+    let s = opened(&main_url(), "{}").await;
+    let added = get(&counts, "added").as_f64().unwrap();
+    assert!(
+        added >= 4.0,
+        "online, offline, pageshow, visibilitychange: {added}"
+    );
+    s.disconnect(None, None).unwrap();
+    let removed = get(&counts, "removed").as_f64().unwrap();
+    js("(() => { window.__sockline_restore(); document.__sockline_restore(); })()");
+    assert_eq!(removed, added, "every listener added was removed");
+    // and the socket still works afterwards
+    s.connect();
+    within(5_000, s.once("connect".into(), JsValue::UNDEFINED))
+        .await
+        .expect("reconnects after disconnect()");
+    s.disconnect(None, None).unwrap();
+}
