@@ -420,7 +420,7 @@ impl Session {
             .filter(|(_, c)| c.state == ChannelState::Subscribed || include_pending)
             .map(|(n, c)| (&c.seq, n))
             .collect();
-        v.sort();
+        v.sort_unstable();
         v.into_iter().map(|(_, n)| n.clone()).collect()
     }
 
@@ -663,7 +663,7 @@ impl Session {
             .filter(|(_, c)| c.state == ChannelState::Pending && c.in_flight.is_none())
             .map(|(n, c)| (c.opts.priority, c.seq, n.clone()))
             .collect();
-        names.sort_by(|a, b| {
+        names.sort_unstable_by(|a, b| {
             b.0.partial_cmp(&a.0)
                 .unwrap_or(std::cmp::Ordering::Equal)
                 .then(a.1.cmp(&b.1))
@@ -846,7 +846,7 @@ impl Session {
     /// Channel names in subscription order (the map itself is unordered).
     fn channel_names_in_order(&self) -> Vec<String> {
         let mut v: Vec<(u64, &String)> = self.channels.iter().map(|(n, c)| (c.seq, n)).collect();
-        v.sort();
+        v.sort_unstable();
         v.into_iter().map(|(_, n)| n.clone()).collect()
     }
 
