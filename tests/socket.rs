@@ -520,3 +520,31 @@ async fn emits_while_connecting_are_queued_and_flushed() {
     assert_eq!(within(5_000, p2).await.unwrap().as_f64(), Some(2.0));
     s.disconnect(None, None).unwrap();
 }
+
+#[wasm_bindgen_test]
+async fn a_dropped_socket_object_keeps_its_connection_like_a_websocket() {
+    let s = opened(&main_url(), "{}").await;
+    let id = s.id().unwrap();
+    let (rec, calls) = recorder();
+    s.on("afterDrop".into(), rec.into()).unwrap();
+    drop(s); // what a GC of the JS object does
+    control(
+        "/transmit",
+        Some(&format!(
+            r#"{{"socketId":"{id}","event":"afterDrop","data":1}}"#
+        )),
+    )
+    .await;
+    assert!(
+        until(3_000, || calls.borrow().len() == 1).await,
+        "listeners keep working after the object is dropped"
+    );
+    let sockets = control("/sockets", None).await;
+    assert!(json(&sockets).contains(&id));
+    // The server closing it for good releases it.
+    control(
+        "/disconnect",
+        Some(&format!(r#"{{"socketId":"{id}","code":1000}}"#)),
+    )
+    .await;
+}

@@ -82,7 +82,7 @@ struct Handlers {
 /// status policy of API.md.
 #[wasm_bindgen(js_name = EventStream)]
 pub struct JsEventStream {
-    stream: EventStream,
+    stream: Rc<EventStream>,
     emitter: Emitter,
     handlers: Rc<RefCell<Handlers>>,
 }
@@ -103,7 +103,16 @@ impl JsEventStream {
         let emitter = Emitter::new();
         let handlers = Rc::new(RefCell::new(Handlers::default()));
         let (em, hs) = (emitter.clone(), handlers.clone());
-        stream.on_any(move |ev| dispatch(&em, &hs, ev));
+        let stream = Rc::new(stream);
+        let key = Rc::as_ptr(&stream) as usize;
+        stream.on_any(move |ev| {
+            dispatch(&em, &hs, ev);
+            if matches!(ev, StreamEvent::Close { .. }) {
+                super::let_go(key);
+            }
+        });
+        // Open streams live on when the page drops its last reference (like `EventSource`).
+        super::keep_alive(key, Box::new(stream.clone()));
         Ok(JsEventStream {
             stream,
             emitter,

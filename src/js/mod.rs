@@ -7,6 +7,37 @@ pub mod errors;
 pub mod event_stream;
 pub mod socket;
 
+use std::any::Any;
+use std::cell::RefCell;
+
+thread_local! {
+    /// Objects kept alive while they are connected or reconnecting, like a browser keeps an open
+    /// `WebSocket`/`EventSource` alive: a page that drops its last reference to a live socket or
+    /// stream keeps receiving events until it is closed.
+    static LIVE: RefCell<Vec<(usize, Box<dyn Any>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Keeps `value` alive under `key` until [`let_go`] (idempotent).
+pub(crate) fn keep_alive(key: usize, value: Box<dyn Any>) {
+    LIVE.with(|l| {
+        let mut l = l.borrow_mut();
+        if !l.iter().any(|(k, _)| *k == key) {
+            l.push((key, value));
+        }
+    });
+}
+
+/// Releases what [`keep_alive`] kept under `key`.
+pub(crate) fn let_go(key: usize) {
+    let released = LIVE.with(|l| {
+        let mut l = l.borrow_mut();
+        l.iter()
+            .position(|(k, _)| *k == key)
+            .map(|i| l.swap_remove(i))
+    });
+    drop(released); // outside the borrow: dropping may run other destructors
+}
+
 /// Installs the panic hook once (panics are bugs: they are logged with a stack, never silent).
 pub(crate) fn init_once() {
     use std::sync::Once;

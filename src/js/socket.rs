@@ -13,7 +13,7 @@ use wasm_bindgen::JsCast;
 
 use super::emitter::{install_async_iterator, AsyncQueue, Emitter};
 use super::errors::{call_error, invalid_arguments, make_error, object, session_error};
-use crate::client::{CallResult, HandlerId, Socket, SocketError, SocketEvent, SocketOptions};
+use crate::client::{CallResult, Socket, SocketError, SocketEvent, SocketOptions};
 use crate::proto::backoff::MAX_TIMER_MS;
 use crate::proto::{auth, CallOptions, ReplyTo, SubscribeOptions};
 use crate::web::storage::StoreKind;
@@ -481,12 +481,14 @@ impl JsChannel {
 
 /// A SocketCluster socket (`connect(url, options)` or `new Socket(url, options)`).
 #[wasm_bindgen(js_name = Socket)]
+///
+/// Dropping (or `free()`ing) the JS object does not close the connection, as with a browser
+/// `WebSocket`: a connected or reconnecting socket stays alive, with its listeners, until
+/// `disconnect()`, `giveUp` or a close that is not followed by a reconnect.
 pub struct JsSocket {
     socket: Socket,
     emitter: Emitter,
     slots: Slots,
-    handler: HandlerId,
-    _respond: Closure<dyn Fn(f64, JsValue, bool, JsValue)>,
 }
 
 /// `connect(url, options)`: the same as `new Socket(url, options)`.
@@ -515,7 +517,9 @@ impl JsSocket {
         let slots: Slots = Rc::new(RefCell::new(HashMap::new()));
 
         let handle = socket.handle();
-        let respond = Closure::<dyn Fn(f64, JsValue, bool, JsValue)>::new(
+        // Owned by the event handler (and so by the socket), so `res` keeps working for as long
+        // as server invokes can arrive.
+        let respond = Rc::new(Closure::<dyn Fn(f64, JsValue, bool, JsValue)>::new(
             move |gen: f64, rid: JsValue, is_error: bool, json: JsValue| {
                 if let (Some(s), Some(rid)) = (Socket::from_handle(&handle), rid.as_string()) {
                     let to = ReplyTo {
@@ -533,16 +537,17 @@ impl JsSocket {
                     );
                 }
             },
-        );
-        let respond_fn: Function = respond.as_ref().unchecked_ref::<Function>().clone();
+        ));
         let (em, sl, h) = (emitter.clone(), slots.clone(), socket.handle());
-        let handler = socket.on_event(move |ev| dispatch(&em, &sl, &h, &respond_fn, ev));
+        socket.on_event(move |ev| {
+            let respond_fn: &Function = (*respond).as_ref().unchecked_ref();
+            dispatch(&em, &sl, &h, respond_fn, ev);
+            keep_alive_while_active(&h, ev);
+        });
         let js = JsSocket {
             socket,
             emitter,
             slots,
-            handler,
-            _respond: respond,
         };
         if auto_connect {
             js.socket.connect();
@@ -612,6 +617,7 @@ impl JsSocket {
         let code = close_code(code)?;
         self.socket
             .disconnect(code, reason.as_deref().unwrap_or(""));
+        super::let_go(self.socket.handle().as_ptr() as usize);
         Ok(())
     }
 
@@ -858,10 +864,21 @@ impl JsSocket {
     }
 }
 
-impl Drop for JsSocket {
-    fn drop(&mut self) {
-        self.socket.remove_handler(self.handler);
-        self.socket.disconnect(1000, "");
+/// Keeps an active socket alive (see [`JsSocket`]); lets it go once it is closed for good.
+fn keep_alive_while_active(h: &std::rc::Weak<crate::client::InnerHandle>, ev: &SocketEvent) {
+    let key = h.as_ptr() as usize;
+    match ev {
+        SocketEvent::Connecting => {
+            if let Some(s) = Socket::from_handle(h) {
+                super::keep_alive(key, Box::new(s));
+            }
+        }
+        SocketEvent::Close { .. } | SocketEvent::GiveUp { .. }
+            if Socket::from_handle(h).is_none_or(|s| !s.pending_reconnect()) =>
+        {
+            super::let_go(key);
+        }
+        _ => {}
     }
 }
 
