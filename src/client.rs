@@ -660,6 +660,19 @@ impl Inner {
     }
 
     fn emit_event(&self, ev: SocketEvent) {
+        // Usually one handler (the JS adapter's): call it without collecting a snapshot.
+        let single = {
+            let hs = self.handlers.borrow();
+            if hs.len() == 1 {
+                Some(hs[0].1.clone())
+            } else {
+                None
+            }
+        };
+        if let Some(h) = single {
+            h(&ev);
+            return;
+        }
         let handlers: Vec<Handler> = self
             .handlers
             .borrow()

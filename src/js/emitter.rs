@@ -32,6 +32,11 @@ extern "C" {
     #[wasm_bindgen(method)]
     pub fn emit(this: &Emitter, name: &str, a: &JsValue, b: &JsValue) -> bool;
 
+    /// Parses `json` (absent: `undefined`) and calls every listener of `name` with the value;
+    /// returns the value.
+    #[wasm_bindgen(method, js_name = emitJson)]
+    pub fn emit_json(this: &Emitter, name: &str, json: Option<&str>) -> JsValue;
+
     /// A server event: listeners get `(data, res)`; `res` (when `rid` is defined) calls
     /// `respond(gen, rid, isError, jsonText)` once.
     #[wasm_bindgen(method, js_name = serverEvent)]

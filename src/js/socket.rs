@@ -302,7 +302,8 @@ fn decoded_token(token: Option<&str>) -> JsValue {
 struct ChannelSlot {
     js: JsValue,
     emitter: Emitter,
-    watchers: Emitter,
+    /// In an `Rc` so the message path clones no JS handle (each costs a wasm↔JS call).
+    watchers: Rc<Emitter>,
     queues: Rc<RefCell<Vec<AsyncQueue>>>,
 }
 
@@ -838,7 +839,7 @@ impl JsSocket {
         let slot_base = ChannelSlot {
             js: JsValue::UNDEFINED,
             emitter: Emitter::new(),
-            watchers: Emitter::new(),
+            watchers: Rc::new(Emitter::new()),
             queues: Rc::new(RefCell::new(Vec::new())),
         };
         let slot = wrap_slot(&self.slots, self.socket.handle(), name, slot_base);
@@ -1050,10 +1051,14 @@ fn dispatch(
             }
         }
         SocketEvent::Publish { channel, data } => {
-            if let Some(s) = slot(channel) {
-                let v = from_json(data.as_deref());
-                s.watchers.emit(WATCH, &v, &u);
-                let qs = s.queues.borrow();
+            // The hot path: one call into JS per message (parse + watchers).
+            let target = slots
+                .borrow()
+                .get(channel.as_str())
+                .map(|s| (s.watchers.clone(), s.queues.clone()));
+            if let Some((watchers, queues)) = target {
+                let v = watchers.emit_json(WATCH, data.as_deref());
+                let qs = queues.borrow();
                 for q in qs.iter() {
                     q.push(&v);
                 }

@@ -130,6 +130,28 @@ export class Emitter {
     }
     return true;
   }
+  emitJson(name, json) {
+    const v = json === undefined ? undefined : JSON.parse(json);
+    const s = this._l.get(name);
+    if (s) {
+      if (s.length === 1) {
+        try {
+          s[0](v);
+        } catch (e) {
+          report(e);
+        }
+      } else {
+        for (const fn of s.slice()) {
+          try {
+            fn(v);
+          } catch (e) {
+            report(e);
+          }
+        }
+      }
+    }
+    return v;
+  }
   // A server event: listeners get (data, res); res answers an invoke once. A listener that
   // throws answers with its error; one that returns a Promise answers with its outcome.
   serverEvent(name, data, gen, rid, respond) {

@@ -93,22 +93,7 @@ fn packet(text: &str) -> Option<Packet> {
             None
         };
     }
-    let fields = object_fields(text)?;
-    let mut event = None;
-    let mut cid = None;
-    let mut rid = None;
-    let mut data = None;
-    let mut error = None;
-    for (key, value) in fields {
-        match key.as_str() {
-            "event" => event = Some(value),
-            "cid" => cid = Some(value),
-            "rid" => rid = Some(value),
-            "data" => data = Some(value),
-            "error" => error = Some(value),
-            _ => {}
-        }
-    }
+    let [event, cid, rid, data, error] = fields_of(text, ["event", "cid", "rid", "data", "error"])?;
     if let Some(event) = event.and_then(string_value) {
         let data = data.map(str::to_string);
         return Some(match cid.filter(|c| is_number(c)) {
@@ -242,6 +227,53 @@ pub fn object_fields(text: &str) -> Option<Vec<(String, &str)>> {
             Some(b'}') => {
                 return (skip_ws(b, i + 1) == b.len()).then_some(out);
             }
+            _ => return None,
+        }
+    }
+}
+
+/// Looks up several fields of a JSON object text at once, without allocating: the raw value
+/// text of each name (the last occurrence wins), or `None` when `text` is not exactly one valid
+/// JSON object. Keys with escapes are compared decoded.
+pub fn fields_of<'a, const N: usize>(
+    text: &'a str,
+    names: [&str; N],
+) -> Option<[Option<&'a str>; N]> {
+    let b = text.as_bytes();
+    let mut out = [None; N];
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = skip_ws(b, i + 1);
+    if b.get(i) == Some(&b'}') {
+        return (skip_ws(b, i + 1) == b.len()).then_some(out);
+    }
+    loop {
+        i = skip_ws(b, i);
+        let key_start = i;
+        let key_end = skip_string(b, i)?;
+        let raw_key = text.get(key_start + 1..key_end - 1)?;
+        i = skip_ws(b, key_end);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_ws(b, i + 1);
+        let value_end = skip_value(b, i)?;
+        let value = text.get(i..value_end)?;
+        let slot = if raw_key.contains('\\') {
+            let key = unescape(text.get(key_start..key_end)?)?;
+            names.iter().position(|n| *n == key)
+        } else {
+            names.iter().position(|n| *n == raw_key)
+        };
+        if let Some(k) = slot {
+            out[k] = Some(value);
+        }
+        i = skip_ws(b, value_end);
+        match b.get(i) {
+            Some(b',') => i += 1,
+            Some(b'}') => return (skip_ws(b, i + 1) == b.len()).then_some(out),
             _ => return None,
         }
     }
@@ -734,6 +766,18 @@ mod tests {
         assert!(matches!(decode(&deep, 2), Frame::Packets(_)));
         let bad = "[".repeat(100_000);
         assert_eq!(decode(&bad, 2), Frame::Raw);
+    }
+
+    #[test]
+    fn fields_of_reads_raw_values_last_wins_and_escaped_keys() {
+        let t = r##"{"channel":"a","data":{"x":[1,"}"]},"\u0063hannel":"b","other":1}"##;
+        let [c, d, missing] = fields_of(t, ["channel", "data", "nope"]).unwrap();
+        assert_eq!(c, Some("\"b\""));
+        assert_eq!(d, Some(r##"{"x":[1,"}"]}"##));
+        assert_eq!(missing, None);
+        assert!(fields_of("{\"a\":1", ["a"]).is_none());
+        assert!(fields_of("[1]", ["a"]).is_none());
+        assert_eq!(fields_of(" {} ", ["a"]), Some([None]));
     }
 
     #[test]

@@ -1287,15 +1287,14 @@ impl Session {
         match event.as_str() {
             "#publish" => {
                 let Some(d) = data.as_deref() else { return };
-                let Some(fields) = codec::object_fields(d) else {
+                let Some([channel, body]) = codec::fields_of(d, ["channel", "data"]) else {
                     return;
                 };
-                let get = |k: &str| fields.iter().rev().find(|(n, _)| n == k).map(|(_, v)| *v);
-                let Some(channel) = get("channel").and_then(codec::string_value) else {
+                let Some(channel) = channel.and_then(codec::string_value) else {
                     return;
                 };
                 if self.channels.contains_key(&channel) {
-                    let data = get("data").map(str::to_string);
+                    let data = body.map(str::to_string);
                     self.out.push_back(Output::Publish { channel, data });
                 }
             }
