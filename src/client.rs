@@ -162,6 +162,9 @@ pub(crate) struct Inner {
     store: TokenStore,
     calls: RefCell<HashMap<CallId, Settler>>,
     handlers: RefCell<Vec<(u64, Handler)>>,
+    /// Called once the outputs of an input are all delivered (the JS adapter flushes its batch
+    /// of channel messages there).
+    idle: RefCell<Vec<Rc<dyn Fn()>>>,
     next_handler: Cell<u64>,
     pumping: Cell<bool>,
     me: Weak<Inner>,
@@ -212,6 +215,7 @@ impl Socket {
             store,
             calls: RefCell::new(HashMap::new()),
             handlers: RefCell::new(Vec::new()),
+            idle: RefCell::new(Vec::new()),
             next_handler: Cell::new(1),
             pumping: Cell::new(false),
             me: me.clone(),
@@ -230,6 +234,11 @@ impl Socket {
         self.inner.next_handler.set(id + 1);
         self.inner.handlers.borrow_mut().push((id, Rc::new(f)));
         HandlerId(id)
+    }
+
+    /// Calls `f` after the events of each input have been delivered.
+    pub(crate) fn on_idle(&self, f: impl Fn() + 'static) {
+        self.inner.idle.borrow_mut().push(Rc::new(f));
     }
 
     pub fn remove_handler(&self, id: HandlerId) {
@@ -624,6 +633,10 @@ impl Inner {
             self.apply(out);
         }
         self.pumping.set(false);
+        let idle: Vec<Rc<dyn Fn()>> = self.idle.borrow().clone();
+        for f in idle {
+            f();
+        }
         self.rearm();
         let closed_for_good = {
             let s = self.session.borrow();

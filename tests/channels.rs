@@ -630,6 +630,41 @@ async fn a_thousand_publishes_arrive_in_order_at_a_watcher_and_a_for_await_loop(
 }
 
 #[wasm_bindgen_test]
+async fn batched_frames_arrive_in_order_at_a_watcher_and_a_for_await_loop() {
+    // The server sends JSON arrays of 100 `#publish` packets per WebSocket frame.
+    const N: u32 = 1_000;
+    let a = opened("{}").await;
+    let ch = subscribed(&a, "batched").await;
+    let (got, watcher) = list();
+    call(&ch, "watch", &[watcher.into()]).unwrap();
+    let looped = collect(&ch, N);
+    let r = control(
+        "/bench/blast",
+        Some(r#"{"channel":"batched","count":1000,"perFrame":100}"#),
+    )
+    .await;
+    assert_eq!(get(&r, "frames").as_f64(), Some(10.0));
+    assert!(
+        until(10_000, || got.length() == N).await,
+        "watcher got {}",
+        got.length()
+    );
+    let ns: Vec<f64> = got.iter().map(|m| get(&m, "n").as_f64().unwrap()).collect();
+    let want: Vec<f64> = (0..N).map(f64::from).collect();
+    assert_eq!(ns, want, "watcher, in order");
+    let looped: Array = within(10_000, looped)
+        .await
+        .expect("loop done")
+        .unchecked_into();
+    let ns: Vec<f64> = looped
+        .iter()
+        .map(|m| get(&m, "n").as_f64().unwrap())
+        .collect();
+    assert_eq!(ns, want, "for await, in order");
+    a.disconnect(None, None).unwrap();
+}
+
+#[wasm_bindgen_test]
 async fn a_for_await_consumer_that_falls_behind_loses_the_oldest_messages() {
     // The bound is 10 000 per loop (sockline::js::socket::ITERATOR_BUFFER).
     const N: u32 = 10_010;

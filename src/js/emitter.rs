@@ -37,6 +37,11 @@ extern "C" {
     #[wasm_bindgen(method, js_name = emitJson)]
     pub fn emit_json(this: &Emitter, name: &str, json: Option<&str>) -> JsValue;
 
+    /// Parses `json`, a JSON array, and calls every listener of `name` with each element in
+    /// order; returns the array.
+    #[wasm_bindgen(method, js_name = emitJsonArray)]
+    pub fn emit_json_array(this: &Emitter, name: &str, json: &str) -> js_sys::Array;
+
     /// A server event: listeners get `(data, res)`; `res` (when `rid` is defined) calls
     /// `respond(gen, rid, isError, jsonText)` once.
     #[wasm_bindgen(method, js_name = serverEvent)]

@@ -540,11 +540,21 @@ impl JsSocket {
             },
         ));
         let (em, sl, h) = (emitter.clone(), slots.clone(), socket.handle());
+        let batch: Rc<RefCell<Vec<(String, Option<String>)>>> = Rc::default();
+        let b = batch.clone();
         socket.on_event(move |ev| {
+            if let SocketEvent::Publish { channel, data } = ev {
+                // Channel messages of one frame go to JS together (see `deliver_batch`).
+                b.borrow_mut().push((channel.clone(), data.clone()));
+                return;
+            }
+            deliver_batch(&sl, &b);
             let respond_fn: &Function = (*respond).as_ref().unchecked_ref();
             dispatch(&em, &sl, &h, respond_fn, ev);
             keep_alive_while_active(&h, ev);
         });
+        let sl = slots.clone();
+        socket.on_idle(move || deliver_batch(&sl, &batch));
         let js = JsSocket {
             socket,
             emitter,
@@ -912,6 +922,61 @@ fn maybe_drop_slot(slots: &Slots, h: &std::rc::Weak<crate::client::InnerHandle>,
         };
         if queues_done && slot.watchers.is_empty() && slot.emitter.is_empty() {
             map.remove(name);
+        }
+    }
+}
+
+/// Delivers queued channel messages in order: each run of messages for one channel is handed to
+/// JS as one JSON array (one wasm→JS call and one `JSON.parse` for the run, as a raw WebSocket
+/// client would do per frame).
+fn deliver_batch(slots: &Slots, batch: &RefCell<Vec<(String, Option<String>)>>) {
+    let items = std::mem::take(&mut *batch.borrow_mut());
+    let mut i = 0;
+    while i < items.len() {
+        let channel = &items[i].0;
+        let mut j = i + 1;
+        while j < items.len() && items[j].0 == *channel {
+            j += 1;
+        }
+        let run = &items[i..j];
+        i = j;
+        let target = slots
+            .borrow()
+            .get(channel.as_str())
+            .map(|s| (s.watchers.clone(), s.queues.clone()));
+        let Some((watchers, queues)) = target else {
+            continue;
+        };
+        let values: Vec<JsValue> = if run.len() > 1 && run.iter().all(|(_, d)| d.is_some()) {
+            let mut text = String::with_capacity(
+                run.iter()
+                    .map(|(_, d)| d.as_ref().map_or(0, String::len) + 1)
+                    .sum::<usize>()
+                    + 2,
+            );
+            text.push('[');
+            for (k, (_, d)) in run.iter().enumerate() {
+                if k > 0 {
+                    text.push(',');
+                }
+                text.push_str(d.as_deref().unwrap_or("null"));
+            }
+            text.push(']');
+            let arr = watchers.emit_json_array(WATCH, &text);
+            if queues.borrow().is_empty() {
+                continue;
+            }
+            arr.iter().collect()
+        } else {
+            run.iter()
+                .map(|(_, d)| watchers.emit_json(WATCH, d.as_deref()))
+                .collect()
+        };
+        let qs = queues.borrow();
+        for q in qs.iter() {
+            for v in &values {
+                q.push(v);
+            }
         }
     }
 }

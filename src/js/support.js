@@ -152,6 +152,31 @@ export class Emitter {
     }
     return v;
   }
+  emitJsonArray(name, json) {
+    const arr = JSON.parse(json);
+    for (let i = 0; i < arr.length; i++) {
+      const s = this._l.get(name); // looked up per element: a listener may unwatch
+      if (!s) continue;
+      const v = arr[i];
+      if (s.length === 1) {
+        const fn = s[0];
+        try {
+          fn(v);
+        } catch (e) {
+          report(e);
+        }
+      } else {
+        for (const fn of s.slice()) {
+          try {
+            fn(v);
+          } catch (e) {
+            report(e);
+          }
+        }
+      }
+    }
+    return arr;
+  }
   // A server event: listeners get (data, res); res answers an invoke once. A listener that
   // throws answers with its error; one that returns a Promise answers with its outcome.
   serverEvent(name, data, gen, rid, respond) {
