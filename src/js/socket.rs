@@ -309,6 +309,9 @@ struct ChannelSlot {
 
 type Slots = Rc<RefCell<HashMap<String, ChannelSlot>>>;
 
+/// Channel messages (channel, JSON data) waiting to be handed to JS together.
+type Batch = RefCell<Vec<(String, Option<String>)>>;
+
 /// A channel (`socket.subscribe(name)`), with its own listeners and watchers.
 #[wasm_bindgen(js_name = Channel)]
 pub struct JsChannel {
@@ -540,7 +543,7 @@ impl JsSocket {
             },
         ));
         let (em, sl, h) = (emitter.clone(), slots.clone(), socket.handle());
-        let batch: Rc<RefCell<Vec<(String, Option<String>)>>> = Rc::default();
+        let batch: Rc<Batch> = Rc::default();
         let b = batch.clone();
         socket.on_event(move |ev| {
             if let SocketEvent::Publish { channel, data } = ev {
@@ -929,7 +932,7 @@ fn maybe_drop_slot(slots: &Slots, h: &std::rc::Weak<crate::client::InnerHandle>,
 /// Delivers queued channel messages in order: each run of messages for one channel is handed to
 /// JS as one JSON array (one wasm→JS call and one `JSON.parse` for the run, as a raw WebSocket
 /// client would do per frame).
-fn deliver_batch(slots: &Slots, batch: &RefCell<Vec<(String, Option<String>)>>) {
+fn deliver_batch(slots: &Slots, batch: &Batch) {
     let items = std::mem::take(&mut *batch.borrow_mut());
     let mut i = 0;
     while i < items.len() {
