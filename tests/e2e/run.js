@@ -264,6 +264,21 @@ async function main() {
       });
     }
 
+    if (pack) {
+      await check('TypeScript: the public API type-checks against sockline.d.ts (tsc --strict)', async () => {
+        const tsc = path.join(h.ROOT, 'tests', 'fixtures', 'node_modules', 'typescript', 'bin', 'tsc');
+        const pkgDir = path.join(OUT, 'types', 'node_modules', 'sockline');
+        fs.rmSync(path.join(OUT, 'types'), {recursive: true, force: true});
+        fs.mkdirSync(path.dirname(pkgDir), {recursive: true});
+        fs.cpSync(pack.installed, pkgDir, {recursive: true});
+        fs.copyFileSync(path.join(__dirname, 'types', 'usage.ts'), path.join(OUT, 'types', 'usage.ts'));
+        const r = spawnSync(process.execPath, [tsc, '--noEmit', '--strict', '--target', 'es2022', '--module', 'es2022',
+          '--moduleResolution', 'bundler', '--lib', 'esnext,dom', 'usage.ts'], {cwd: path.join(OUT, 'types'), encoding: 'utf8'});
+        assert(r.status === 0, `tsc failed:\n${r.stdout}${r.stderr}`);
+        return 'usage.ts compiles with --strict';
+      });
+    }
+
     server = await h.staticServer([
       ['/', path.join(__dirname, 'pages')],
       ['/pkg/', h.PKG],
