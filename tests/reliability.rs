@@ -73,42 +73,44 @@ fn emit_counted(s: &JsSocket, tally: &Rc<RefCell<Tally>>, event: &str, data: JsV
         .unwrap();
 }
 
-#[wasm_bindgen_test]
-async fn outage_with_100_emits_every_one_settles_once() {
+/// 50 emits in flight when the proxy drops every connection and refuses new ones, 50 more
+/// during the outage, then the network heals. Returns the tally once every emit settled, after
+/// checking that none settled twice.
+async fn outage_with_100_emits(call_opts: &str) -> Tally {
     proxy("main", "pass").await;
     let s = opened(
         &proxy_main_url(),
-        "{ackTimeout: 4000, autoReconnectOptions: {initialDelay: 100, maxDelay: 300}}",
+        "{ackTimeout: 5000, autoReconnectOptions: {initialDelay: 100, maxDelay: 300}}",
     )
     .await;
     let tally = Rc::new(RefCell::new(Tally::default()));
-    for i in 0..50 {
-        emit_counted(&s, &tally, "slow", 300.into(), "{}");
-        let _ = i;
+    for _ in 0..50 {
+        emit_counted(&s, &tally, "slow", 300.into(), call_opts);
     }
     sleep(50).await;
     proxy("main", "refuse").await; // drops every connection and refuses new ones
     assert!(until(3_000, || s.state() != "open").await);
     for _ in 0..50 {
-        emit_counted(&s, &tally, "echo", 1.into(), "{}");
+        emit_counted(&s, &tally, "echo", 1.into(), call_opts);
     }
     sleep(800).await;
     proxy("main", "pass").await;
-    assert!(
-        until(10_000, || tally
-            .borrow()
-            .calls_per_emit
-            .iter()
-            .all(|c| *c >= 1))
-        .await,
-        "every emit settles"
-    );
+    let all_settled = || tally.borrow().calls_per_emit.iter().all(|c| *c >= 1);
+    assert!(until(15_000, all_settled).await, "every emit settles");
     sleep(300).await;
-    let t = tally.borrow();
+    s.disconnect(None, None).unwrap();
+    let t = std::mem::take(&mut *tally.borrow_mut());
     assert!(
         t.calls_per_emit.iter().all(|c| *c == 1),
         "none settles twice"
     );
+    assert_eq!(t.calls_per_emit.len(), 100);
+    t
+}
+
+#[wasm_bindgen_test]
+async fn outage_with_100_emits_every_one_settles_once() {
+    let t = outage_with_100_emits("{}").await;
     assert_eq!(t.ok + t.errors.len(), 100);
     assert!(
         t.errors
@@ -119,46 +121,12 @@ async fn outage_with_100_emits_every_one_settles_once() {
     );
     // Those in flight at the drop were lost with the connection.
     assert!(!t.errors.is_empty(), "the in-flight emits were rejected");
-    s.disconnect(None, None).unwrap();
 }
 
 #[wasm_bindgen_test]
 async fn outage_with_retries_every_one_resolves() {
-    proxy("main", "pass").await;
-    let s = opened(
-        &proxy_main_url(),
-        "{ackTimeout: 5000, autoReconnectOptions: {initialDelay: 100, maxDelay: 300}}",
-    )
-    .await;
-    let tally = Rc::new(RefCell::new(Tally::default()));
-    for _ in 0..50 {
-        emit_counted(&s, &tally, "slow", 300.into(), "{retries: 3}");
-    }
-    sleep(50).await;
-    proxy("main", "refuse").await;
-    assert!(until(3_000, || s.state() != "open").await);
-    for _ in 0..50 {
-        emit_counted(&s, &tally, "echo", 1.into(), "{retries: 3}");
-    }
-    sleep(800).await;
-    proxy("main", "pass").await;
-    assert!(
-        until(15_000, || tally
-            .borrow()
-            .calls_per_emit
-            .iter()
-            .all(|c| *c >= 1))
-        .await,
-        "every emit settles"
-    );
-    sleep(300).await;
-    let t = tally.borrow();
-    assert!(
-        t.calls_per_emit.iter().all(|c| *c == 1),
-        "none settles twice"
-    );
+    let t = outage_with_100_emits("{retries: 3}").await;
     assert_eq!(t.ok, 100, "all resolve; errors: {:?}", t.errors);
-    s.disconnect(None, None).unwrap();
 }
 
 #[wasm_bindgen_test]

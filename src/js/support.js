@@ -130,51 +130,35 @@ export class Emitter {
     }
     return true;
   }
-  emitJson(name, json) {
-    const v = json === undefined ? undefined : JSON.parse(json);
+  // Calls the listeners of `name` with `v` (looked up per call: a listener may unwatch).
+  _deliver(name, v) {
     const s = this._l.get(name);
-    if (s) {
-      if (s.length === 1) {
-        try {
-          s[0](v);
-        } catch (e) {
-          report(e);
-        }
-      } else {
-        for (const fn of s.slice()) {
-          try {
-            fn(v);
-          } catch (e) {
-            report(e);
-          }
-        }
+    if (!s) return;
+    if (s.length === 1) {
+      const fn = s[0];
+      try {
+        fn(v);
+      } catch (e) {
+        report(e);
+      }
+      return;
+    }
+    for (const fn of s.slice()) {
+      try {
+        fn(v);
+      } catch (e) {
+        report(e);
       }
     }
+  }
+  emitJson(name, json) {
+    const v = json === undefined ? undefined : JSON.parse(json);
+    this._deliver(name, v);
     return v;
   }
   emitJsonArray(name, json) {
     const arr = JSON.parse(json);
-    for (let i = 0; i < arr.length; i++) {
-      const s = this._l.get(name); // looked up per element: a listener may unwatch
-      if (!s) continue;
-      const v = arr[i];
-      if (s.length === 1) {
-        const fn = s[0];
-        try {
-          fn(v);
-        } catch (e) {
-          report(e);
-        }
-      } else {
-        for (const fn of s.slice()) {
-          try {
-            fn(v);
-          } catch (e) {
-            report(e);
-          }
-        }
-      }
-    }
+    for (let i = 0; i < arr.length; i++) this._deliver(name, arr[i]);
     return arr;
   }
   // A server event: listeners get (data, res); res answers an invoke once. A listener that
