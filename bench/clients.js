@@ -30,6 +30,12 @@ async function socklineClient() {
       if (ch.state !== 'subscribed') await ch.once('subscribe', 10000);
     },
     emit: (event, data) => socket.emit(event, data),
+    async reconnect() {
+      const connected = socket.once('connect', 10000);
+      socket.reconnect();
+      await connected;
+      if (channel.state !== 'subscribed') await channel.once('subscribe', 10000);
+    },
   };
 }
 
@@ -50,6 +56,11 @@ async function scClient() {
       if (ch.state !== 'subscribed') await ch.listener('subscribe').once(10000);
     },
     emit: (event, data) => socket.invoke(event, data),
+    async reconnect() {
+      const connected = socket.listener('connect').once(10000);
+      socket.reconnect();
+      await connected;
+    },
   };
 }
 
@@ -175,11 +186,20 @@ async function emits(total, inflight) {
   return { total, ms, rate: (total / ms) * 1000 };
 }
 
+// `n` reconnects, one after the other (each waits for the handshake and re-subscription).
+async function reconnects(n) {
+  if (!client.reconnect) return null;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await client.reconnect();
+  return { n, ms: performance.now() - t0 };
+}
+
 window.bench = {
   kind,
   setup,
   blast,
   emits,
+  reconnects,
   wasmMemory: () => (client && client.wasmMemory ? client.wasmMemory() : null),
 };
 document.getElementById('status').textContent = `${kind}: ready`;

@@ -20,6 +20,7 @@ const MESSAGES = Number(process.env.BENCH_MESSAGES || 100000);
 const RATE_MESSAGES = Number(process.env.BENCH_RATE_MESSAGES || 30000); // single-frame, rounds 2+
 const BATCHED = Number(process.env.BENCH_BATCHED || 200000);
 const EMITS = Number(process.env.BENCH_EMITS || 10000);
+const RECONNECTS = Number(process.env.BENCH_RECONNECTS || 500);
 const BUDGET_MS = 160000; // a round starts only if it is projected to end before this
 const CLIENTS = [
   ['sockline', 'sockline'],
@@ -95,6 +96,13 @@ async function runClient(browser, server, kind, round) {
     let wasm1 = await page.evaluate(() => window.bench.wasmMemory());
     let batched = await page.evaluate((n) => window.bench.blast(n, 100), BATCHED);
     let emit = await page.evaluate((n) => window.bench.emits(n, 100), EMITS);
+    // round 1: heap growth over 500 reconnects (clients that can reconnect)
+    let reconnectGrowth = null;
+    if (heapRound) {
+      let before = await heapUsed(cdp);
+      let r = await page.evaluate((n) => window.bench.reconnects(n), RECONNECTS);
+      if (r) reconnectGrowth = (await heapUsed(cdp)) - before;
+    }
     return {
       kind,
       round,
@@ -102,6 +110,7 @@ async function runClient(browser, server, kind, round) {
       batched,
       emit,
       heapGrowth: heapRound ? heap1 - heap0 : null,
+      reconnectGrowth,
       wasmGrowth: heapRound && wasm0 != null ? wasm1 - wasm0 : null,
       errors,
     };
@@ -198,6 +207,7 @@ async function main() {
       batched: pick(kind, (r) => r.batched.rate),
       emit: pick(kind, (r) => r.emit.rate),
       heap: pick(kind, (r) => (r.heapGrowth == null ? null : r.heapGrowth / 1024)),
+      reconnectHeap: pick(kind, (r) => (r.reconnectGrowth == null ? null : r.reconnectGrowth / 1024)),
       wasm: pick(kind, (r) => (r.wasmGrowth == null ? null : r.wasmGrowth / 1024)),
     };
   }
@@ -218,6 +228,7 @@ async function main() {
     row('emit→ack/s, 100 in flight', 'emit'),
     row(`JS heap growth after ${fmt(MESSAGES)} msgs, KB (round 1)`, 'heap', 0, false),
     row('wasm memory growth, KB (round 1)', 'wasm', 0, false),
+    row(`JS heap growth after ${fmt(RECONNECTS)} reconnects, KB (round 1)`, 'reconnectHeap', 0, false),
     [
       'size, gzip -9, KB',
       fmt(sizes.sockline.gzip / 1024, 1),
