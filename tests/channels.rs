@@ -630,6 +630,26 @@ async fn a_thousand_publishes_arrive_in_order_at_a_watcher_and_a_for_await_loop(
 }
 
 #[wasm_bindgen_test]
+async fn messages_without_data_arrive_as_undefined_and_null_stays_null() {
+    let a = opened("{}").await;
+    let ch = subscribed(&a, "empty").await;
+    let (got, watcher) = list();
+    call(&ch, "watch", &[watcher.into()]).unwrap();
+    for data in [JsValue::UNDEFINED, JsValue::NULL, JsValue::from(0)] {
+        let p: Promise = a
+            .publish("empty".into(), data, JsValue::UNDEFINED)
+            .unwrap()
+            .unchecked_into();
+        within(5_000, p).await.expect("acked");
+    }
+    assert!(until(5_000, || got.length() == 3).await);
+    assert!(got.get(0).is_undefined(), "no data → undefined");
+    assert!(got.get(1).is_null(), "null stays null");
+    assert_eq!(got.get(2).as_f64(), Some(0.0));
+    a.disconnect(None, None).unwrap();
+}
+
+#[wasm_bindgen_test]
 async fn batched_frames_arrive_in_order_at_a_watcher_and_a_for_await_loop() {
     // The server sends JSON arrays of 100 `#publish` packets per WebSocket frame.
     const N: u32 = 1_000;

@@ -32,15 +32,15 @@ extern "C" {
     #[wasm_bindgen(method)]
     pub fn emit(this: &Emitter, name: &str, a: &JsValue, b: &JsValue) -> bool;
 
-    /// Parses `json` (absent: `undefined`) and calls every listener of `name` with the value;
-    /// returns the value.
-    #[wasm_bindgen(method, js_name = emitJson)]
-    pub fn emit_json(this: &Emitter, name: &str, json: Option<&str>) -> JsValue;
-
-    /// Parses `json`, a JSON array, and calls every listener of `name` with each element in
-    /// order; returns the array.
+    /// Parses `json`, a JSON array, sets the elements at `undefined_at` to `undefined`, and
+    /// calls every listener of `name` with each element in order; returns the array.
     #[wasm_bindgen(method, js_name = emitJsonArray)]
-    pub fn emit_json_array(this: &Emitter, name: &str, json: &str) -> js_sys::Array;
+    pub fn emit_json_array(
+        this: &Emitter,
+        name: &str,
+        json: &str,
+        undefined_at: Vec<u32>,
+    ) -> js_sys::Array;
 
     /// A server event: listeners get `(data, res)`; `res` (when `rid` is defined) calls
     /// `respond(gen, rid, isError, jsonText)` once.

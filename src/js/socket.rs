@@ -309,8 +309,53 @@ struct ChannelSlot {
 
 type Slots = Rc<RefCell<HashMap<String, ChannelSlot>>>;
 
-/// Channel messages (channel, JSON data) waiting to be handed to JS together.
-type Batch = RefCell<Vec<(String, Option<String>)>>;
+/// Channel messages waiting to be handed to JS together: runs of consecutive messages of one
+/// channel, each run's data already written as the text of one JSON array.
+type Batch = RefCell<Vec<Run>>;
+
+struct Run {
+    channel: String,
+    /// `[d1,d2,…` (closed when delivered).
+    json: String,
+    count: u32,
+    /// Positions of messages without data (`undefined`, written as `null`).
+    undefined: Vec<u32>,
+}
+
+impl Run {
+    fn push(&mut self, data: Option<&str>) {
+        if self.count > 0 {
+            self.json.push(',');
+        }
+        match data {
+            Some(d) => self.json.push_str(d),
+            None => {
+                self.json.push_str("null");
+                self.undefined.push(self.count);
+            }
+        }
+        self.count += 1;
+    }
+}
+
+/// Queues one channel message into the batch (the data is copied once, into the run's text).
+fn batch_push(batch: &Batch, channel: &str, data: Option<&str>) {
+    let mut runs = batch.borrow_mut();
+    match runs.last_mut() {
+        Some(run) if run.channel == channel => run.push(data),
+        _ => {
+            let mut run = Run {
+                channel: channel.to_string(),
+                json: String::with_capacity(data.map_or(4, str::len) * 4 + 2),
+                count: 0,
+                undefined: Vec::new(),
+            };
+            run.json.push('[');
+            run.push(data);
+            runs.push(run);
+        }
+    }
+}
 
 /// A channel (`socket.subscribe(name)`), with its own listeners and watchers.
 #[wasm_bindgen(js_name = Channel)]
@@ -548,7 +593,7 @@ impl JsSocket {
         socket.on_event(move |ev| {
             if let SocketEvent::Publish { channel, data } = ev {
                 // Channel messages of one frame go to JS together (see `deliver_batch`).
-                b.borrow_mut().push((channel.clone(), data.clone()));
+                batch_push(&b, channel, data.as_deref());
                 return;
             }
             deliver_batch(&sl, &b);
@@ -933,52 +978,21 @@ fn maybe_drop_slot(slots: &Slots, h: &std::rc::Weak<crate::client::InnerHandle>,
 /// JS as one JSON array (one wasm→JS call and one `JSON.parse` for the run, as a raw WebSocket
 /// client would do per frame).
 fn deliver_batch(slots: &Slots, batch: &Batch) {
-    let items = std::mem::take(&mut *batch.borrow_mut());
-    let mut i = 0;
-    while i < items.len() {
-        let channel = &items[i].0;
-        let mut j = i + 1;
-        while j < items.len() && items[j].0 == *channel {
-            j += 1;
-        }
-        let run = &items[i..j];
-        i = j;
+    let runs = std::mem::take(&mut *batch.borrow_mut());
+    for mut run in runs {
         let target = slots
             .borrow()
-            .get(channel.as_str())
+            .get(run.channel.as_str())
             .map(|s| (s.watchers.clone(), s.queues.clone()));
         let Some((watchers, queues)) = target else {
             continue;
         };
-        let values: Vec<JsValue> = if run.len() > 1 && run.iter().all(|(_, d)| d.is_some()) {
-            let mut text = String::with_capacity(
-                run.iter()
-                    .map(|(_, d)| d.as_ref().map_or(0, String::len) + 1)
-                    .sum::<usize>()
-                    + 2,
-            );
-            text.push('[');
-            for (k, (_, d)) in run.iter().enumerate() {
-                if k > 0 {
-                    text.push(',');
-                }
-                text.push_str(d.as_deref().unwrap_or("null"));
-            }
-            text.push(']');
-            let arr = watchers.emit_json_array(WATCH, &text);
-            if queues.borrow().is_empty() {
-                continue;
-            }
-            arr.iter().collect()
-        } else {
-            run.iter()
-                .map(|(_, d)| watchers.emit_json(WATCH, d.as_deref()))
-                .collect()
-        };
+        run.json.push(']');
+        let values = watchers.emit_json_array(WATCH, &run.json, run.undefined);
         let qs = queues.borrow();
         for q in qs.iter() {
-            for v in &values {
-                q.push(v);
+            for v in values.iter() {
+                q.push(&v);
             }
         }
     }
@@ -1118,20 +1132,8 @@ fn dispatch(
                 s.emitter.emit("kickOut", &msg, &name);
             }
         }
-        SocketEvent::Publish { channel, data } => {
-            // The hot path: one call into JS per message (parse + watchers).
-            let target = slots
-                .borrow()
-                .get(channel.as_str())
-                .map(|s| (s.watchers.clone(), s.queues.clone()));
-            if let Some((watchers, queues)) = target {
-                let v = watchers.emit_json(WATCH, data.as_deref());
-                let qs = queues.borrow();
-                for q in qs.iter() {
-                    q.push(&v);
-                }
-            }
-        }
+        // Channel messages never get here: they are batched (`batch_push`, `deliver_batch`).
+        SocketEvent::Publish { .. } => {}
         SocketEvent::Authenticate { signed_token } => {
             em.emit(
                 "authenticate",

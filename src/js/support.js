@@ -151,13 +151,9 @@ export class Emitter {
       }
     }
   }
-  emitJson(name, json) {
-    const v = json === undefined ? undefined : JSON.parse(json);
-    this._deliver(name, v);
-    return v;
-  }
-  emitJsonArray(name, json) {
+  emitJsonArray(name, json, undefinedAt) {
     const arr = JSON.parse(json);
+    for (let i = 0; i < undefinedAt.length; i++) arr[undefinedAt[i]] = undefined;
     for (let i = 0; i < arr.length; i++) this._deliver(name, arr[i]);
     return arr;
   }
