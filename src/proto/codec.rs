@@ -9,6 +9,8 @@
 //! (`serde_json` costs ~35 KB gzipped in wasm); it is iterative (no recursion, so no stack
 //! overflow on deep input), strict (RFC 8259 grammar), and returns `None` on any malformed input.
 
+use std::borrow::Cow;
+
 /// Ping/pong strings by protocol version.
 pub fn ping_text(protocol_version: u8) -> &'static str {
     if protocol_version == 1 {
@@ -28,39 +30,43 @@ pub fn pong_text(protocol_version: u8) -> &'static str {
 
 /// One inbound text frame, classified.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Frame {
+pub enum Frame<'a> {
     /// The server's ping for this protocol version.
     Ping,
     /// One or more packets (a JSON array is a batch).
-    Packets(Vec<Packet>),
+    Packets(Vec<Packet<'a>>),
     /// Not a packet: not JSON, or not starting with `{`/`[`.
     Raw,
 }
 
-/// One packet of a frame.
+/// One packet of a frame. Values borrow the frame's text (no copies on the hot path); only an
+/// event name with escapes is decoded into its own string.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Packet {
+pub enum Packet<'a> {
     /// `{"event": "...", "data": ..., "cid": <number>}`: the peer wants an answer. `cid` keeps
     /// the number's exact text so the answer echoes it verbatim.
     Invoke {
-        event: String,
-        data: Option<String>,
-        cid: String,
+        event: Cow<'a, str>,
+        data: Option<&'a str>,
+        cid: &'a str,
     },
     /// `{"event": "...", "data": ...}` without a numeric `cid`.
-    Transmit { event: String, data: Option<String> },
+    Transmit {
+        event: Cow<'a, str>,
+        data: Option<&'a str>,
+    },
     /// `{"rid": <number>, "data"?: ..., "error"?: ...}`.
     Response {
         rid: f64,
-        data: Option<String>,
-        error: Option<String>,
+        data: Option<&'a str>,
+        error: Option<&'a str>,
     },
     /// Valid JSON of an unknown shape (the element's text).
-    Raw(String),
+    Raw(&'a str),
 }
 
 /// Classifies a text frame per sc-formatter: pings first, then `{`/`[` + valid JSON, else raw.
-pub fn decode(text: &str, protocol_version: u8) -> Frame {
+pub fn decode(text: &str, protocol_version: u8) -> Frame<'_> {
     if text == ping_text(protocol_version) {
         return Frame::Ping;
     }
@@ -74,7 +80,7 @@ pub fn decode(text: &str, protocol_version: u8) -> Frame {
             Some(items) => Frame::Packets(
                 items
                     .into_iter()
-                    .map(|item| packet(item).unwrap_or_else(|| Packet::Raw(item.to_string())))
+                    .map(|item| packet(item).unwrap_or(Packet::Raw(item)))
                     .collect(),
             ),
             None => Frame::Raw,
@@ -85,23 +91,18 @@ pub fn decode(text: &str, protocol_version: u8) -> Frame {
 
 /// Reads one packet from a JSON text. `None` when the text is not valid JSON; `Packet::Raw` when it
 /// is valid but not a packet.
-fn packet(text: &str) -> Option<Packet> {
+fn packet(text: &str) -> Option<Packet<'_>> {
     if !text.starts_with('{') {
         return if validate(text) {
-            Some(Packet::Raw(text.to_string()))
+            Some(Packet::Raw(text))
         } else {
             None
         };
     }
     let [event, cid, rid, data, error] = fields_of(text, ["event", "cid", "rid", "data", "error"])?;
-    if let Some(event) = event.and_then(string_value) {
-        let data = data.map(str::to_string);
+    if let Some(event) = event.and_then(string_cow) {
         return Some(match cid.filter(|c| is_number(c)) {
-            Some(cid) => Packet::Invoke {
-                event,
-                data,
-                cid: cid.to_string(),
-            },
+            Some(cid) => Packet::Invoke { event, data, cid },
             None => Packet::Transmit { event, data },
         });
     }
@@ -109,13 +110,19 @@ fn packet(text: &str) -> Option<Packet> {
         .filter(|r| is_number(r))
         .and_then(|r| r.parse::<f64>().ok())
     {
-        return Some(Packet::Response {
-            rid,
-            data: data.map(str::to_string),
-            error: error.map(str::to_string),
-        });
+        return Some(Packet::Response { rid, data, error });
     }
-    Some(Packet::Raw(text.to_string()))
+    Some(Packet::Raw(text))
+}
+
+/// Decodes a raw JSON string literal, borrowing it when it has no escapes.
+fn string_cow(raw: &str) -> Option<Cow<'_, str>> {
+    let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
+    if inner.contains('\\') {
+        unescape(raw).map(Cow::Owned)
+    } else {
+        Some(Cow::Borrowed(inner))
+    }
 }
 
 /// JSON-escapes `s` as a string literal (with quotes).
@@ -577,15 +584,15 @@ mod tests {
                 assert!(error.is_none());
                 let d = data.unwrap();
                 assert_eq!(
-                    string_value(field(&d, "id").unwrap()).unwrap(),
+                    string_value(field(d, "id").unwrap()).unwrap(),
                     "HYkQvQaLtuA_OyCQAAAA"
                 );
                 assert_eq!(
-                    number_value(field(&d, "pingTimeout").unwrap()),
+                    number_value(field(d, "pingTimeout").unwrap()),
                     Some(30000.0)
                 );
                 assert_eq!(
-                    bool_value(field(&d, "isAuthenticated").unwrap()),
+                    bool_value(field(d, "isAuthenticated").unwrap()),
                     Some(false)
                 );
             }
@@ -601,7 +608,7 @@ mod tests {
         let Packet::Response { data: Some(d), .. } = p else {
             panic!()
         };
-        let e = field(&d, "authError").unwrap();
+        let e = field(d, "authError").unwrap();
         assert_eq!(
             string_value(field(e, "name").unwrap()).unwrap(),
             "AuthTokenExpiredError"

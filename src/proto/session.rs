@@ -762,7 +762,7 @@ impl Session {
                         Packet::Raw(t) => self.out.push_back(Output::Raw(if single {
                             text.to_string()
                         } else {
-                            t
+                            t.to_string()
                         })),
                         p => self.handle_packet(p, now),
                     }
@@ -1106,38 +1106,42 @@ impl Session {
     fn handle_packet(&mut self, packet: Packet, now: f64) {
         match packet {
             Packet::Response { rid, data, error } => self.handle_response(rid, data, error, now),
-            Packet::Invoke { event, data, cid } => self.handle_event(event, data, Some(cid), now),
-            Packet::Transmit { event, data } => self.handle_event(event, data, None, now),
-            Packet::Raw(t) => self.out.push_back(Output::Raw(t)),
+            Packet::Invoke { event, data, cid } => self.handle_event(&event, data, Some(cid), now),
+            Packet::Transmit { event, data } => self.handle_event(&event, data, None, now),
+            Packet::Raw(t) => self.out.push_back(Output::Raw(t.to_string())),
         }
     }
 
-    fn handle_response(&mut self, rid: f64, data: Option<String>, error: Option<String>, now: f64) {
+    fn handle_response(&mut self, rid: f64, data: Option<&str>, error: Option<&str>, now: f64) {
         if !(rid >= 1.0 && rid.fract() == 0.0 && rid < 9.0e15) {
             return;
         }
         let rid = rid as u64;
-        let error = error.filter(|e| !matches!(e.as_str(), "null" | "false" | "\"\"" | "0"));
+        let error = error.filter(|e| !matches!(*e, "null" | "false" | "\"\"" | "0"));
         if let Phase::Handshaking { cid, .. } = self.phase {
             if cid == rid {
-                self.handle_handshake_reply(data, error, now);
+                self.handle_handshake_reply(
+                    data.map(str::to_string),
+                    error.map(str::to_string),
+                    now,
+                );
                 return;
             }
         }
         if let Some(pos) = self.sub_in_flight.iter().position(|(c, _)| *c == rid) {
             let (_, name) = self.sub_in_flight.remove(pos);
-            self.handle_subscribe_reply(name, error);
+            self.handle_subscribe_reply(name, error.map(str::to_string));
             return;
         }
         let Some(call) = self.take_pending(rid) else {
             return; // unknown rid: ignored
         };
         if call.event == "#authenticate" {
-            self.handle_authenticate_reply(&call, data.as_deref(), error.as_deref());
+            self.handle_authenticate_reply(&call, data, error);
         }
         match error {
-            Some(e) => self.settle(call.id, Err(CallError::Server(e))),
-            None => self.settle(call.id, Ok(data)),
+            Some(e) => self.settle(call.id, Err(CallError::Server(e.to_string()))),
+            None => self.settle(call.id, Ok(data.map(str::to_string))),
         }
     }
 
@@ -1282,11 +1286,14 @@ impl Session {
         }
     }
 
-    fn handle_event(&mut self, event: String, data: Option<String>, cid: Option<String>, now: f64) {
-        let reply = cid.map(|rid| ReplyTo { gen: self.gen, rid });
-        match event.as_str() {
+    fn handle_event(&mut self, event: &str, data: Option<&str>, cid: Option<&str>, now: f64) {
+        let reply = cid.map(|rid| ReplyTo {
+            gen: self.gen,
+            rid: rid.to_string(),
+        });
+        match event {
             "#publish" => {
-                let Some(d) = data.as_deref() else { return };
+                let Some(d) = data else { return };
                 let Some([channel, body]) = codec::fields_of(d, ["channel", "data"]) else {
                     return;
                 };
@@ -1299,7 +1306,7 @@ impl Session {
                 }
             }
             "#kickOut" => {
-                let Some(d) = data.as_deref() else { return };
+                let Some(d) = data else { return };
                 let Some(channel) = codec::field(d, "channel").and_then(codec::string_value) else {
                     return;
                 };
@@ -1322,7 +1329,6 @@ impl Session {
             }
             "#setAuthToken" => {
                 let token = data
-                    .as_deref()
                     .and_then(|d| codec::field(d, "token"))
                     .and_then(codec::string_value);
                 match token {
@@ -1353,18 +1359,21 @@ impl Session {
             name if RESERVED_EVENTS.contains(&name) => {
                 let text = match &reply {
                     Some(r) => {
-                        let mut t = codec::encode_event(name, data.as_deref(), None);
+                        let mut t = codec::encode_event(name, data, None);
                         t.pop();
                         format!("{t},\"cid\":{}}}", r.rid)
                     }
-                    None => codec::encode_event(name, data.as_deref(), None),
+                    None => codec::encode_event(name, data, None),
                 };
                 self.out.push_back(Output::Raw(text));
             }
             _ => {
                 let _ = now;
-                self.out
-                    .push_back(Output::ServerEvent { event, data, reply });
+                self.out.push_back(Output::ServerEvent {
+                    event: event.to_string(),
+                    data: data.map(str::to_string),
+                    reply,
+                });
             }
         }
     }
