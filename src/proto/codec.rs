@@ -557,7 +557,7 @@ fn hex4(chars: &mut std::str::Chars<'_>) -> Option<u32> {
 mod tests {
     use super::*;
 
-    fn one(text: &str) -> Packet {
+    fn one(text: &str) -> Packet<'_> {
         match decode(text, 2) {
             Frame::Packets(mut v) if v.len() == 1 => v.remove(0),
             other => panic!("{text}: {other:?}"),
@@ -654,15 +654,15 @@ mod tests {
             one(r##"{"event":"clientEvent","data":{"y":2}}"##),
             Packet::Transmit {
                 event: "clientEvent".into(),
-                data: Some(r##"{"y":2}"##.into())
+                data: Some(r##"{"y":2}"##)
             }
         );
         assert_eq!(
             one(r##"{"event":"clientProc","cid":1,"data":{"x":1}}"##),
             Packet::Invoke {
                 event: "clientProc".into(),
-                data: Some(r##"{"x":1}"##.into()),
-                cid: "1".into()
+                data: Some(r##"{"x":1}"##),
+                cid: "1"
             }
         );
         assert_eq!(
@@ -684,14 +684,14 @@ mod tests {
             one(r##"{"event":"#publish","data":{"channel":"news","data":{"from":"server"}}}"##),
             Packet::Transmit {
                 event: "#publish".into(),
-                data: Some(r##"{"channel":"news","data":{"from":"server"}}"##.into())
+                data: Some(r##"{"channel":"news","data":{"from":"server"}}"##)
             }
         );
         assert_eq!(
             one(r##"{"event":"#kickOut","data":{"channel":"k1","message":"kicked for test"}}"##),
             Packet::Transmit {
                 event: "#kickOut".into(),
-                data: Some(r##"{"channel":"k1","message":"kicked for test"}"##.into())
+                data: Some(r##"{"channel":"k1","message":"kicked for test"}"##)
             }
         );
         assert_eq!(
@@ -716,7 +716,7 @@ mod tests {
             v[1],
             Packet::Transmit {
                 event: "b".into(),
-                data: Some("2".into())
+                data: Some("2")
             }
         );
         // a batch element of unknown shape is raw, the others still count
@@ -726,7 +726,7 @@ mod tests {
         assert_eq!(
             v,
             vec![
-                Packet::Raw("1".into()),
+                Packet::Raw("1"),
                 Packet::Response {
                     rid: 3.0,
                     data: None,
@@ -755,12 +755,9 @@ mod tests {
         }
         assert_eq!(
             one(r##"{"something":"else"}"##),
-            Packet::Raw(r##"{"something":"else"}"##.into())
+            Packet::Raw(r##"{"something":"else"}"##)
         );
-        assert_eq!(
-            one(r##" {"rid":"1"} "##),
-            Packet::Raw(r##"{"rid":"1"}"##.into())
-        );
+        assert_eq!(one(r##" {"rid":"1"} "##), Packet::Raw(r##"{"rid":"1"}"##));
     }
 
     #[test]
@@ -796,8 +793,8 @@ mod tests {
             one(&frame),
             Packet::Invoke {
                 event: name.into(),
-                data: Some("1".into()),
-                cid: "7".into()
+                data: Some("1"),
+                cid: "7"
             }
         );
         assert_eq!(string_value(r##""\ud83d\ude00\u00e9""##).unwrap(), "😀é");
