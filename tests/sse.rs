@@ -75,7 +75,8 @@ async fn stat_num(key: &str, field: &str) -> f64 {
 /// Waits until the fixture sees no open connection for `key`.
 async fn fixture_sees_closed(key: &str) -> bool {
     let k = key.to_string();
-    until_async(5_000, move || {
+    // Generous: on a loaded machine the server can hear of an aborted fetch late.
+    until_async(10_000, move || {
         let k = k.clone();
         async move { stat_num(&k, "open").await == 0.0 }
     })
