@@ -2106,3 +2106,73 @@ fn jwt_payload_vectors() {
         Err(JwtError::TooLong)
     );
 }
+
+#[test]
+fn pending_ack_table_is_bounded_and_the_backlog_goes_out_in_order() {
+    use sockline::proto::session::MAX_IN_FLIGHT;
+    let mut h = H::new(Config {
+        outbox_limit: 10,
+        ..cfg()
+    });
+    h.establish();
+    for i in 0..MAX_IN_FLIGHT + 3 {
+        h.emit("e", &i.to_string(), CallOptions::default());
+    }
+    h.out();
+    assert_eq!(h.s.in_flight(), MAX_IN_FLIGHT);
+    assert_eq!(h.s.outbox_len(), 3, "the rest waits");
+    // a transmit waits behind them, to keep the order
+    h.s.transmit("t", None, h.now);
+    assert_eq!(h.s.outbox_len(), 4);
+    // the outbox limit still holds
+    let mut full = None;
+    for _ in 0..10 {
+        if let Err(e) = h.s.emit("x", None, true, CallOptions::default(), h.now) {
+            full = Some(e);
+            break;
+        }
+    }
+    assert!(
+        matches!(full, Some(CallError::OutboxFull { limit: 10 })),
+        "{full:?}"
+    );
+    // one answer frees one slot: the oldest queued call goes out
+    let first = h
+        .sent
+        .iter()
+        .find(|t| t.contains("\"event\":\"e\""))
+        .cloned()
+        .unwrap();
+    let out = h.server(&format!("{{\"rid\":{}}}", cid(&first)));
+    let sent = sends(&out);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(
+        sent[0].contains(&format!("\"data\":{}", MAX_IN_FLIGHT)),
+        "{}",
+        sent[0]
+    );
+    assert_eq!(h.s.in_flight(), MAX_IN_FLIGHT);
+    assert_usable_after_drain(&mut h);
+}
+
+/// Answers everything in flight; the backlog (transmit included) drains in order.
+fn assert_usable_after_drain(h: &mut H) {
+    let mut answered = 0;
+    for _ in 0..4 {
+        let cids: Vec<u64> = h.sent[answered..]
+            .iter()
+            .filter(|t| t.contains("\"cid\":"))
+            .map(|t| cid(t))
+            .collect();
+        answered = h.sent.len();
+        for c in cids {
+            h.server(&format!("{{\"rid\":{c}}}"));
+        }
+    }
+    assert_eq!(h.s.in_flight(), 0);
+    assert_eq!(h.s.outbox_len(), 0);
+    assert!(
+        h.sent.iter().any(|t| t == r#"{"event":"t"}"#),
+        "the transmit went out"
+    );
+}

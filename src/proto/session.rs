@@ -287,6 +287,11 @@ struct ChannelEntry {
     in_flight: Option<u64>,
 }
 
+/// Most calls that wait for their answer at once (the pending-ack table's bound). Calls made
+/// while it is full wait in the outbox (bounded by `outboxLimit`) and go out, in order, as
+/// answers come in.
+pub const MAX_IN_FLIGHT: usize = 10_000;
+
 /// Reserved local event names: a server event with one of these names goes to `raw`.
 pub const RESERVED_EVENTS: &[&str] = &[
     "connecting",
@@ -521,7 +526,7 @@ impl Session {
             retries: if expects_ack { opts.retries } else { 0 },
         };
         match self.phase {
-            Phase::Open { .. } => {
+            Phase::Open { .. } if self.outbox.is_empty() && self.has_room(&call) => {
                 self.send_call(call);
                 Ok(id)
             }
@@ -806,6 +811,7 @@ impl Session {
                 }
             }
         }
+        self.flush_outbox();
     }
 
     /// The browser came online: a pending reconnect happens now.
@@ -876,6 +882,24 @@ impl Session {
         });
     }
 
+    /// Whether `call` may go out now without overfilling the pending-ack table.
+    fn has_room(&self, call: &Call) -> bool {
+        !call.expects_ack || self.pending.len() < MAX_IN_FLIGHT
+    }
+
+    /// Sends queued calls, in order, while open and while the pending-ack table has room.
+    fn flush_outbox(&mut self) {
+        while let Phase::Open { .. } = self.phase {
+            match self.outbox.front() {
+                Some(call) if self.has_room(call) => {}
+                _ => break,
+            }
+            if let Some(call) = self.outbox.pop_front() {
+                self.send_call(call);
+            }
+        }
+    }
+
     fn send_call(&mut self, call: Call) {
         if call.expects_ack {
             let cid = self.take_cid();
@@ -902,11 +926,13 @@ impl Session {
         if call.retries > 0 {
             call.retries -= 1;
             call.deadline = now + call.ack_timeout;
-            if let (true, Phase::Open { .. }) = (was_sent, self.phase) {
-                self.send_call(call);
-            } else {
-                self.outbox.push_back(call);
+            if !was_sent || self.outbox.len() < self.cfg.outbox_limit {
+                self.outbox.push_back(call); // sent again by `flush_outbox` when open
+                return;
             }
+            // no room to wait for a resend: the timeout stands
+            let event = call.event.clone();
+            self.settle(call.id, Err(CallError::Timeout { event }));
             return;
         }
         let event = call.event.clone();
@@ -1143,6 +1169,7 @@ impl Session {
             Some(e) => self.settle(call.id, Err(CallError::Server(e.to_string()))),
             None => self.settle(call.id, Ok(data.map(str::to_string))),
         }
+        self.flush_outbox(); // a slot in the pending-ack table is free
     }
 
     fn handle_handshake_reply(&mut self, data: Option<String>, error: Option<String>, now: f64) {
@@ -1190,14 +1217,7 @@ impl Session {
             is_authenticated,
             auth_error,
         });
-        let queued = std::mem::take(&mut self.outbox);
-        for call in queued {
-            if self.phase == Phase::Idle {
-                self.outbox.push_back(call);
-            } else {
-                self.send_call(call);
-            }
-        }
+        self.flush_outbox();
     }
 
     fn handle_subscribe_reply(&mut self, name: String, error: Option<String>) {
