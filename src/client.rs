@@ -633,8 +633,10 @@ impl Inner {
             self.apply(out);
         }
         self.pumping.set(false);
-        let idle: Vec<Rc<dyn Fn()>> = self.idle.borrow().clone();
-        for f in idle {
+        // (no snapshot: this runs once per frame, and idle hooks are only ever added)
+        for i in 0.. {
+            let hook = self.idle.borrow().get(i).cloned(); // borrow released before the call
+            let Some(f) = hook else { break };
             f();
         }
         self.rearm();

@@ -251,6 +251,20 @@ async fn close_4001_reconnects_at_once() {
     s.disconnect(None, None).unwrap();
 }
 
+/// The server closes the socket with `code`; resolves once the client scheduled a reconnect.
+async fn server_disconnect_then_reconnecting(s: &JsSocket, code: u16) -> JsValue {
+    let id = s.id().unwrap();
+    let reconnecting = s.once("reconnecting".into(), JsValue::UNDEFINED);
+    control(
+        "/disconnect",
+        Some(&format!(
+            r#"{{"socketId":"{id}","code":{code},"reason":"x"}}"#
+        )),
+    )
+    .await;
+    within(3_000, reconnecting).await.expect("reconnecting")
+}
+
 #[wasm_bindgen_test]
 async fn close_4444_reconnects_after_backoff() {
     let s = opened(
@@ -258,16 +272,7 @@ async fn close_4444_reconnects_after_backoff() {
         "{autoReconnectOptions: {initialDelay: 400, jitter: 0}}",
     )
     .await;
-    let id = s.id().unwrap();
-    let reconnecting = s.once("reconnecting".into(), JsValue::UNDEFINED);
-    control(
-        "/disconnect",
-        Some(&format!(
-            r#"{{"socketId":"{id}","code":4444,"reason":"x"}}"#
-        )),
-    )
-    .await;
-    let ev = within(3_000, reconnecting).await.expect("reconnecting");
+    let ev = server_disconnect_then_reconnecting(&s, 4444).await;
     assert_eq!(get(&ev, "attempt").as_f64(), Some(1.0));
     assert_eq!(get(&ev, "delay").as_f64(), Some(400.0));
     assert!(s.pending_reconnect());
@@ -379,16 +384,7 @@ async fn emits_during_a_backoff_wait_do_not_bypass_it() {
         "{ackTimeout: 5000, autoReconnectOptions: {initialDelay: 1500, jitter: 0}}",
     )
     .await;
-    let id = s.id().unwrap();
-    let reconnecting = s.once("reconnecting".into(), JsValue::UNDEFINED);
-    control(
-        "/disconnect",
-        Some(&format!(
-            r#"{{"socketId":"{id}","code":4444,"reason":"x"}}"#
-        )),
-    )
-    .await;
-    within(3_000, reconnecting).await.unwrap();
+    server_disconnect_then_reconnecting(&s, 4444).await;
     let t0 = js_sys::Date::now();
     let p: js_sys::Promise = s
         .emit("echo".into(), 7.into(), JsValue::UNDEFINED)

@@ -97,7 +97,11 @@ function serveFile(res, file, head) {
   });
 }
 
-server.listen(port, host, () => {
-  console.log(`serving ${path.relative(repo, root) || '.'}/ and /pkg/ -> ${path.relative(repo, pkg)}/ on http://${host}:${port}/`);
-});
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(0));
+if (require.main === module) {
+  server.listen(port, host, () => {
+    console.log(`serving ${path.relative(repo, root) || '.'}/ and /pkg/ -> ${path.relative(repo, pkg)}/ on http://${host}:${port}/`);
+  });
+  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(0));
+}
+
+module.exports = { MIME };

@@ -128,16 +128,7 @@ function ensurePkg() {
   if (r.status !== 0) throw new Error('wasm-pack build failed');
 }
 
-const MIME = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.ts': 'text/plain; charset=utf-8',
-};
+const {MIME} = require('../../www/serve.js'); // the demo server's content types
 
 // mounts: [[urlPrefix ending in '/', dir], ...]; the longest matching prefix wins.
 function staticServer(mounts) {
