@@ -613,6 +613,7 @@ impl Inner {
             match ev {
                 WsEvent::Open => s.handle_open(gen, now()),
                 WsEvent::Text(t) => s.handle_text(gen, &t, now()),
+                WsEvent::TooBig => s.handle_oversized(gen, now()),
                 WsEvent::Close { code, reason } => {
                     let code = if code == 0 { 1005 } else { code };
                     s.handle_close(gen, code, &reason, now())
@@ -708,7 +709,8 @@ impl Inner {
                         inner.on_ws(gen, ev);
                     }
                 });
-                match WsConn::open(&url, handler) {
+                let max_payload = self.session.borrow().config().max_payload;
+                match WsConn::open(&url, max_payload, handler) {
                     Ok(c) => *self.conn.borrow_mut() = Some(c),
                     Err(_) => {
                         self.conn.borrow_mut().take();

@@ -189,6 +189,7 @@ impl Sim {
             backoff,
             auto_subscribe_on_connect: true,
             outbox_limit: pick(&mut rng, &[1, 3, 10, 1000]),
+            max_payload: sockline::proto::session::DEFAULT_MAX_PAYLOAD,
         };
         let s = Session::new(cfg.clone(), rng.next_u64());
         trace!("seed {seed}: {cfg:?}");

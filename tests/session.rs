@@ -2176,3 +2176,47 @@ fn assert_usable_after_drain(h: &mut H) {
         "the transmit went out"
     );
 }
+
+#[test]
+fn a_frame_over_max_payload_closes_1009_and_reconnects_with_backoff() {
+    let mut h = H::new(Config {
+        max_payload: 300,
+        ..cfg()
+    });
+    h.establish();
+    with_channels(&mut h, &["c"]);
+    // Exactly at the cap: delivered (the cap counts UTF-8 bytes).
+    let body = "é".repeat(10);
+    let at_cap = format!(r##"{{"event":"#publish","data":{{"channel":"c","data":"{body}"}}}}"##);
+    let at_cap = format!("{at_cap}{}", " ".repeat(300 - at_cap.len()));
+    assert_eq!(at_cap.len(), 300);
+    let v = h.server(&at_cap);
+    assert!(
+        v.iter().any(|o| matches!(o, Output::Publish { .. })),
+        "{v:?}"
+    );
+    let over = format!("{at_cap} ");
+    let v = h.server(&over);
+    assert!(!v.iter().any(|o| matches!(o, Output::Publish { .. })));
+    let reason = "Message was too big to process".to_string();
+    assert_eq!(
+        v[0],
+        Output::Close {
+            gen: 1,
+            code: 1009,
+            reason: reason.clone()
+        }
+    );
+    assert!(v.contains(&Output::Error(SessionError::Protocol {
+        code: 1009,
+        message: reason
+    })));
+    let r = reconnecting(&v);
+    assert_eq!(r.len(), 1, "{v:?}");
+    assert!(r[0].1 > 0.0, "1009 waits for the backoff: {r:?}");
+    assert_eq!(h.s.state(), State::Closed);
+    assert!(h.s.pending_reconnect());
+    // A late oversize report from the dead connection changes nothing.
+    h.s.handle_oversized(1, h.now);
+    assert!(h.out().is_empty());
+}

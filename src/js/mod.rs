@@ -68,6 +68,8 @@ export interface SocketOptions {
   protocolVersion?: 1 | 2; query?: Record<string, string | string[]> | string;
   autoSubscribeOnConnect?: boolean; authTokenName?: string;
   authStorage?: 'local' | 'session' | 'memory' | TokenStorage; outboxLimit?: number;
+  /** Largest inbound frame in UTF-8 bytes (default 16 MiB); a bigger one closes with 1009. */
+  maxPayload?: number;
 }
 export interface SubscribeOptions { waitForAuth?: boolean; data?: any; priority?: number; }
 export interface EmitOptions { ackTimeout?: number; retries?: number; }

@@ -162,6 +162,17 @@ fn parse_socket_options(options: &JsValue) -> Result<(SocketOptions, Option<Stri
             ))
         }
     }
+    match get(options, "maxPayload").map(|v| v.as_f64()) {
+        None => {}
+        Some(Some(v)) if (1.0..=4_294_967_295.0).contains(&v) && v.fract() == 0.0 => {
+            c.max_payload = v as usize
+        }
+        Some(_) => {
+            return Err(invalid_arguments(
+                "Invalid option maxPayload: expected a whole number of bytes from 1 to 4294967295",
+            ))
+        }
+    }
     if let Some(r) = get(options, "autoReconnectOptions") {
         if !r.is_object() {
             return Err(invalid_arguments(
@@ -338,6 +349,16 @@ impl Run {
     }
 }
 
+/// The first capacity of a run's text: room for more small messages of the frame, but exactly
+/// one large message (wasm memory never shrinks: a 64 MiB message must not reserve 256 MiB).
+fn run_capacity(first: usize) -> usize {
+    if first < 16 * 1024 {
+        first * 4 + 2
+    } else {
+        first + 2
+    }
+}
+
 /// Queues one channel message into the batch (the data is copied once, into the run's text).
 fn batch_push(batch: &Batch, channel: &str, data: Option<&str>) {
     let mut runs = batch.borrow_mut();
@@ -346,7 +367,7 @@ fn batch_push(batch: &Batch, channel: &str, data: Option<&str>) {
         _ => {
             let mut run = Run {
                 channel: channel.to_string(),
-                json: String::with_capacity(data.map_or(4, str::len) * 4 + 2),
+                json: String::with_capacity(run_capacity(data.map_or(4, str::len))),
                 count: 0,
                 undefined: Vec::new(),
             };

@@ -30,7 +30,13 @@ pub struct Config {
     pub backoff: BackoffConfig,
     pub auto_subscribe_on_connect: bool,
     pub outbox_limit: usize,
+    /// Largest inbound frame, in UTF-8 bytes (`maxPayload`): a bigger one closes the connection
+    /// with 1009 and the socket reconnects.
+    pub max_payload: usize,
 }
+
+/// Default of [`Config::max_payload`]: 16 MiB.
+pub const DEFAULT_MAX_PAYLOAD: usize = 16 * 1024 * 1024;
 
 impl Default for Config {
     fn default() -> Self {
@@ -44,6 +50,7 @@ impl Default for Config {
             backoff: BackoffConfig::default(),
             auto_subscribe_on_connect: true,
             outbox_limit: 1000,
+            max_payload: DEFAULT_MAX_PAYLOAD,
         }
     }
 }
@@ -747,6 +754,10 @@ impl Session {
             // Never answer (or act on) anything before our handshake is out.
             return;
         }
+        if text.len() > self.cfg.max_payload {
+            self.handle_oversized(gen, now);
+            return;
+        }
         match codec::decode(text, self.cfg.protocol_version) {
             Frame::Ping => {
                 self.send_raw(codec::pong_text(self.cfg.protocol_version).to_string());
@@ -774,6 +785,15 @@ impl Session {
                 }
             }
         }
+    }
+
+    /// A frame bigger than `max_payload` arrived on the socket of `gen` (the driver checks the
+    /// size before it copies the frame): closes with 1009 and reconnects with backoff.
+    pub fn handle_oversized(&mut self, gen: u64, now: f64) {
+        if gen != self.gen || self.phase == Phase::Idle {
+            return;
+        }
+        self.close_self(1009, now);
     }
 
     /// A timer fired, or the page woke up: acts on every deadline that has passed.

@@ -1,5 +1,10 @@
 //! The WebSocket driver: opens a browser `WebSocket`, forwards open/text/close to a handler,
 //! and removes its handlers (and closes the socket) when dropped.
+//!
+//! Inbound frames are size-checked against `max_payload` (UTF-8 bytes, as on the wire) before
+//! they are copied into wasm memory, and a large frame is copied exactly once, into a buffer of
+//! its exact size (wasm-bindgen's string glue reserves 3 bytes per UTF-16 unit of a non-ASCII
+//! string, and wasm memory never shrinks).
 
 use std::rc::Rc;
 
@@ -12,7 +17,12 @@ use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 pub enum WsEvent {
     Open,
     Text(String),
-    Close { code: u16, reason: String },
+    /// A frame bigger than `max_payload` (not copied).
+    TooBig,
+    Close {
+        code: u16,
+        reason: String,
+    },
 }
 
 /// One browser WebSocket and its handlers.
@@ -25,7 +35,11 @@ pub struct WsConn {
 
 impl WsConn {
     /// Opens `url`. The handler is called for every event until the connection is dropped.
-    pub fn open(url: &str, handler: Rc<dyn Fn(WsEvent)>) -> Result<WsConn, JsValue> {
+    pub fn open(
+        url: &str,
+        max_payload: usize,
+        handler: Rc<dyn Fn(WsEvent)>,
+    ) -> Result<WsConn, JsValue> {
         let ws = WebSocket::new(url)?;
         ws.set_binary_type(BinaryType::Arraybuffer);
         let h = handler.clone();
@@ -33,13 +47,23 @@ impl WsConn {
         let h = handler.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             let data = e.data();
-            if let Some(text) = data.as_string() {
-                h(WsEvent::Text(text));
+            let ev = if let Some(text) = data.dyn_ref::<js_sys::JsString>() {
+                read_text(text, max_payload)
             } else if let Some(buf) = data.dyn_ref::<js_sys::ArrayBuffer>() {
                 // The server decodes binary frames as UTF-8 JSON; accept the same inbound.
-                let bytes = js_sys::Uint8Array::new(buf).to_vec();
-                h(WsEvent::Text(String::from_utf8_lossy(&bytes).into_owned()));
-            }
+                if buf.byte_length() as usize > max_payload {
+                    WsEvent::TooBig
+                } else {
+                    let bytes = js_sys::Uint8Array::new(buf).to_vec();
+                    WsEvent::Text(match String::from_utf8(bytes) {
+                        Ok(s) => s,
+                        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+                    })
+                }
+            } else {
+                return;
+            };
+            h(ev);
         });
         let h = handler;
         let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
@@ -82,6 +106,49 @@ impl WsConn {
     pub fn buffered_amount(&self) -> u32 {
         self.ws.buffered_amount()
     }
+}
+
+/// Frames up to this many UTF-16 units take wasm-bindgen's string glue (fast for small
+/// frames; it may reserve up to 3 bytes per unit, a bounded 192 KiB here).
+const SMALL_FRAME: u32 = 64 * 1024;
+
+#[wasm_bindgen]
+extern "C" {
+    type TextEncoder;
+    #[wasm_bindgen(constructor)]
+    fn new() -> TextEncoder;
+    /// Encodes a JS string to UTF-8 in the JS heap (lone surrogates become U+FFFD, as in the
+    /// glue).
+    #[wasm_bindgen(method)]
+    fn encode(this: &TextEncoder, s: &js_sys::JsString) -> js_sys::Uint8Array;
+}
+
+/// A text frame into wasm memory, or `TooBig` when its UTF-8 size exceeds `max_payload`. Its
+/// UTF-16 length bounds the UTF-8 size from below (every unit takes 1 to 3 bytes): a frame
+/// longer than `max_payload` units is refused without encoding it at all.
+fn read_text(text: &js_sys::JsString, max_payload: usize) -> WsEvent {
+    let units = text.length();
+    if units as usize > max_payload {
+        return WsEvent::TooBig;
+    }
+    if units <= SMALL_FRAME {
+        let s = String::from(text);
+        return if s.len() > max_payload {
+            WsEvent::TooBig
+        } else {
+            WsEvent::Text(s)
+        };
+    }
+    // Large frame: encode in the JS heap, check the exact size, then copy once.
+    let bytes = TextEncoder::new().encode(text);
+    if bytes.length() as usize > max_payload {
+        return WsEvent::TooBig;
+    }
+    let v = bytes.to_vec();
+    WsEvent::Text(match String::from_utf8(v) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
 }
 
 impl Drop for WsConn {

@@ -1,0 +1,269 @@
+//! Browser tests of the resource limits against the real fixtures: the inbound frame cap
+//! (`maxPayload`), the wasm memory a large frame takes, and token storage at the quota.
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use common::*;
+use js_sys::{Array, Function};
+use sockline::js::socket::{connect, JsSocket};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+// ---- helpers -------------------------------------------------------------------------------
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", (js_sys::Math::random() * 1e9).floor() as u64)
+}
+
+async fn opened(opts: &str) -> JsSocket {
+    let s = connect(&main_url(), js(opts)).expect("connect");
+    within(5_000, s.once("connect".into(), JsValue::UNDEFINED))
+        .await
+        .expect("connect event");
+    s
+}
+
+/// Subscribes `name` and returns the list of what its watcher received.
+async fn watched(s: &JsSocket, name: &str) -> (JsValue, Rc<RefCell<Vec<Array>>>) {
+    let ch = s
+        .subscribe(name.into(), JsValue::UNDEFINED)
+        .expect("subscribe");
+    let (f, got) = recorder();
+    let watch: Function = get(&ch, "watch").dyn_into().unwrap();
+    watch.call1(&ch, &f).unwrap();
+    assert!(
+        until(5_000, || get(&ch, "state").as_string().as_deref()
+            == Some("subscribed"))
+        .await,
+        "{name} subscribed"
+    );
+    (ch, got)
+}
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// Publishes `head + fill.repeat(count)` from the server; returns the frame's UTF-8 size.
+async fn publish_big(channel: &str, head: &str, fill: &str, count: u32) -> f64 {
+    let r = control(
+        "/publishBig",
+        Some(&format!(
+            r#"{{"channel":"{channel}","head":"{head}","fill":"{fill}","count":{count}}}"#
+        )),
+    )
+    .await;
+    get(&r, "frameBytes").as_f64().expect("frameBytes")
+}
+
+/// The size of this module's wasm memory (it only ever grows).
+fn wasm_memory() -> f64 {
+    let m: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+    m.buffer()
+        .unchecked_into::<js_sys::ArrayBuffer>()
+        .byte_length() as f64
+}
+
+/// Length of the string a watcher received as its call `i`.
+fn received_len(got: &Rc<RefCell<Vec<Array>>>, i: usize) -> Option<f64> {
+    got.borrow()
+        .get(i)
+        .and_then(|a| a.get(0).dyn_into::<js_sys::JsString>().ok())
+        .map(|s| s.length() as f64)
+}
+
+/// Records the first argument of every `name` event of `s`.
+fn record(s: &JsSocket, name: &str) -> Rc<RefCell<Vec<Array>>> {
+    let (f, calls) = recorder();
+    s.on(name.into(), f.into()).unwrap();
+    calls
+}
+
+/// Waits (after `n` earlier errors) for a 1009 close reported as `SocketProtocolError`, then for the reconnect (the channel
+/// is subscribed again).
+async fn expect_1009_then_reconnect(
+    s: &JsSocket,
+    ch: &JsValue,
+    n: usize,
+    errors: &Rc<RefCell<Vec<Array>>>,
+    disconnects: &Rc<RefCell<Vec<Array>>>,
+    reconnecting: &Rc<RefCell<Vec<Array>>>,
+) {
+    assert!(
+        until(10_000, || errors.borrow().len() > n).await,
+        "an error event for the over-cap frame"
+    );
+    let err = errors.borrow()[n].get(0);
+    assert_eq!(error_name(&err), "SocketProtocolError", "{}", json(&err));
+    assert_eq!(get(&err, "code").as_f64(), Some(1009.0));
+    assert!(err.is_instance_of::<js_sys::Error>());
+    let d = disconnects
+        .borrow()
+        .last()
+        .map(|a| a.get(0))
+        .expect("disconnect");
+    assert_eq!(get(&d, "code").as_f64(), Some(1009.0), "{}", json(&d));
+    let r = reconnecting
+        .borrow()
+        .last()
+        .map(|a| a.get(0))
+        .expect("reconnecting");
+    assert!(
+        get(&r, "delay").as_f64().unwrap() > 0.0,
+        "1009 waits for the backoff: {}",
+        json(&r)
+    );
+    assert!(
+        until(10_000, || s.rust().state() == sockline::proto::State::Open
+            && get(ch, "state").as_string().as_deref()
+                == Some("subscribed"))
+        .await,
+        "reconnected and subscribed again"
+    );
+}
+
+// ---- maxPayload ----------------------------------------------------------------------------
+
+#[wasm_bindgen_test]
+async fn a_frame_over_the_default_cap_closes_1009_is_reported_and_the_socket_reconnects() {
+    let s = opened("{}").await;
+    let name = unique("limits-default");
+    let (ch, got) = watched(&s, &name).await;
+    let errors = record(&s, "error");
+    let disconnects = record(&s, "disconnect");
+    let reconnecting = record(&s, "reconnecting");
+
+    let before = wasm_memory();
+    let n = errors.borrow().len();
+    let frame = publish_big(&name, "", "x", 16 * 1024 * 1024).await;
+    assert!(frame > 16.0 * MIB, "the frame is over 16 MiB: {frame}");
+    expect_1009_then_reconnect(&s, &ch, n, &errors, &disconnects, &reconnecting).await;
+    let grown = wasm_memory() - before;
+    assert!(
+        grown < frame / 4.0,
+        "the refused frame was not copied into wasm memory (grew {grown} bytes)"
+    );
+    assert!(
+        got.borrow().is_empty(),
+        "the over-cap message is not delivered"
+    );
+
+    // The socket keeps working: a frame under the cap arrives on the same channel.
+    publish_big(&name, "", "y", 1000).await;
+    assert!(until(5_000, || !got.borrow().is_empty()).await, "delivered");
+    assert_eq!(received_len(&got, 0), Some(1000.0));
+    s.disconnect(None, None).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_smaller_max_payload_counts_utf8_bytes_on_both_read_paths() {
+    // Large frames (past 64 Ki UTF-16 units) are encoded in JS and checked before the copy;
+    // small ones go through the string glue and are checked after it. Both count UTF-8 bytes.
+    let s =
+        opened("{maxPayload: 200000, autoReconnectOptions: {initialDelay: 100, maxDelay: 200}}")
+            .await;
+    let name = unique("limits-small");
+    let (ch, got) = watched(&s, &name).await;
+    let errors = record(&s, "error");
+    let disconnects = record(&s, "disconnect");
+    let reconnecting = record(&s, "reconnecting");
+
+    // 110 000 'é': ~110 k UTF-16 units (under the cap) but ~220 kB of UTF-8 (over it).
+    let n = errors.borrow().len();
+    let frame = publish_big(&name, "", "é", 110_000).await;
+    assert!(frame > 200_000.0);
+    expect_1009_then_reconnect(&s, &ch, n, &errors, &disconnects, &reconnecting).await;
+    assert!(got.borrow().is_empty(), "not delivered");
+
+    // 70 000 'é' (~140 kB): under the cap, read on the large path.
+    let frame = publish_big(&name, "", "é", 70_000).await;
+    assert!(frame < 200_000.0);
+    assert!(until(5_000, || got.borrow().len() == 1).await, "delivered");
+    assert_eq!(received_len(&got, 0), Some(70_000.0));
+    assert_eq!(errors.borrow().len(), 1, "no further error");
+    s.disconnect(None, None).unwrap();
+
+    // The small path: a 100-byte cap.
+    let s =
+        opened("{maxPayload: 120, autoReconnectOptions: {initialDelay: 100, maxDelay: 200}}").await;
+    let name = unique("lim");
+    let (ch, got) = watched(&s, &name).await;
+    let errors = record(&s, "error");
+    let disconnects = record(&s, "disconnect");
+    let reconnecting = record(&s, "reconnecting");
+    let n = errors.borrow().len();
+    let frame = publish_big(&name, "", "é", 50).await; // ~110 units, ~160 bytes
+    assert!(frame > 120.0);
+    expect_1009_then_reconnect(&s, &ch, n, &errors, &disconnects, &reconnecting).await;
+    let frame = publish_big(&name, "", "z", 50).await;
+    assert!(frame <= 120.0, "{frame}");
+    assert!(until(5_000, || got.borrow().len() == 1).await, "delivered");
+    assert_eq!(received_len(&got, 0), Some(50.0));
+    s.disconnect(None, None).unwrap();
+}
+
+#[wasm_bindgen_test]
+fn max_payload_must_be_a_positive_whole_number() {
+    for bad in [
+        "0", "-1", "1.5", "'1000'", "NaN", "Infinity", "null", "{}", "2 ** 32",
+    ] {
+        let r = connect(
+            &main_url(),
+            js(&format!("{{autoConnect: false, maxPayload: {bad}}}")),
+        );
+        let err = r
+            .err()
+            .unwrap_or_else(|| panic!("maxPayload: {bad} accepted"));
+        assert_eq!(error_name(&err), "InvalidArgumentsError", "{bad}");
+        assert!(error_message(&err).contains("maxPayload"), "{bad}");
+    }
+    for good in ["1", "1024", "4294967295"] {
+        assert!(
+            connect(
+                &main_url(),
+                js(&format!("{{autoConnect: false, maxPayload: {good}}}"))
+            )
+            .is_ok(),
+            "{good}"
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_large_accepted_frame_grows_wasm_memory_by_at_most_twice_its_size() {
+    // The worst case for wasm-bindgen's string glue: a non-ASCII character first (it then
+    // reserves 3 bytes for every remaining UTF-16 unit).
+    let s = opened("{maxPayload: 64 * 1024 * 1024}").await;
+    let name = unique("limits-memory");
+    let (_ch, got) = watched(&s, &name).await;
+    let before = wasm_memory();
+    let frame = publish_big(&name, "é", "x", 24 * 1024 * 1024).await;
+    assert!(
+        until(30_000, || !got.borrow().is_empty()).await,
+        "the large message arrives"
+    );
+    let grown = wasm_memory() - before;
+    web_sys::console::log_1(
+        &format!(
+            "frame {:.1} MiB: wasm memory {:.1} -> {:.1} MiB (+{:.1} MiB)",
+            frame / MIB,
+            before / MIB,
+            (before + grown) / MIB,
+            grown / MIB
+        )
+        .into(),
+    );
+    assert_eq!(received_len(&got, 0), Some(24.0 * MIB + 1.0));
+    assert!(
+        grown <= 2.0 * frame + 4.0 * MIB,
+        "wasm memory grew {:.1} MiB for a {:.1} MiB frame",
+        grown / MIB,
+        frame / MIB
+    );
+    s.disconnect(None, None).unwrap();
+}
