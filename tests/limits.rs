@@ -267,3 +267,81 @@ async fn a_large_accepted_frame_grows_wasm_memory_by_at_most_twice_its_size() {
     );
     s.disconnect(None, None).unwrap();
 }
+
+// ---- token storage at the quota ------------------------------------------------------------
+
+fn local() -> web_sys::Storage {
+    web_sys::window().unwrap().local_storage().unwrap().unwrap()
+}
+
+/// Has the server set a token with `payload` (JSON) on `s`; returns it once the socket has it.
+async fn server_sets_token(s: &JsSocket, payload: &str) -> String {
+    let id = s.id().expect("connected");
+    let r = control(
+        "/setAuthToken",
+        Some(&format!(r#"{{"socketId":"{id}","payload":{payload}}}"#)),
+    )
+    .await;
+    let token = get(&r, "token").as_string().expect("token");
+    assert!(
+        until(10_000, || s.signed_auth_token().as_deref()
+            == Some(token.as_str()))
+        .await,
+        "the socket took the token"
+    );
+    token
+}
+
+#[wasm_bindgen_test]
+async fn a_token_over_the_local_storage_quota_fails_that_save_only() {
+    let key = "sockline-test.quota";
+    local().remove_item(key).unwrap();
+    let s = opened(&format!("{{authTokenName: '{key}'}}")).await;
+    let errors = record(&s, "error");
+
+    // ~6 MB of payload: a ~8 MB token, past Chromium's localStorage quota for the origin.
+    let pad = "x".repeat(6_000_000);
+    let big = server_sets_token(&s, &format!(r#"{{"username":"big","pad":"{pad}"}}"#)).await;
+    assert!(
+        until(5_000, || !errors.borrow().is_empty()).await,
+        "the failed save is reported"
+    );
+    let err = errors.borrow()[0].get(0);
+    assert_eq!(error_name(&err), "StorageError");
+    let msg = error_message(&err);
+    assert!(msg.contains("quota"), "named as a quota error: {msg}");
+    assert!(!msg.contains("not available"), "{msg}");
+    assert!(!msg.contains(&big[..40]), "no token in the message");
+    assert_eq!(
+        local().get_item(key).unwrap(),
+        None,
+        "nothing (stale) stored"
+    );
+
+    // A reconnect still carries the big token (kept in memory).
+    let next = s.once("connect".into(), JsValue::UNDEFINED);
+    let id = s.id().unwrap();
+    control(
+        "/disconnect",
+        Some(&format!(r#"{{"socketId":"{id}","code":4444}}"#)),
+    )
+    .await;
+    let ev = within(10_000, next).await.expect("reconnected");
+    assert_eq!(get(&ev, "isAuthenticated").as_bool(), Some(true));
+
+    // The next token fits: it is saved to localStorage again.
+    let small = server_sets_token(&s, r#"{"username":"small"}"#).await;
+    assert_eq!(
+        local().get_item(key).unwrap().as_deref(),
+        Some(small.as_str()),
+        "storage is used again after a quota error"
+    );
+    let storage_errors = errors
+        .borrow()
+        .iter()
+        .filter(|a| error_name(&a.get(0)) == "StorageError")
+        .count();
+    assert_eq!(storage_errors, 1, "one report, for the one failed save");
+    s.disconnect(None, None).unwrap();
+    local().remove_item(key).unwrap();
+}

@@ -1,7 +1,9 @@
 //! Auth token storage (`authStorage`): `localStorage`, `sessionStorage`, memory, or a user object
 //! `{loadToken(name), saveToken(name, token), removeToken(name)}` whose methods may return
 //! Promises. When web storage throws (private mode, blocked storage) the token is kept in memory
-//! and the failure is reported once.
+//! and the failure is reported once. A save refused for the quota (a huge token) fails only that
+//! save: it is reported as a quota error, the token is kept in memory (and the stale stored token
+//! removed), and the next save tries storage again.
 
 use std::cell::{Cell, RefCell};
 
@@ -29,6 +31,9 @@ pub struct TokenStore {
     name: String,
     memory: RefCell<Option<String>>,
     fell_back: Cell<bool>,
+    /// The last save was refused for the quota: the token lives in memory only until the next
+    /// save or remove.
+    unsaved: Cell<bool>,
     notice: RefCell<Option<String>>,
 }
 
@@ -39,6 +44,7 @@ impl TokenStore {
             name,
             memory: RefCell::new(None),
             fell_back: Cell::new(false),
+            unsaved: Cell::new(false),
             notice: RefCell::new(None),
         }
     }
@@ -47,7 +53,7 @@ impl TokenStore {
         &self.name
     }
 
-    /// A one-time message when web storage failed and memory took over.
+    /// A message when web storage failed and memory took over (once), or refused a save.
     pub fn take_notice(&self) -> Option<String> {
         self.notice.borrow_mut().take()
     }
@@ -84,6 +90,9 @@ impl TokenStore {
                 None => Loaded::Ready(None),
             };
         }
+        if self.unsaved.get() {
+            return Loaded::Ready(self.memory.borrow().clone());
+        }
         match self.web() {
             Some(Ok(s)) => match s.get_item(&self.name) {
                 Ok(v) => Loaded::Ready(v),
@@ -110,12 +119,24 @@ impl TokenStore {
             return;
         }
         *self.memory.borrow_mut() = Some(token.to_string());
-        if let Some(r) = self.web() {
-            if r.and_then(|s| s.set_item(&self.name, token).map_err(|_| ()))
-                .is_err()
-            {
-                self.fall_back(self.kind_name());
-            }
+        self.unsaved.set(false);
+        match self.web() {
+            None => {}
+            Some(Err(())) => self.fall_back(self.kind_name()),
+            Some(Ok(s)) => match s.set_item(&self.name, token) {
+                Ok(()) => {}
+                Err(e) if is_quota_error(&e) => {
+                    // The stored token is stale now: neither a reconnect nor another tab may use it.
+                    let _ = s.remove_item(&self.name);
+                    self.unsaved.set(true);
+                    *self.notice.borrow_mut() = Some(format!(
+                        "The auth token ({} bytes) exceeds the {} quota and was not saved; it is kept in memory for this page",
+                        token.len(),
+                        self.kind_name()
+                    ));
+                }
+                Err(_) => self.fall_back(self.kind_name()),
+            },
         }
     }
 
@@ -125,6 +146,7 @@ impl TokenStore {
             return;
         }
         *self.memory.borrow_mut() = None;
+        self.unsaved.set(false);
         if let Some(r) = self.web() {
             if r.and_then(|s| s.remove_item(&self.name).map_err(|_| ()))
                 .is_err()
@@ -141,6 +163,18 @@ impl TokenStore {
             _ => "memory",
         }
     }
+}
+
+/// Whether a `setItem` failure is the storage quota (`QuotaExceededError`; Firefox once named it
+/// `NS_ERROR_DOM_QUOTA_REACHED`) rather than storage being unavailable.
+fn is_quota_error(e: &JsValue) -> bool {
+    let name = Reflect::get(e, &JsValue::from_str("name"))
+        .ok()
+        .and_then(|n| n.as_string());
+    matches!(
+        name.as_deref(),
+        Some("QuotaExceededError" | "NS_ERROR_DOM_QUOTA_REACHED")
+    )
 }
 
 /// Calls `obj[method](...args)`; `None` when it is missing or throws. A returned Promise gets a
