@@ -6,15 +6,26 @@
 //! decision to [`crate::sse::Policy`] and every byte to [`crate::sse::Parser`]; the browser is
 //! reached only through the drivers in [`crate::web::eventsource`] and
 //! [`crate::web::fetch_stream`]. Callbacks hold a `Weak` reference and a connection generation:
-//! a late event from a closed connection is ignored. Listeners run with no borrow held, so a
-//! listener may call [`EventStream::close`].
+//! a late event from a closed connection is ignored.
+//!
+//! **No `RefCell` borrow is held across a call into JS**, browser API or user code: every
+//! transition takes one short borrow and leaves the calls into the browser (`fetch`,
+//! `new EventSource`, `addEventListener`, `setTimeout`/`clearTimeout`, `close`/`abort` when a
+//! connection is released) and the listeners to run after it. A page that wraps those globals
+//! and reads `readyState` or calls `close()` inside its wrapper, or a listener that does, sees a
+//! consistent stream; a connection opened for a stream that was closed meanwhile is dropped.
+//! Nothing is delivered after [`EventStream::close`], not even what the `Stream` had buffered.
+//!
+//! Server event types named like the lifecycle events (`open`, `error`, `close`,
+//! `reconnecting`, `giveUp`) arrive as [`StreamEvent::Message`] to [`EventStream::on_any`]
+//! listeners only: they never reach `on("error")` and friends and change no state.
 //!
 //! Bounds: one event's data is capped at 1 MiB ([`crate::sse::MAX_EVENT_BYTES`]; a bigger event
 //! is dropped and reported as an `error` of kind [`ErrorKind::Oversized`]); the `Stream` buffers
 //! at most [`STREAM_BUFFER`] events and drops the oldest past that.
 
 use std::cell::RefCell;
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
@@ -198,6 +209,12 @@ impl StreamEvent {
 /// Names that are lifecycle events, not server event types.
 const LIFECYCLE: [&str; 5] = ["open", "error", "reconnecting", "giveUp", "close"];
 
+/// Whether `name` is one of the lifecycle event names (`open`, `error`, `reconnecting`,
+/// `giveUp`, `close`).
+pub fn is_lifecycle_name(name: &str) -> bool {
+    LIFECYCLE.contains(&name)
+}
+
 /// A listener handle, for [`EventStream::off`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ListenerId(u64);
@@ -208,10 +225,7 @@ enum Conn {
     None,
     /// Waiting for `getHeaders` before the request.
     Preparing,
-    Es {
-        conn: EventSourceConn,
-        prev_native_id: String,
-    },
+    Es(Rc<EventSourceConn>),
     Fetch {
         _conn: FetchConn,
         parser: Option<Parser>,
@@ -226,7 +240,9 @@ struct Inner {
     gen: u64,
     conn: Conn,
     timer: Option<Timeout>,
-    names: HashSet<String>,
+    /// Event types the page listens to (registered with every `EventSource`); no limit, on
+    /// either transport: they grow only with the names the page asks for.
+    names: Vec<String>,
     rng: XorShift,
     listeners: Vec<(ListenerId, Option<String>, Listener)>,
     next_listener: u64,
@@ -271,7 +287,7 @@ impl EventStream {
                 gen: 0,
                 conn: Conn::None,
                 timer: None,
-                names: HashSet::new(),
+                names: Vec::new(),
                 rng: XorShift::new(crate::web::random_seed()),
                 listeners: Vec::new(),
                 next_listener: 1,
@@ -287,8 +303,8 @@ impl EventStream {
         let gen = inner.borrow().gen;
         wasm_bindgen_futures::spawn_local(async move {
             if let Some(rc) = weak.upgrade() {
-                let out = connect(&rc, gen);
-                deliver(&rc, out);
+                let after = connect(&rc, gen);
+                finish(&rc, after);
             }
         });
         Ok(EventStream { inner })
@@ -309,18 +325,20 @@ impl EventStream {
     /// Closes for good: aborts the request or closes the `EventSource`, cancels a pending
     /// reconnect, emits `close {reason: 'client'}` (once) and ends the `Stream`.
     pub fn close(&self) {
-        let out = close_with(&self.inner, CloseReason::Client);
-        deliver(&self.inner, out);
+        let after = close_with(&self.inner, CloseReason::Client);
+        finish(&self.inner, after);
     }
 
     /// Calls `f` for every event named `name` (`open`, `message`, a named event type, `error`,
-    /// `reconnecting`, `giveUp`, `close`).
+    /// `reconnecting`, `giveUp`, `close`). A server event whose type is a lifecycle name is not
+    /// delivered here (see [`Self::on_any`]).
     pub fn on(&self, name: &str, f: impl Fn(&StreamEvent) + 'static) -> ListenerId {
         self.watch(name);
         self.add_listener(Some(name.to_string()), Rc::new(f))
     }
 
-    /// Calls `f` for every event. Named server events are delivered only for names passed to
+    /// Calls `f` for every event, server events named like lifecycle events included (as
+    /// [`StreamEvent::Message`]). Named server events are delivered only for names passed to
     /// [`Self::watch`] (the `eventsource` transport must register them natively).
     pub fn on_any(&self, f: impl Fn(&StreamEvent) + 'static) -> ListenerId {
         self.add_listener(None, Rc::new(f))
@@ -336,15 +354,22 @@ impl EventStream {
     /// Makes sure events of type `name` are received (registers a native `EventSource` listener
     /// for it, now and on every reconnect).
     pub fn watch(&self, name: &str) {
-        if LIFECYCLE.contains(&name) || name == "message" {
+        // `message`, `open` and `error` are always listened to.
+        if matches!(name, "message" | "open" | "error") {
             return;
         }
-        let mut inner = self.inner.borrow_mut();
-        if inner.names.len() >= 1024 && !inner.names.contains(name) {
-            return;
-        }
-        inner.names.insert(name.to_string());
-        if let Conn::Es { conn, .. } = &mut inner.conn {
+        let conn = {
+            let mut inner = self.inner.borrow_mut();
+            if inner.names.iter().any(|n| n == name) {
+                return;
+            }
+            inner.names.push(name.to_string());
+            match &inner.conn {
+                Conn::Es(conn) => Some(conn.clone()),
+                _ => None,
+            }
+        };
+        if let Some(conn) = conn {
             conn.listen(name);
         }
     }
@@ -378,13 +403,18 @@ impl EventStream {
 
 impl Drop for EventStream {
     fn drop(&mut self) {
-        let Ok(mut inner) = self.inner.try_borrow_mut() else {
-            return;
+        let released = {
+            let Ok(mut inner) = self.inner.try_borrow_mut() else {
+                return;
+            };
+            inner.state = ReadyState::Closed;
+            inner.gen += 1;
+            (
+                std::mem::replace(&mut inner.conn, Conn::None),
+                inner.timer.take(),
+            )
         };
-        inner.state = ReadyState::Closed;
-        inner.gen += 1;
-        inner.conn = Conn::None;
-        inner.timer = None;
+        drop(released); // closes the connection, with no borrow held
     }
 }
 
@@ -407,168 +437,292 @@ impl futures::Stream for EventStream {
     }
 }
 
-// ---- the lifecycle (free functions over the shared state; each returns events to deliver) ----
+// ---- the lifecycle (free functions over the shared state) ----
+//
+// Each transition runs under one short borrow and returns an [`After`]: the browser objects it
+// released (their `Drop` calls into JS: `EventSource.close`, `AbortController.abort`,
+// `clearTimeout`), the reconnect timer to arm and the events to deliver. [`finish`] does all of
+// that with no borrow held, so a page that wraps `fetch`, `EventSource`, `setTimeout` or
+// `addEventListener`, and any listener, may call back into the stream (even `close()`).
 
 type Out = Vec<(u64, StreamEvent)>;
+
+/// What a transition leaves to do once its borrow is released.
+#[derive(Default)]
+struct After {
+    out: Out,
+    conn: Option<Conn>,
+    timer: Option<Timeout>,
+    /// Arm the reconnect timer of connection `gen` after `delay` ms.
+    arm: Option<(u64, f64)>,
+}
+
+impl After {
+    fn events(out: Out) -> After {
+        After {
+            out,
+            ..After::default()
+        }
+    }
+}
+
+/// Releases, arms and delivers what a transition left, with no borrow held.
+fn finish(rc: &Rc<RefCell<Inner>>, after: After) {
+    let After {
+        out,
+        conn,
+        timer,
+        arm,
+    } = after;
+    drop(conn);
+    drop(timer);
+    if let Some((gen, delay)) = arm {
+        arm_timer(rc, gen, delay);
+    }
+    deliver(rc, out);
+}
 
 /// Delivers events to listeners with no borrow held. Each event carries the generation it was
 /// produced under; one whose generation is gone (a listener closed the stream) is skipped.
 fn deliver(rc: &Rc<RefCell<Inner>>, out: Out) {
     for (gen, ev) in out {
-        let listeners: Vec<Listener> = {
+        let (listeners, waker) = {
             let mut inner = rc.borrow_mut();
             // Events of a connection that was closed or replaced meanwhile (by a listener).
             if inner.gen != gen {
                 continue;
             }
+            let mut waker = None;
+            // A server event named like a lifecycle event reaches only `on_any` listeners.
+            let mut named = true;
             if let StreamEvent::Message(m) = &ev {
+                named = !is_lifecycle_name(&m.event_type);
                 if m.event_type == "message" && inner.queue_enabled {
                     if inner.queue.len() >= STREAM_BUFFER {
                         inner.queue.pop_front();
                     }
                     inner.queue.push_back(m.clone());
-                    if let Some(w) = inner.waker.take() {
-                        w.wake();
-                    }
+                    waker = inner.waker.take();
                 }
             }
             let name = ev.name();
-            inner
+            let listeners: Vec<Listener> = inner
                 .listeners
                 .iter()
-                .filter(|(_, n, _)| n.as_deref().is_none_or(|n| n == name))
+                .filter(|(_, n, _)| n.as_deref().is_none_or(|n| named && n == name))
                 .map(|(_, _, f)| f.clone())
-                .collect()
+                .collect();
+            (listeners, waker)
         };
+        if let Some(w) = waker {
+            w.wake();
+        }
         for f in listeners {
             f(&ev);
         }
     }
-    let mut inner = rc.borrow_mut();
-    if inner.state == ReadyState::Closed {
-        if let Some(w) = inner.waker.take() {
-            w.wake();
+    let waker = {
+        let mut inner = rc.borrow_mut();
+        if inner.state == ReadyState::Closed {
+            inner.waker.take()
+        } else {
+            None
         }
+    };
+    if let Some(w) = waker {
+        w.wake();
     }
 }
 
-fn close_with(rc: &Rc<RefCell<Inner>>, reason: CloseReason) -> Out {
+fn close_with(rc: &Rc<RefCell<Inner>>, reason: CloseReason) -> After {
     let mut inner = rc.borrow_mut();
     if inner.state == ReadyState::Closed {
-        return Vec::new();
+        return After::default();
     }
     inner.state = ReadyState::Closed;
     inner.gen += 1;
-    inner.conn = Conn::None;
-    inner.timer = None;
-    vec![(inner.gen, StreamEvent::Close { reason })]
+    if reason == CloseReason::Client {
+        // Nothing is delivered after `close()`, not even what the `Stream` had buffered.
+        inner.queue.clear();
+    }
+    After {
+        out: vec![(inner.gen, StreamEvent::Close { reason })],
+        conn: Some(std::mem::replace(&mut inner.conn, Conn::None)),
+        timer: inner.timer.take(),
+        arm: None,
+    }
+}
+
+/// What [`connect`] starts once its borrow is released.
+enum Plan {
+    Es {
+        url: String,
+        names: Vec<String>,
+        with_credentials: bool,
+        handler: Rc<dyn Fn(EsInput)>,
+    },
+    Fetch {
+        get_headers: Option<GetHeaders>,
+        weak: Weak<RefCell<Inner>>,
+    },
 }
 
 /// Starts connection `gen` (ignored if the stream moved on).
-fn connect(rc: &Rc<RefCell<Inner>>, gen: u64) -> Out {
-    let mut inner = rc.borrow_mut();
-    if inner.gen != gen || inner.state == ReadyState::Closed {
-        return Vec::new();
-    }
-    inner.gen += 1;
-    let gen = inner.gen;
-    inner.state = ReadyState::Connecting;
-    inner.timer = None;
-    match inner.opts.transport {
-        Transport::EventSource => {
-            let last = inner.policy.last_event_id().to_string();
-            let url = if last.is_empty() {
-                inner.url.clone()
-            } else {
-                crate::sse::policy::with_query_param(
-                    &inner.url,
-                    &inner.opts.last_event_id_param,
-                    &last,
-                )
-            };
-            let handler = es_handler(inner.me.clone(), gen);
-            let names: Vec<String> = inner.names.iter().cloned().collect();
-            match EventSourceConn::open(
+fn connect(rc: &Rc<RefCell<Inner>>, gen: u64) -> After {
+    let (gen, plan, old) = {
+        let mut inner = rc.borrow_mut();
+        if inner.gen != gen || inner.state == ReadyState::Closed {
+            return After::default();
+        }
+        inner.gen += 1;
+        let gen = inner.gen;
+        inner.state = ReadyState::Connecting;
+        inner.policy.on_connect();
+        let old = (
+            std::mem::replace(&mut inner.conn, Conn::None),
+            inner.timer.take(),
+        );
+        let plan = match inner.opts.transport {
+            Transport::EventSource => {
+                let last = inner.policy.last_event_id();
+                let url = if last.is_empty() {
+                    inner.url.clone()
+                } else {
+                    crate::sse::policy::with_query_param(
+                        &inner.url,
+                        &inner.opts.last_event_id_param,
+                        last,
+                    )
+                };
+                Plan::Es {
+                    url,
+                    names: inner.names.clone(),
+                    with_credentials: inner.opts.with_credentials,
+                    handler: es_handler(inner.me.clone(), gen),
+                }
+            }
+            Transport::Fetch => {
+                inner.conn = Conn::Preparing;
+                Plan::Fetch {
+                    get_headers: inner.opts.get_headers.clone(),
+                    weak: inner.me.clone(),
+                }
+            }
+        };
+        (gen, plan, old)
+    };
+    drop(old);
+    match plan {
+        Plan::Es {
+            url,
+            names,
+            with_credentials,
+            handler,
+        } => {
+            let opened = EventSourceConn::open(
                 &url,
-                inner.opts.with_credentials,
+                with_credentials,
                 names.iter().map(String::as_str),
                 handler,
-            ) {
-                Ok(conn) => {
-                    inner.conn = Conn::Es {
-                        conn,
-                        prev_native_id: String::new(),
-                    };
-                    Vec::new()
-                }
+            );
+            let conn = match opened {
+                Ok(conn) => Rc::new(conn),
                 Err(e) => {
                     let err = StreamError {
                         kind: ErrorKind::Network,
                         status: None,
                         message: format!("EventSource failed: {}", js_text(&e)),
                     };
-                    drop(inner);
-                    fatal(rc, err)
+                    return fatal(rc, gen, err);
                 }
+            };
+            // The page may have closed the stream, or listened to more names, meanwhile.
+            let late = {
+                let mut inner = rc.borrow_mut();
+                if inner.gen == gen && inner.state != ReadyState::Closed {
+                    inner.conn = Conn::Es(conn.clone());
+                    inner.names.get(names.len()..).map(<[String]>::to_vec)
+                } else {
+                    None
+                }
+            };
+            for name in late.iter().flatten() {
+                conn.listen(name);
             }
+            // When the stream moved on, this was the last reference: the `EventSource` closes.
+            drop(conn);
         }
-        Transport::Fetch => {
-            inner.conn = Conn::Preparing;
-            let get_headers = inner.opts.get_headers.clone();
-            let weak = inner.me.clone();
-            drop(inner);
+        Plan::Fetch { get_headers, weak } => {
             wasm_bindgen_futures::spawn_local(async move {
                 let extra = match get_headers {
                     Some(f) => Some(f().await),
                     None => None,
                 };
                 let Some(rc) = weak.upgrade() else { return };
-                let out = start_fetch(&rc, gen, extra);
-                deliver(&rc, out);
+                let after = start_fetch(&rc, gen, extra);
+                finish(&rc, after);
             });
-            Vec::new()
         }
     }
+    After::default()
 }
 
 fn start_fetch(
     rc: &Rc<RefCell<Inner>>,
     gen: u64,
     extra: Option<Result<Vec<(String, String)>, String>>,
-) -> Out {
-    let mut inner = rc.borrow_mut();
-    if inner.gen != gen || inner.state == ReadyState::Closed {
-        return Vec::new();
-    }
-    let mut headers = inner.opts.headers.clone();
-    match extra {
-        Some(Ok(h)) => headers.extend(h),
-        Some(Err(msg)) => {
-            drop(inner);
-            let err = StreamError {
-                kind: ErrorKind::Headers,
-                status: None,
-                message: format!("getHeaders failed: {msg}"),
-            };
-            return fail(rc, gen, err, None);
+) -> After {
+    let (url, headers, with_credentials, handler) = {
+        let inner = rc.borrow();
+        if inner.gen != gen || !matches!(inner.conn, Conn::Preparing) {
+            return After::default();
         }
-        None => {}
-    }
-    let last = inner.policy.last_event_id().to_string();
-    if !last.is_empty() {
-        headers.push(("Last-Event-ID".into(), last));
-    }
-    let handler = fetch_handler(inner.me.clone(), gen);
-    match FetchConn::start(&inner.url, &headers, inner.opts.with_credentials, handler) {
+        let mut headers = inner.opts.headers.clone();
+        match extra {
+            Some(Ok(h)) => headers.extend(h),
+            Some(Err(msg)) => {
+                drop(inner);
+                let err = StreamError {
+                    kind: ErrorKind::Headers,
+                    status: None,
+                    message: format!("getHeaders failed: {msg}"),
+                };
+                return fail(rc, gen, err, None);
+            }
+            None => {}
+        }
+        let last = inner.policy.last_event_id();
+        if !last.is_empty() {
+            headers.push((
+                "Last-Event-ID".into(),
+                crate::sse::policy::header_value(last),
+            ));
+        }
+        (
+            inner.url.clone(),
+            headers,
+            inner.opts.with_credentials,
+            fetch_handler(inner.me.clone(), gen),
+        )
+    };
+    match FetchConn::start(&url, &headers, with_credentials, handler) {
         Ok(conn) => {
-            inner.conn = Conn::Fetch {
-                _conn: conn,
-                parser: None,
+            let stale = {
+                let mut inner = rc.borrow_mut();
+                if inner.gen == gen && matches!(inner.conn, Conn::Preparing) {
+                    inner.conn = Conn::Fetch {
+                        _conn: conn,
+                        parser: None,
+                    };
+                    None
+                } else {
+                    Some(conn)
+                }
             };
-            Vec::new()
+            drop(stale); // aborts a request the stream no longer wants
+            After::default()
         }
         Err(e) => {
-            drop(inner);
             let err = StreamError {
                 kind: ErrorKind::Network,
                 status: None,
@@ -580,24 +734,25 @@ fn start_fetch(
 }
 
 /// A failure of connection `gen`: `error`, then a scheduled reconnect or `giveUp` + `close`.
-fn fail(rc: &Rc<RefCell<Inner>>, gen: u64, err: StreamError, retry_after: Option<f64>) -> Out {
+fn fail(rc: &Rc<RefCell<Inner>>, gen: u64, err: StreamError, retry_after: Option<f64>) -> After {
+    let mut after = After::default();
     let mut inner = rc.borrow_mut();
     if inner.gen != gen || inner.state == ReadyState::Closed {
-        return Vec::new();
+        return after;
     }
-    inner.conn = Conn::None;
+    after.conn = Some(std::mem::replace(&mut inner.conn, Conn::None));
     inner.state = ReadyState::Connecting;
     let mut evs = vec![StreamEvent::Error(err)];
     let (u, u2) = (inner.rng.next_f64(), inner.rng.next_f64());
     match inner.policy.on_failure(retry_after, u, u2) {
         Next::Reconnect { attempt, delay } => {
-            schedule(&mut inner, gen, delay);
+            after.arm = Some((gen, delay));
             evs.push(StreamEvent::Reconnecting { attempt, delay });
         }
         Next::GiveUp { attempts } => {
             inner.state = ReadyState::Closed;
             inner.gen += 1;
-            inner.timer = None;
+            after.timer = inner.timer.take();
             evs.push(StreamEvent::GiveUp { attempts });
             evs.push(StreamEvent::Close {
                 reason: CloseReason::GiveUp,
@@ -605,27 +760,42 @@ fn fail(rc: &Rc<RefCell<Inner>>, gen: u64, err: StreamError, retry_after: Option
         }
     }
     let g = inner.gen;
-    evs.into_iter().map(|e| (g, e)).collect()
+    after.out = evs.into_iter().map(|e| (g, e)).collect();
+    after
 }
 
-/// A non-retryable failure: `error`, then `close {reason: 'error'}`.
-fn fatal(rc: &Rc<RefCell<Inner>>, err: StreamError) -> Out {
-    let mut out = close_with(rc, CloseReason::Error);
-    if let Some(&(g, _)) = out.first() {
-        out.insert(0, (g, StreamEvent::Error(err)));
+/// A non-retryable failure of connection `gen`: `error`, then `close {reason: 'error'}`.
+fn fatal(rc: &Rc<RefCell<Inner>>, gen: u64, err: StreamError) -> After {
+    if rc.borrow().gen != gen {
+        return After::default();
     }
-    out
+    let mut after = close_with(rc, CloseReason::Error);
+    if let Some(&(g, _)) = after.out.first() {
+        after.out.insert(0, (g, StreamEvent::Error(err)));
+    }
+    after
 }
 
-fn schedule(inner: &mut Inner, gen: u64, delay: f64) {
-    let weak = inner.me.clone();
+/// Arms the reconnect timer of connection `gen` (dropped at once if the stream moved on while
+/// the page's `setTimeout` ran).
+fn arm_timer(rc: &Rc<RefCell<Inner>>, gen: u64, delay: f64) {
+    let weak = Rc::downgrade(rc);
     let ms = delay.clamp(0.0, f64::from(u32::MAX)) as u32;
-    inner.timer = Some(Timeout::new(ms, move || {
+    let timer = Timeout::new(ms, move || {
         if let Some(rc) = weak.upgrade() {
-            let out = connect(&rc, gen);
-            deliver(&rc, out);
+            let after = connect(&rc, gen);
+            finish(&rc, after);
         }
-    }));
+    });
+    let stale = {
+        let mut inner = rc.borrow_mut();
+        if inner.gen == gen && inner.state == ReadyState::Connecting {
+            inner.timer.replace(timer)
+        } else {
+            Some(timer)
+        }
+    };
+    drop(stale);
 }
 
 fn opened(inner: &mut Inner, gen: u64) -> Out {
@@ -634,17 +804,40 @@ fn opened(inner: &mut Inner, gen: u64) -> Out {
     vec![(gen, StreamEvent::Open)]
 }
 
-/// Routes one parsed event through the de-duplication policy.
-fn message(inner: &mut Inner, gen: u64, out: &mut Out, ev: MessageEvent, own_id: Option<&str>) {
-    if inner.policy.on_event(own_id, &ev.last_event_id) {
-        out.push((gen, StreamEvent::Message(ev)));
+/// Routes one event through the de-duplication rule shared by both transports
+/// ([`Policy::on_event`]); `id` is its last event id as a native `EventSource` reports it.
+fn message(inner: &mut Inner, gen: u64, event_type: String, data: String, id: Option<&str>) -> Out {
+    match inner.policy.on_event(id) {
+        Some(last_event_id) => vec![(
+            gen,
+            StreamEvent::Message(MessageEvent {
+                event_type,
+                data,
+                last_event_id,
+            }),
+        )],
+        None => Vec::new(),
     }
+}
+
+fn oversized(gen: u64) -> (u64, StreamEvent) {
+    (
+        gen,
+        StreamEvent::Error(StreamError {
+            kind: ErrorKind::Oversized,
+            status: None,
+            message: format!(
+                "an event over {} bytes was dropped",
+                crate::sse::MAX_EVENT_BYTES
+            ),
+        }),
+    )
 }
 
 fn es_handler(weak: Weak<RefCell<Inner>>, gen: u64) -> Rc<dyn Fn(EsInput)> {
     Rc::new(move |input: EsInput| {
         let Some(rc) = weak.upgrade() else { return };
-        let out = {
+        let after = {
             let Ok(mut inner) = rc.try_borrow_mut() else {
                 return;
             };
@@ -652,38 +845,19 @@ fn es_handler(weak: Weak<RefCell<Inner>>, gen: u64) -> Rc<dyn Fn(EsInput)> {
                 return;
             }
             match input {
-                EsInput::Open => opened(&mut inner, gen),
+                EsInput::Open => After::events(opened(&mut inner, gen)),
                 EsInput::Message {
                     event_type,
                     data,
                     last_event_id,
-                } => {
-                    let Conn::Es { prev_native_id, .. } = &mut inner.conn else {
-                        return;
-                    };
-                    // A new `EventSource` starts with an empty id; a change is this event's own id.
-                    let own_id = if last_event_id != *prev_native_id {
-                        *prev_native_id = last_event_id.clone();
-                        Some(last_event_id.clone())
-                    } else {
-                        None
-                    };
-                    let stream_last = match &own_id {
-                        Some(id) => id.clone(),
-                        None if last_event_id.is_empty() => {
-                            inner.policy.last_event_id().to_string()
-                        }
-                        None => last_event_id,
-                    };
-                    let ev = MessageEvent {
-                        event_type,
-                        data,
-                        last_event_id: stream_last,
-                    };
-                    let mut out = Vec::new();
-                    message(&mut inner, gen, &mut out, ev, own_id.as_deref());
-                    out
-                }
+                } => After::events(message(
+                    &mut inner,
+                    gen,
+                    event_type,
+                    data,
+                    last_event_id.as_deref(),
+                )),
+                EsInput::Oversized => After::events(vec![oversized(gen)]),
                 EsInput::Error => {
                     let was_open = inner.state == ReadyState::Open;
                     drop(inner);
@@ -704,7 +878,7 @@ fn es_handler(weak: Weak<RefCell<Inner>>, gen: u64) -> Rc<dyn Fn(EsInput)> {
                 }
             }
         };
-        deliver(&rc, out);
+        finish(&rc, after);
     })
 }
 
@@ -713,7 +887,12 @@ fn fetch_handler(weak: Weak<RefCell<Inner>>, gen: u64) -> Rc<dyn Fn(FetchInput) 
         let Some(rc) = weak.upgrade() else {
             return false;
         };
-        let (out, go_on) = {
+        // Read before the borrow: `Date.now` is a call into JS too.
+        let now = match input {
+            FetchInput::Head { .. } => crate::web::now(),
+            _ => 0.0,
+        };
+        let (after, go_on) = {
             let Ok(mut inner) = rc.try_borrow_mut() else {
                 return false;
             };
@@ -732,15 +911,15 @@ fn fetch_handler(weak: Weak<RefCell<Inner>>, gen: u64) -> Rc<dyn Fn(FetchInput) 
                         content_type.as_deref(),
                         retry_after.as_deref(),
                         can_refresh,
-                        js_sys::Date::now(),
+                        now,
                     );
                     match verdict {
                         Response::Open => {
-                            let parser = Parser::new(inner.policy.last_event_id().to_string());
+                            // Like a new native EventSource: no id until the server sends one.
                             if let Conn::Fetch { parser: p, .. } = &mut inner.conn {
-                                *p = Some(parser);
+                                *p = Some(Parser::new(String::new()));
                             }
-                            (opened(&mut inner, gen), true)
+                            (After::events(opened(&mut inner, gen)), true)
                         }
                         Response::Close => {
                             drop(inner);
@@ -756,14 +935,17 @@ fn fetch_handler(weak: Weak<RefCell<Inner>>, gen: u64) -> Rc<dyn Fn(FetchInput) 
                             (fail(&rc, gen, err, retry_after), false)
                         }
                         Response::RetryAuth => {
-                            inner.conn = Conn::None;
                             let Next::Reconnect { attempt, delay } = inner.policy.on_auth_retry()
                             else {
                                 return false;
                             };
-                            schedule(&mut inner, gen, delay);
                             (
-                                vec![(gen, StreamEvent::Reconnecting { attempt, delay })],
+                                After {
+                                    out: vec![(gen, StreamEvent::Reconnecting { attempt, delay })],
+                                    conn: Some(std::mem::replace(&mut inner.conn, Conn::None)),
+                                    timer: None,
+                                    arm: Some((gen, delay)),
+                                },
                                 false,
                             )
                         }
@@ -785,6 +967,7 @@ fn fetch_handler(weak: Weak<RefCell<Inner>>, gen: u64) -> Rc<dyn Fn(FetchInput) 
                             (
                                 fatal(
                                     &rc,
+                                    gen,
                                     StreamError {
                                         kind,
                                         status: Some(status),
@@ -809,36 +992,24 @@ fn fetch_handler(weak: Weak<RefCell<Inner>>, gen: u64) -> Rc<dyn Fn(FetchInput) 
                     let mut out = Vec::new();
                     for o in outputs {
                         match o {
-                            Output::Event(e) => {
-                                let ev = MessageEvent {
-                                    event_type: e.event_type,
-                                    data: e.data,
-                                    last_event_id: e.last_event_id,
-                                };
-                                message(&mut inner, gen, &mut out, ev, e.id.as_deref());
-                            }
+                            Output::Event(e) => out.extend(message(
+                                &mut inner,
+                                gen,
+                                e.event_type,
+                                e.data,
+                                Some(&e.last_event_id),
+                            )),
                             Output::Retry(ms) => inner.policy.on_retry_field(ms),
                             Output::LastEventId(id) => inner.policy.on_last_event_id(&id),
-                            Output::Oversized => out.push((
-                                gen,
-                                StreamEvent::Error(StreamError {
-                                    kind: ErrorKind::Oversized,
-                                    status: None,
-                                    message: format!(
-                                        "an event over {} bytes was dropped",
-                                        crate::sse::MAX_EVENT_BYTES
-                                    ),
-                                }),
-                            )),
+                            Output::Oversized => out.push(oversized(gen)),
                         }
                     }
-                    (out, true)
+                    (After::events(out), true)
                 }
                 FetchInput::End | FetchInput::Failed(_) => {
-                    let was_open = inner.state == ReadyState::Open;
                     drop(inner);
-                    let (kind, message) = match (&input, was_open) {
-                        (FetchInput::Failed(m), _) => {
+                    let (kind, message) = match &input {
+                        FetchInput::Failed(m) => {
                             (ErrorKind::Network, format!("the event stream failed: {m}"))
                         }
                         _ => (
@@ -862,7 +1033,7 @@ fn fetch_handler(weak: Weak<RefCell<Inner>>, gen: u64) -> Rc<dyn Fn(FetchInput) 
                 }
             }
         };
-        deliver(&rc, out);
+        finish(&rc, after);
         go_on
             && weak
                 .upgrade()
@@ -897,8 +1068,5 @@ fn resolve_url(url: &str) -> Result<String, String> {
 }
 
 fn js_text(e: &JsValue) -> String {
-    if let Some(err) = wasm_bindgen::JsCast::dyn_ref::<js_sys::Error>(e) {
-        return String::from(err.message());
-    }
-    e.as_string().unwrap_or_else(|| "unknown error".into())
+    crate::web::error_text(e).unwrap_or_else(|| "unknown error".into())
 }

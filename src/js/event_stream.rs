@@ -3,12 +3,18 @@
 //! `InvalidArgumentsError` naming it), turns Rust events into JS values, and delivers them to
 //! `on`/`once`/`addEventListener` listeners (the shared `Emitter`), to `onopen`/`onmessage`/
 //! `onerror`, and to `for await` iterators (bounded queues of 1000 `message` events that drop the
-//! oldest when the consumer falls behind, and end on `close`).
+//! oldest when the consumer falls behind, and end on `close`; `close()` also drops what they hold
+//! unread).
+//!
+//! A server event whose type is a lifecycle name (`open`, `error`, `close`, `reconnecting`,
+//! `giveUp`) goes to a second registry that only `addEventListener` listens to, as a native
+//! `EventSource` would deliver it: `on`, `once`, `onerror`/`onopen` and `for await` only ever see
+//! the SDK's own lifecycle events.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Array, Function, Object, Promise, Reflect};
+use js_sys::{Array, Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -26,24 +32,68 @@ pub const ITERATOR_BUFFER: u32 = 1000;
 #[wasm_bindgen(inline_js = "
 export function wireQueue(emitter, queue, closed) {
   if (closed) { queue.end(); return queue; }
-  const offs = [emitter.on('message', (ev) => queue.push(ev)), emitter.on('close', () => queue.end())];
+  const offs = [
+    emitter.on('message', (ev) => queue.push(ev)),
+    // After close() nothing is delivered, not even what the loop has not read yet.
+    emitter.on('close', (ev) => { if (ev.reason === 'client') queue.return(); else queue.end(); }),
+  ];
   queue.onReturn = () => { for (const off of offs) off(); };
   return queue;
+}
+// A header map -> [[name, value], ...] (numbers become strings), or the text of what is wrong.
+// Checked by `new Headers`, so `fetch` cannot fail on it later; page objects may throw anywhere.
+export function headerPairs(v) {
+  try {
+    if (v === null || typeof v !== 'object') return 'an object of header names to strings';
+    const src = typeof Headers === 'function' && v instanceof Headers ? Array.from(v)
+      : Array.isArray(v) ? v : Object.entries(v);
+    const out = [];
+    for (const p of src) {
+      if (!Array.isArray(p)) return 'pairs of strings';
+      const k = p[0], x = p[1];
+      if (typeof k !== 'string') return 'string header names';
+      if (typeof x === 'number') out.push([k, String(x)]);
+      else if (typeof x === 'string') out.push([k, x]);
+      else return 'a string for header ' + k;
+      if (out.length > 256) return 'at most 256 headers';
+    }
+    new Headers(out);
+    return out;
+  } catch (e) {
+    return 'a readable map of valid header names and ISO-8859-1 values';
+  }
+}
+// getHeaders() (sync or async) -> header pairs, or the text of the failure. Never rejects.
+export async function callGetHeaders(fn) {
+  let v;
+  try {
+    v = await fn();
+  } catch (e) {
+    try {
+      if (typeof e === 'string') return e;
+      if (e !== null && typeof e === 'object' && typeof e.message === 'string') return e.message;
+    } catch (_) {}
+    return 'getHeaders threw or rejected';
+  }
+  if (v === undefined || v === null) return [];
+  const h = headerPairs(v);
+  return typeof h === 'string' ? 'getHeaders must return ' + h : h;
 }
 export function callHandler(fn, self, arg) {
   try { fn.call(self, arg); } catch (e) {
     if (typeof globalThis.reportError === 'function') globalThis.reportError(e); else setTimeout(() => { throw e; });
   }
 }
-export function isPromiseLike(v) { return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof v.then === 'function'; }
 ")]
 extern "C" {
     #[wasm_bindgen(js_name = wireQueue)]
     fn wire_queue(emitter: &Emitter, queue: &AsyncQueue, closed: bool) -> AsyncQueue;
     #[wasm_bindgen(js_name = callHandler)]
     fn call_handler(f: &Function, this: &JsValue, arg: &JsValue);
-    #[wasm_bindgen(js_name = isPromiseLike)]
-    fn is_promise_like(v: &JsValue) -> bool;
+    #[wasm_bindgen(js_name = headerPairs)]
+    fn header_pairs_js(v: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = callGetHeaders)]
+    fn call_get_headers(f: &Function) -> Promise;
 }
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -84,6 +134,8 @@ struct Handlers {
 pub struct JsEventStream {
     stream: Rc<EventStream>,
     emitter: Emitter,
+    /// `addEventListener` listeners of lifecycle names, for server events of those types.
+    server: Emitter,
     handlers: Rc<RefCell<Handlers>>,
 }
 
@@ -101,12 +153,13 @@ impl JsEventStream {
             invalid_arguments(&format!("Invalid EventStream option or url: {what}"))
         })?;
         let emitter = Emitter::new();
+        let server = Emitter::new();
         let handlers = Rc::new(RefCell::new(Handlers::default()));
-        let (em, hs) = (emitter.clone(), handlers.clone());
+        let (em, sv, hs) = (emitter.clone(), server.clone(), handlers.clone());
         let stream = Rc::new(stream);
         let key = Rc::as_ptr(&stream) as usize;
         stream.on_any(move |ev| {
-            dispatch(&em, &hs, ev);
+            dispatch(&em, &sv, &hs, ev);
             if matches!(ev, StreamEvent::Close { .. }) {
                 super::let_go(key);
             }
@@ -116,6 +169,7 @@ impl JsEventStream {
         Ok(JsEventStream {
             stream,
             emitter,
+            server,
             handlers,
         })
     }
@@ -170,14 +224,19 @@ impl JsEventStream {
         self.emitter.once(&n, &timeoutMs)
     }
 
-    /// Removes `listener` from `name`, or every listener of `name` when omitted.
+    /// Removes `listener` from `name`, or every listener of `name` when omitted (those added
+    /// with `addEventListener` too).
     pub fn off(
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "EventStreamEventName")] name: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "(payload: any) => void")] listener: JsValue,
     ) {
         self.emitter.off(&name, &listener);
+        self.server.off(&name, &listener);
     }
+
+    /// Like `on`, and for a lifecycle name also the server events of that type (as a native
+    /// `EventSource` delivers a server `event: error` to `addEventListener('error')`).
 
     #[wasm_bindgen(js_name = addEventListener)]
     pub fn add_event_listener(
@@ -188,7 +247,13 @@ impl JsEventStream {
         if listener.is_null() || listener.is_undefined() {
             return Ok(());
         }
-        self.on(name, listener).map(|_| ())
+        let n = event_name(&name)?;
+        self.emitter.on(&name, &listener)?;
+        if crate::stream::is_lifecycle_name(&n) {
+            self.server.on(&name, &listener)?;
+        }
+        self.stream.watch(&n);
+        Ok(())
     }
 
     #[wasm_bindgen(js_name = removeEventListener)]
@@ -201,6 +266,7 @@ impl JsEventStream {
             return;
         }
         self.emitter.off(&name, &listener);
+        self.server.off(&name, &listener);
     }
 
     #[wasm_bindgen(
@@ -277,8 +343,14 @@ fn event_name(name: &JsValue) -> Result<String, JsValue> {
         .ok_or_else(|| invalid_arguments("The event name must be a string"))
 }
 
-/// Rust event → JS payload → listeners (`on*` handler first, then the emitter).
-fn dispatch(emitter: &Emitter, handlers: &Rc<RefCell<Handlers>>, ev: &StreamEvent) {
+/// Rust event → JS payload → listeners (`on*` handler first, then the emitter). A server event
+/// named like a lifecycle event goes to `server` (the `addEventListener` listeners) only.
+fn dispatch(
+    emitter: &Emitter,
+    server: &Emitter,
+    handlers: &Rc<RefCell<Handlers>>,
+    ev: &StreamEvent,
+) {
     let payload: JsValue = match ev {
         StreamEvent::Open => object(&[("type", "open".into())]),
         StreamEvent::Message(m) => object(&[
@@ -302,6 +374,12 @@ fn dispatch(emitter: &Emitter, handlers: &Rc<RefCell<Handlers>>, ev: &StreamEven
         StreamEvent::Close { reason } => object(&[("reason", JsValue::from_str(reason.as_str()))]),
     };
     let name = ev.name();
+    if let StreamEvent::Message(m) = ev {
+        if crate::stream::is_lifecycle_name(&m.event_type) {
+            server.emit(name, &payload, &JsValue::UNDEFINED);
+            return;
+        }
+    }
     let handler = {
         let h = handlers.borrow();
         match name {
@@ -374,9 +452,10 @@ fn parse_options(options: &JsValue) -> Result<EventStreamOptions, JsValue> {
     let v = get(options, "lastEventId");
     if !absent(&v) {
         o.last_event_id = Some(match (v.as_string(), v.as_f64()) {
-            (Some(s), _) => s,
+            // A server cannot send NUL, CR or LF in an id, and no header can carry them.
+            (Some(s), _) if !s.contains(['\0', '\r', '\n']) => s,
             (None, Some(n)) if n.is_finite() => super::socket::js_number(n),
-            _ => return Err(wrong("lastEventId", "a string")),
+            _ => return Err(wrong("lastEventId", "a string without NUL, CR or LF")),
         });
     }
     let v = get(options, "lastEventIdParam");
@@ -388,7 +467,7 @@ fn parse_options(options: &JsValue) -> Result<EventStreamOptions, JsValue> {
     }
     let v = get(options, "headers");
     if !absent(&v) {
-        o.headers = header_pairs(&v).map_err(|why| wrong("headers", &why))?;
+        o.headers = header_pairs(&header_pairs_js(&v)).map_err(|why| wrong("headers", &why))?;
     }
     let v = get(options, "getHeaders");
     if !absent(&v) {
@@ -451,67 +530,33 @@ fn parse_backoff(v: &JsValue) -> Result<BackoffConfig, JsValue> {
     Ok(c)
 }
 
-/// A header map (plain object, `Headers`, or array of pairs) → pairs. Values must be strings
-/// (numbers are converted).
+/// What `headerPairs`/`callGetHeaders` returned → pairs, or the text of what is wrong.
 fn header_pairs(v: &JsValue) -> Result<Vec<(String, String)>, String> {
-    if !v.is_object() {
-        return Err("an object of header names to strings".into());
+    if let Some(why) = v.as_string() {
+        return Err(why);
     }
-    let entries: Array = if let Some(h) = v.dyn_ref::<web_sys::Headers>() {
-        let mut out = Vec::new();
-        if let Ok(Some(it)) = js_sys::try_iter(h) {
-            for e in it.flatten() {
-                out.push(e);
-            }
-        }
-        out.into_iter().collect()
-    } else if Array::is_array(v) {
-        v.clone().unchecked_into()
-    } else {
-        Object::entries(v.unchecked_ref())
-    };
-    let mut out = Vec::new();
-    for e in entries.iter() {
-        let pair: Array = e.dyn_into().map_err(|_| "pairs of strings".to_string())?;
-        let k = pair.get(0).as_string().ok_or("string header names")?;
-        let val = pair.get(1);
-        let val = match (val.as_string(), val.as_f64()) {
-            (Some(s), _) => s,
-            (None, Some(n)) => super::socket::js_number(n),
-            _ => return Err(format!("a string for header {k}")),
-        };
-        out.push((k, val));
-        if out.len() > 256 {
-            return Err("at most 256 headers".into());
-        }
+    if !Array::is_array(v) {
+        return Err("getHeaders failed".into());
     }
-    Ok(out)
+    let pairs: &Array = v.unchecked_ref();
+    Ok(pairs
+        .iter()
+        .map(|p| {
+            let p: Array = p.unchecked_into();
+            let text = |i| p.get(i).as_string().unwrap_or_default();
+            (text(0), text(1))
+        })
+        .collect())
 }
 
-/// `getHeaders()` (sync or async) → the Rust `GetHeaders`.
+/// `getHeaders()` (sync or async) → the Rust `GetHeaders`. Whatever it throws, rejects with or
+/// returns, the result is headers or a message (a `headers` error, retried).
 fn wrap_get_headers(f: Function) -> GetHeaders {
     Rc::new(move || {
-        let f = f.clone();
+        let p = call_get_headers(&f);
         Box::pin(async move {
-            let v = f.call0(&JsValue::UNDEFINED).map_err(|e| describe(&e))?;
-            let v = if is_promise_like(&v) {
-                JsFuture::from(Promise::resolve(&v))
-                    .await
-                    .map_err(|e| describe(&e))?
-            } else {
-                v
-            };
-            if absent(&v) {
-                return Ok(Vec::new());
-            }
-            header_pairs(&v).map_err(|why| format!("getHeaders must return {why}"))
+            let v = JsFuture::from(p).await.unwrap_or_default();
+            header_pairs(&v)
         })
     })
-}
-
-fn describe(e: &JsValue) -> String {
-    if let Some(err) = e.dyn_ref::<js_sys::Error>() {
-        return String::from(err.message());
-    }
-    e.as_string().unwrap_or_else(|| "getHeaders failed".into())
 }

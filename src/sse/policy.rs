@@ -6,6 +6,12 @@
 //! id, and the memory of recently delivered ids so that an event replayed after a reconnect is not
 //! delivered twice. It does not touch timers, the network or the clock: `now` and random numbers
 //! are parameters.
+//!
+//! One id rule for both transports ([`Policy::on_event`]): it looks only at what a native
+//! `EventSource` lets a script see, the last event id each event carries on its connection. An
+//! event has an id of its own when that differs from the previous event's on the same connection
+//! (the connection starts with none); such an id already delivered drops the event. Events that
+//! share an id (a repeated `id:` field, or no `id:` field) are all delivered.
 
 use std::collections::{HashSet, VecDeque};
 
@@ -89,6 +95,8 @@ pub struct Policy {
     last_event_id: String,
     delivered: RecentIds,
     auth_retry_used: bool,
+    /// The last event id of the previous event on the current connection.
+    conn_last: String,
 }
 
 impl Policy {
@@ -107,6 +115,7 @@ impl Policy {
             last_event_id,
             delivered,
             auth_retry_used: false,
+            conn_last: String::new(),
         }
     }
 
@@ -130,9 +139,10 @@ impl Policy {
         self.auth_retry_used = false;
     }
 
-    /// A `retry:` field (ms).
+    /// A `retry:` field (ms), clamped to `maxDelay`: a server cannot park the client longer
+    /// than its own backoff would.
     pub fn on_retry_field(&mut self, ms: u32) {
-        self.server_retry = Some(f64::from(ms).min(MAX_TIMER_MS));
+        self.server_retry = Some(f64::from(ms).min(self.backoff.max_delay).min(MAX_TIMER_MS));
     }
 
     /// An empty-data dispatch that changed the last event id.
@@ -140,19 +150,29 @@ impl Policy {
         self.last_event_id = id.to_string();
     }
 
-    /// An event arrived carrying `id` in its own block (if any) and the stream's
-    /// `last_event_id`. Returns whether to deliver it: `false` when `id` was already delivered.
-    pub fn on_event(&mut self, id: Option<&str>, last_event_id: &str) -> bool {
-        if let Some(id) = id.filter(|id| !id.is_empty()) {
-            if self.delivered.contains(id) {
-                return false;
+    /// A new connection starts (like a new native `EventSource`, with no last event id).
+    pub fn on_connect(&mut self) {
+        self.conn_last.clear();
+    }
+
+    /// An event arrived whose last event id, as a native `EventSource` reports it on this
+    /// connection, is `id` (`None`: unchanged, e.g. an over-long id that was ignored). Returns
+    /// the last event id to report with the event, or `None` to drop it: when `id` differs from
+    /// the previous event's on this connection it is the event's own id, and an own id already
+    /// delivered is a replay. An empty id resets the last id; until the connection sets one,
+    /// events report the stream's last id.
+    pub fn on_event(&mut self, id: Option<&str>) -> Option<String> {
+        if let Some(id) = id.filter(|id| *id != self.conn_last) {
+            self.conn_last = id.to_string();
+            if !id.is_empty() {
+                if self.delivered.contains(id) {
+                    return None;
+                }
+                self.delivered.insert(id);
             }
-            self.delivered.insert(id);
+            self.last_event_id = id.to_string();
         }
-        if last_event_id != self.last_event_id {
-            self.last_event_id = last_event_id.to_string();
-        }
-        true
+        Some(self.last_event_id.clone())
     }
 
     /// The connection failed or dropped. `retry_after` (ms) is a floor from the response;
@@ -342,6 +362,15 @@ pub fn with_query_param(url: &str, name: &str, value: &str) -> String {
     out.push_str(&percent_encode(value));
     out.push_str(fragment);
     out
+}
+
+/// The `Last-Event-ID` header value for `id`, as a native `EventSource` sends it: the UTF-8
+/// bytes of the id. `fetch` takes a header value as a string of code units up to U+00FF, one
+/// byte each, so each byte becomes the code unit of the same value (`Ω` → `\u{ce}\u{a9}`); an
+/// id outside Latin-1 can then be sent at all. Ids never hold NUL, CR or LF (the parser and the
+/// `lastEventId` option refuse them), so the value is always a valid header.
+pub fn header_value(id: &str) -> String {
+    id.bytes().map(char::from).collect()
 }
 
 /// Percent-encodes everything but the URL-safe unreserved characters.

@@ -483,24 +483,26 @@ fn gives_up_after_max_attempts() {
 fn dedup_of_delivered_ids() {
     let mut p = Policy::new(cfg(), Some("3".into()));
     assert_eq!(p.last_event_id(), "3");
-    assert!(!p.on_event(Some("3"), "3"));
+    p.on_connect();
+    assert_eq!(p.on_event(Some("3")), None);
     for i in 4..=10 {
         let id = i.to_string();
-        assert!(p.on_event(Some(&id), &id));
+        assert_eq!(p.on_event(Some(&id)), Some(id));
     }
     // replayed after a reconnect
+    p.on_connect();
     for i in 5..=10 {
         let id = i.to_string();
-        assert!(!p.on_event(Some(&id), &id));
+        assert_eq!(p.on_event(Some(&id)), None);
         assert_eq!(p.last_event_id(), "10");
     }
-    assert!(p.on_event(Some("11"), "11"));
+    assert_eq!(p.on_event(Some("11")).as_deref(), Some("11"));
     // events without their own id are always delivered
-    assert!(p.on_event(None, "11"));
-    assert!(p.on_event(None, "11"));
+    assert_eq!(p.on_event(Some("11")).as_deref(), Some("11"));
+    assert_eq!(p.on_event(None).as_deref(), Some("11"));
     // an empty id resets the last id and is not remembered
-    assert!(p.on_event(Some(""), ""));
-    assert!(p.on_event(Some(""), ""));
+    assert_eq!(p.on_event(Some("")).as_deref(), Some(""));
+    assert_eq!(p.on_event(Some("")).as_deref(), Some(""));
     assert_eq!(p.last_event_id(), "");
 }
 
@@ -673,7 +675,8 @@ fn virtual_time_drop_and_resume_delivers_each_event_once() {
         for i in start..(start + 13).min(101) {
             body.push_str(&format!("id: {i}\ndata: n{i}\n\n"));
         }
-        let mut parser = Parser::new(policy.last_event_id().to_string());
+        let mut parser = Parser::new(String::new());
+        policy.on_connect();
         assert_eq!(
             policy.on_response(200, Some("text/event-stream"), None, false, now),
             Response::Open
@@ -686,7 +689,7 @@ fn virtual_time_drop_and_resume_delivers_each_event_once() {
             for out in parser.feed_vec(part) {
                 match out {
                     Output::Event(e) => {
-                        if policy.on_event(e.id.as_deref(), &e.last_event_id) {
+                        if policy.on_event(Some(&e.last_event_id)).is_some() {
                             delivered.push(e.data);
                         }
                     }
@@ -709,4 +712,97 @@ fn virtual_time_drop_and_resume_delivers_each_event_once() {
     let want: Vec<String> = (1..=100).map(|i| format!("n{i}")).collect();
     assert_eq!(delivered, want);
     assert!(now > 0.0);
+}
+
+/// Feeds `body` on a new connection of `policy` the way `EventStream` does (a parser with no
+/// id, like a new native `EventSource`); returns the delivered `(data, lastEventId)` pairs.
+fn deliver_through(policy: &mut Policy, body: &str) -> Vec<(String, String)> {
+    policy.on_connect();
+    let mut parser = Parser::new(String::new());
+    let mut out = Vec::new();
+    for o in parser.feed_vec(body.as_bytes()) {
+        match o {
+            Output::Event(e) => {
+                if let Some(last) = policy.on_event(Some(&e.last_event_id)) {
+                    out.push((e.data, last));
+                }
+            }
+            Output::LastEventId(id) => policy.on_last_event_id(&id),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+/// Issue 9, item 8: one id rule for both transports. A native `EventSource` cannot tell a
+/// repeated `id: 7` from an event without id after `id: 7`, so neither transport drops them;
+/// an own id replayed on a later connection is dropped.
+#[test]
+fn events_sharing_an_id_are_all_delivered_replays_are_not() {
+    let mut p = Policy::new(cfg(), None);
+    let body = "id: 7\ndata: a\n\nid: 7\ndata: b\n\nid: 7\ndata: c\n\ndata: d\n\n";
+    assert_eq!(
+        deliver_through(&mut p, body),
+        pairs(&[("a", "7"), ("b", "7"), ("c", "7"), ("d", "7")])
+    );
+    // The server replays after the resume: 7 (and what shares it) is known, 8 is new.
+    let replay = "id: 7\ndata: a\n\nid: 8\ndata: e\n\n";
+    assert_eq!(deliver_through(&mut p, replay), pairs(&[("e", "8")]));
+    // A new connection whose first events carry no id report the stream's last id.
+    assert_eq!(
+        deliver_through(&mut p, "data: f\n\nid: 9\ndata: g\n\n"),
+        pairs(&[("f", "8"), ("g", "9")])
+    );
+    // An id set by an event without data is the next event's own id.
+    assert_eq!(
+        deliver_through(&mut p, "id: 10\n\ndata: h\n\n"),
+        pairs(&[("h", "10")])
+    );
+    assert_eq!(deliver_through(&mut p, "id: 10\ndata: h\n\n"), pairs(&[]));
+}
+
+/// Issue 9, item 14: a hostile `retry:` cannot park the client past `maxDelay`.
+#[test]
+fn server_retry_is_clamped_to_max_delay() {
+    let mut p = Policy::new(
+        BackoffConfig {
+            max_delay: 2000.0,
+            ..cfg()
+        },
+        None,
+    );
+    let ms = match Parser::default()
+        .feed_vec(b"retry: 999999999999\n\n")
+        .as_slice()
+    {
+        [Output::Retry(ms)] => *ms,
+        other => panic!("{other:?}"),
+    };
+    p.on_retry_field(ms);
+    assert_eq!(p.server_retry(), Some(2000.0));
+    assert_eq!(
+        p.on_failure(None, 0.0, 0.0),
+        Next::Reconnect {
+            attempt: 1,
+            delay: 2000.0
+        }
+    );
+}
+
+/// Issue 9, item 7: an id outside Latin-1 goes into `Last-Event-ID` as its UTF-8 bytes (what a
+/// native `EventSource` sends), one code unit per byte, so `fetch` can carry it.
+#[test]
+fn last_event_id_header_carries_the_utf8_bytes() {
+    assert_eq!(header_value("42"), "42");
+    let v = header_value("\u{3a9}-1");
+    assert_eq!(v, "\u{ce}\u{a9}-1");
+    assert!(v.chars().all(|c| u32::from(c) <= 0xff));
+    let bytes: Vec<u8> = v.chars().map(|c| c as u8).collect();
+    assert_eq!(String::from_utf8(bytes).unwrap(), "\u{3a9}-1");
 }

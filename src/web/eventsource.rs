@@ -3,14 +3,20 @@
 //! and removes every listener it added (RAII, no `Closure::forget`).
 //!
 //! It owns no policy: it does not reconnect (the caller closes it on the first error and opens a
-//! new one after its own backoff) and does not de-duplicate.
+//! new one after its own backoff) and does not de-duplicate. It tells the browser's own `open`
+//! and `error` events (plain `Event`s) from server events of those types (`MessageEvent`s), and
+//! holds the 1 MiB cap of [`crate::sse::MAX_EVENT_BYTES`] by looking at the length of the JS
+//! strings before copying them into wasm memory.
 
-use std::collections::HashSet;
+use std::cell::RefCell;
 use std::rc::Rc;
 
+use js_sys::JsString;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Event, EventSource, EventSourceInit, MessageEvent};
+
+use crate::sse::MAX_EVENT_BYTES;
 
 /// What the `EventSource` reports.
 #[derive(Debug)]
@@ -20,8 +26,12 @@ pub enum EsInput {
     Message {
         event_type: String,
         data: String,
-        last_event_id: String,
+        /// `None` when the id is over the cap: it is ignored, as the `fetch` parser ignores an
+        /// over-long `id` line.
+        last_event_id: Option<String>,
     },
+    /// An event whose data reached [`MAX_EVENT_BYTES`] was dropped without being copied.
+    Oversized,
     /// The connection failed or dropped (the status is not visible to scripts).
     Error,
 }
@@ -32,8 +42,39 @@ pub struct EventSourceConn {
     on_open: Closure<dyn FnMut(Event)>,
     on_error: Closure<dyn FnMut(Event)>,
     on_message: Closure<dyn FnMut(MessageEvent)>,
-    /// Event types with a native listener (always includes `message`).
-    names: HashSet<String>,
+    /// Event types with a native `on_message` listener (always includes `message`). Never
+    /// borrowed across a call into JS.
+    names: RefCell<Vec<String>>,
+}
+
+/// The length of `v` in UTF-16 code units when it is a string.
+fn js_len(v: &JsValue) -> usize {
+    v.dyn_ref::<JsString>().map_or(0, |s| s.length() as usize)
+}
+
+/// A server event → input, copying only what fits the cap (a UTF-16 length at the cap means at
+/// least as many UTF-8 bytes). The rule is the parser's: data of `MAX_EVENT_BYTES` bytes or more
+/// is dropped.
+fn read(e: &MessageEvent) -> EsInput {
+    let data = e.data();
+    if js_len(&data) >= MAX_EVENT_BYTES {
+        return EsInput::Oversized;
+    }
+    let data = data.as_string().unwrap_or_default();
+    if data.len() >= MAX_EVENT_BYTES {
+        return EsInput::Oversized;
+    }
+    let id = js_sys::Reflect::get(e, &JsValue::from_str("lastEventId")).unwrap_or_default();
+    let last_event_id = if js_len(&id) > MAX_EVENT_BYTES {
+        None
+    } else {
+        Some(id.as_string().unwrap_or_default())
+    };
+    EsInput::Message {
+        event_type: e.type_(),
+        data,
+        last_event_id,
+    }
 }
 
 impl EventSourceConn {
@@ -48,27 +89,25 @@ impl EventSourceConn {
         let init = EventSourceInit::new();
         init.set_with_credentials(with_credentials);
         let es = EventSource::new_with_event_source_init_dict(url, &init)?;
-        let h = handler.clone();
-        let on_open = Closure::<dyn FnMut(Event)>::new(move |_e: Event| h(EsInput::Open));
-        let h = handler.clone();
-        let on_error = Closure::<dyn FnMut(Event)>::new(move |_e: Event| h(EsInput::Error));
-        let h = handler;
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-            let data = e.data().as_string().unwrap_or_default();
-            h(EsInput::Message {
-                event_type: e.type_(),
-                data,
-                last_event_id: e.last_event_id(),
+        // A server event named `open` or `error` is a `MessageEvent`; the browser's are not.
+        let lifecycle = |h: Rc<dyn Fn(EsInput)>, input: fn() -> EsInput| {
+            Closure::<dyn FnMut(Event)>::new(move |e: Event| match e.dyn_ref::<MessageEvent>() {
+                Some(m) => h(read(m)),
+                None => h(input()),
             })
-        });
+        };
+        let on_open = lifecycle(handler.clone(), || EsInput::Open);
+        let on_error = lifecycle(handler.clone(), || EsInput::Error);
+        let on_message =
+            Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| handler(read(&e)));
         let _ = es.add_event_listener_with_callback("open", on_open.as_ref().unchecked_ref());
         let _ = es.add_event_listener_with_callback("error", on_error.as_ref().unchecked_ref());
-        let mut conn = EventSourceConn {
+        let conn = EventSourceConn {
             es,
             on_open,
             on_error,
             on_message,
-            names: HashSet::new(),
+            names: RefCell::new(Vec::new()),
         };
         conn.listen("message");
         for name in names {
@@ -78,14 +117,19 @@ impl EventSourceConn {
     }
 
     /// Adds a native listener for the event type `name` (once per name).
-    pub fn listen(&mut self, name: &str) {
-        if matches!(name, "open" | "error") || self.names.contains(name) {
+    pub fn listen(&self, name: &str) {
+        if matches!(name, "open" | "error") {
             return;
         }
-        let f: &js_sys::Function = self.on_message.as_ref().unchecked_ref();
-        if self.es.add_event_listener_with_callback(name, f).is_ok() {
-            self.names.insert(name.to_string());
+        {
+            let mut names = self.names.borrow_mut();
+            if names.iter().any(|n| n == name) {
+                return;
+            }
+            names.push(name.to_string());
         }
+        let f: &js_sys::Function = self.on_message.as_ref().unchecked_ref();
+        let _ = self.es.add_event_listener_with_callback(name, f);
     }
 
     /// The URL the browser resolved.
@@ -104,7 +148,8 @@ impl Drop for EventSourceConn {
             .es
             .remove_event_listener_with_callback("error", self.on_error.as_ref().unchecked_ref());
         let f: &js_sys::Function = self.on_message.as_ref().unchecked_ref();
-        for name in &self.names {
+        let names = std::mem::take(&mut *self.names.borrow_mut());
+        for name in &names {
             let _ = self.es.remove_event_listener_with_callback(name, f);
         }
     }

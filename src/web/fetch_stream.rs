@@ -5,7 +5,7 @@
 
 use std::rc::Rc;
 
-use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
+use js_sys::{Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -17,8 +17,8 @@ use web_sys::{
 #[wasm_bindgen]
 extern "C" {
     /// The global `fetch` (window or worker).
-    #[wasm_bindgen(js_name = fetch)]
-    fn global_fetch(input: &str, init: &RequestInit) -> Promise;
+    #[wasm_bindgen(js_name = fetch, catch)]
+    fn global_fetch(input: &str, init: &RequestInit) -> Result<Promise, JsValue>;
 }
 
 /// What the request reports, in order: `Head`, then `Chunk`s, then `End` or `Failed`.
@@ -69,7 +69,7 @@ impl FetchConn {
             RequestCredentials::SameOrigin
         });
         init.set_signal(Some(&signal));
-        let promise = global_fetch(url, &init);
+        let promise = global_fetch(url, &init)?;
         wasm_bindgen_futures::spawn_local(run(promise, signal, handler));
         Ok(FetchConn { controller })
     }
@@ -145,11 +145,5 @@ async fn run(promise: Promise, signal: AbortSignal, handler: Rc<dyn Fn(FetchInpu
 }
 
 fn describe(e: &JsValue) -> String {
-    if let Some(err) = e.dyn_ref::<js_sys::Error>() {
-        return String::from(err.message());
-    }
-    e.as_string().unwrap_or_else(|| {
-        let parts = Array::of1(e);
-        parts.join("").into()
-    })
+    super::error_text(e).unwrap_or_else(|| "the request failed".into())
 }

@@ -5,10 +5,27 @@ pub mod page;
 pub mod storage;
 pub mod websocket;
 
+use wasm_bindgen::JsValue;
+
 /// Wall-clock milliseconds (`Date.now()`): keeps counting while a page sleeps or is frozen,
 /// which is what staleness checks need.
 pub fn now() -> f64 {
     js_sys::Date::now()
+}
+
+/// The text of a thrown or rejected value: the value itself when it is a string, else its
+/// `message` when that is a string (an `Error`'s, or any object's). `None` for anything else
+/// (a number, `null`, an `Error` whose `message` was replaced by an object): never throws.
+pub fn error_text(e: &JsValue) -> Option<String> {
+    if let Some(s) = e.as_string() {
+        return Some(s);
+    }
+    if !e.is_object() {
+        return None;
+    }
+    js_sys::Reflect::get(e, &JsValue::from_str("message"))
+        .ok()
+        .and_then(|m| m.as_string())
 }
 
 /// A seed for the backoff jitter from the host's `Math.random()`.
