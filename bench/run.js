@@ -13,6 +13,7 @@ const fs = require('fs');
 const path = require('path');
 const zlib = require('zlib');
 const h = require('../tests/e2e/harness');
+const {socklineSize} = require('./size');
 
 const OUT = path.join(h.ROOT, 'target', 'bench');
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
@@ -44,28 +45,6 @@ async function bundleScClient() {
   let file = fs.readFileSync(path.join(OUT, 'socketcluster-client.js'));
   let version = require(path.join(h.FIXTURES, 'node_modules', 'socketcluster-client', 'package.json')).version;
   return {version, raw: file.length, gzip: gz(file)};
-}
-
-function socklineSize() {
-  let files = ['sockline_bg.wasm', 'sockline.js'];
-  let snippets = path.join(h.PKG, 'snippets');
-  let walk = (dir) => {
-    for (let e of fs.readdirSync(dir, {withFileTypes: true})) {
-      let p = path.join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.js')) files.push(path.relative(h.PKG, p));
-    }
-  };
-  if (fs.existsSync(snippets)) walk(snippets);
-  let parts = files.map((f) => {
-    let buf = fs.readFileSync(path.join(h.PKG, f));
-    return {file: f, raw: buf.length, gzip: gz(buf)};
-  });
-  return {
-    parts,
-    raw: parts.reduce((a, p) => a + p.raw, 0),
-    gzip: parts.reduce((a, p) => a + p.gzip, 0),
-  };
 }
 
 async function heapUsed(cdp) {
@@ -156,7 +135,7 @@ async function main() {
   let lastRoundMs = 0;
   try {
     sizes.sc = await bundleScClient();
-    sizes.sockline = socklineSize();
+    sizes.sockline = await socklineSize(); // wasm gz + pkg JS bundled, minified, gz
     server = await h.staticServer([
       ['/', __dirname],
       ['/pkg/', h.PKG],

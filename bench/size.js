@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+'use strict';
+// What a user ships, gzip -9: sockline's pkg/ (sockline_bg.wasm + all its JS modules bundled and
+// minified by esbuild, as an app's bundler would) next to socketcluster-client 20 bundled and
+// minified the same way (bench/sc-entry.js). Printed by `./run build`; bench/run.js reuses it.
+// pkg/ itself is left as wasm-pack wrote it (readable, usable unbundled from a script tag or a
+// plain ESM import): minifying is the app's bundler's job.
+
+const fs = require('fs');
+const path = require('path');
+const zlib = require('zlib');
+const h = require('../tests/e2e/harness');
+
+const gz = (buf) => zlib.gzipSync(buf, {level: 9}).length;
+
+function esbuildOf() {
+  return h.requireDep('esbuild');
+}
+
+// All .js files of pkg/ (sockline.js + snippets/**), unminified, for the breakdown.
+function pkgJsFiles() {
+  let files = ['sockline.js'];
+  let walk = (dir) => {
+    for (let e of fs.readdirSync(dir, {withFileTypes: true})) {
+      let p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.js')) files.push(path.relative(h.PKG, p));
+    }
+  };
+  let snippets = path.join(h.PKG, 'snippets');
+  if (fs.existsSync(snippets)) walk(snippets);
+  return files;
+}
+
+async function socklineSize() {
+  let wasm = fs.readFileSync(path.join(h.PKG, 'sockline_bg.wasm'));
+  let js = pkgJsFiles().map((f) => {
+    let buf = fs.readFileSync(path.join(h.PKG, f));
+    return {file: f, raw: buf.length, gzip: gz(buf)};
+  });
+  // The whole public surface, as `import init, {...} from 'sockline'` pulls it in.
+  let r = await esbuildOf().build({
+    stdin: {
+      contents: "export * from './sockline.js';\nexport {default} from './sockline.js';\n",
+      resolveDir: h.PKG,
+      sourcefile: 'entry.js',
+    },
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'browser',
+    write: false,
+    logLevel: 'warning',
+    // wasm-bindgen lists one inline snippet module twice in its import object (same module)
+    logOverride: {'duplicate-object-key': 'silent'},
+  });
+  let min = Buffer.from(r.outputFiles[0].contents);
+  let wasmPart = {file: 'sockline_bg.wasm', raw: wasm.length, gzip: gz(wasm)};
+  let jsPart = {file: 'JS (esbuild --bundle --minify)', raw: min.length, gzip: gz(min)};
+  return {
+    wasm: wasmPart,
+    js: jsPart,
+    files: js,
+    // `parts` as bench/run.js prints them: what is shipped.
+    parts: [wasmPart, jsPart],
+    raw: wasmPart.raw + jsPart.raw,
+    gzip: wasmPart.gzip + jsPart.gzip,
+  };
+}
+
+async function scClientSize() {
+  let r = await esbuildOf().build({
+    entryPoints: [path.join(__dirname, 'sc-entry.js')],
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'browser',
+    nodePaths: [path.join(h.FIXTURES, 'node_modules')],
+    write: false,
+    logLevel: 'warning',
+  });
+  let file = Buffer.from(r.outputFiles[0].contents);
+  let version = require(path.join(h.FIXTURES, 'node_modules', 'socketcluster-client', 'package.json')).version;
+  return {version, raw: file.length, gzip: gz(file), code: file};
+}
+
+async function main() {
+  let [s, sc] = await Promise.all([socklineSize(), scClientSize()]);
+  let row = (name, raw, gzip) => console.log(`${name.padEnd(44)} ${String(raw).padStart(9)} ${String(gzip).padStart(9)}`);
+  console.log(`${'shipped (what a user ships)'.padEnd(44)} ${'raw'.padStart(9)} ${'gzip-9'.padStart(9)}`);
+  row('pkg/sockline_bg.wasm', s.wasm.raw, s.wasm.gzip);
+  row('pkg JS, bundled + minified by esbuild', s.js.raw, s.js.gzip);
+  row('sockline total', s.raw, s.gzip);
+  row(`socketcluster-client ${sc.version} (esbuild --minify)`, sc.raw, sc.gzip);
+  console.log(`sockline / socketcluster-client: ${(s.gzip / sc.gzip).toFixed(2)}x`);
+  console.log(`pkg JS as built (unminified): ${s.files.map((f) => `${f.file} ${f.raw} B (${f.gzip} B gz)`).join('; ')}`);
+}
+
+module.exports = {socklineSize, scClientSize};
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err && err.stack ? err.stack : err);
+    process.exit(1);
+  });
+}
