@@ -106,10 +106,7 @@ fn packet(text: &str) -> Option<Packet<'_>> {
             None => Packet::Transmit { event, data },
         });
     }
-    if let Some(rid) = rid
-        .filter(|r| is_number(r))
-        .and_then(|r| r.parse::<f64>().ok())
-    {
+    if let Some(rid) = rid.and_then(number_value) {
         return Some(Packet::Response { rid, data, error });
     }
     Some(Packet::Raw(text))
@@ -334,13 +331,69 @@ pub fn is_number(raw: &str) -> bool {
     matches!(raw.as_bytes().first(), Some(b'-' | b'0'..=b'9'))
 }
 
-/// Reads a raw JSON value as a number (`None` for other types).
+/// Reads a raw JSON value as a number (`None` for other types, and for any text that is not
+/// exactly one JSON number).
+///
+/// Not `str::parse::<f64>`: its correctly rounded algorithm (with its power-of-5 tables) costs
+/// ~14 KB of wasm, and the envelope fields read here (`rid`, `pingTimeout`, `statusCode`) are
+/// integers. The result is exact (equal to `parse::<f64>`) for any number with at most 15
+/// significant digits and a decimal exponent within ±22 (the Clinger fast path), so for every
+/// integer up to 2^53; beyond that it is within ~1e-14 relative (so a value at the edge of the
+/// f64 range may read as infinity). Digits past the 19th are dropped.
 pub fn number_value(raw: &str) -> Option<f64> {
-    if is_number(raw) {
-        raw.parse().ok()
-    } else {
-        None
+    let b = raw.as_bytes();
+    if skip_number(b, 0)? != b.len() {
+        return None;
     }
+    let neg = b.first() == Some(&b'-');
+    let mut mant: u64 = 0;
+    let mut exp: i64 = 0;
+    let mut frac = false;
+    let mut i = usize::from(neg);
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'0'..=b'9' => {
+                if mant < 1_000_000_000_000_000_000 {
+                    mant = mant * 10 + u64::from(c - b'0');
+                    exp -= i64::from(frac);
+                } else {
+                    exp += i64::from(!frac);
+                }
+            }
+            b'.' => frac = true,
+            _ => break, // `e` / `E`
+        }
+        i += 1;
+    }
+    if b.get(i).is_some() {
+        let neg_exp = b.get(i + 1) == Some(&b'-');
+        let mut e: i64 = 0;
+        for &c in b.get(i + 1..)? {
+            if c.is_ascii_digit() {
+                e = (e * 10 + i64::from(c - b'0')).min(100_000);
+            }
+        }
+        exp += if neg_exp { -e } else { e };
+    }
+    let mut v = mant as f64;
+    if v != 0.0 {
+        // 10^k is exact in f64 for k <= 22; a split keeps the intermediate from overflowing.
+        let p = |k: i64| -> f64 {
+            let mut r = 1.0;
+            for _ in 0..k.min(400) {
+                r *= 10.0;
+            }
+            r
+        };
+        if exp >= 0 {
+            v *= p(exp);
+        } else if exp >= -22 {
+            v /= p(-exp);
+        } else {
+            v = v / p(22) / p((-exp - 22).min(400));
+        }
+    }
+    Some(if neg { -v } else { v })
 }
 
 /// Reads a raw JSON value as a boolean (`None` for other types).
@@ -799,6 +852,64 @@ mod tests {
         );
         assert_eq!(string_value(r##""\ud83d\ude00\u00e9""##).unwrap(), "😀é");
         assert_eq!(string_value(r##""\ud83d""##).unwrap(), "\u{FFFD}");
+    }
+
+    #[test]
+    fn number_value_reads_json_numbers_like_std() {
+        // Exact where envelope fields live: integers, short decimals, small exponents.
+        for t in [
+            "0",
+            "-0",
+            "1",
+            "7",
+            "30000",
+            "4008",
+            "9007199254740991",
+            "9007199254740993",
+            "12345678901234567890",
+            "1.0",
+            "1.5",
+            "-2.25",
+            "0.1",
+            "0.3",
+            "123.456",
+            "1e0",
+            "1E2",
+            "1e+2",
+            "2.5e-3",
+            "1e22",
+            "1e-22",
+            "3.14159",
+            "1e309",
+            "1e-400",
+            "0.000001",
+            "100e-2",
+        ] {
+            let want: f64 = t.parse().unwrap();
+            assert_eq!(number_value(t), Some(want), "{t}");
+        }
+        // Beyond the fast path: within a few ulps.
+        for t in [
+            "1e308",
+            "1.7976931348623157e300",
+            "2.2250738585072014e-308",
+            "1e-300",
+            "123456789e-40",
+        ] {
+            let want: f64 = t.parse().unwrap();
+            let got = number_value(t).unwrap();
+            assert!(((got - want) / want).abs() < 1e-14, "{t}: {got} vs {want}");
+        }
+        // Not exactly one JSON number.
+        for t in [
+            "", "-", "+1", "01", "1.", ".5", "1e", "1e+", "0x10", "inf", "-inf", "NaN", " 1", "1 ",
+            "\"1\"", "true", "null",
+        ] {
+            assert_eq!(number_value(t), None, "{t:?}");
+        }
+        // rid goes through it.
+        assert!(matches!(one(r#"{"rid":2.0e0}"#), Packet::Response { rid, .. } if rid == 2.0));
+        assert_eq!(one(r#"{"rid":"2"}"#), Packet::Raw(r#"{"rid":"2"}"#));
     }
 
     #[test]

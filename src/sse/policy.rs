@@ -312,7 +312,7 @@ fn parse_num(s: &str, min_len: usize, max_len: usize) -> Option<i64> {
     if s.len() < min_len || s.len() > max_len || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    s.parse().ok()
+    Some(s.bytes().fold(0, |acc, d| acc * 10 + i64::from(d - b'0')))
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
