@@ -11,9 +11,8 @@
 
 const fs = require('fs');
 const path = require('path');
-const zlib = require('zlib');
 const h = require('../tests/e2e/harness');
-const {socklineSize} = require('./size');
+const {gz, socklineSize} = require('./size');
 
 const OUT = path.join(h.ROOT, 'target', 'bench');
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
@@ -28,8 +27,6 @@ const CLIENTS = [
   ['sc', 'socketcluster-client'],
   ['raw', 'raw WebSocket'],
 ];
-
-const gz = (buf) => zlib.gzipSync(buf, {level: 9}).length;
 
 async function bundleScClient() {
   let esbuild = h.requireDep('esbuild');
