@@ -134,7 +134,12 @@ pub fn quote(s: &str) -> String {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             c if (c as u32) < 0x20 => {
-                out.push_str(&format!("\\u{:04x}", c as u32));
+                out.push_str(if (c as u32) < 0x10 {
+                    "\\u000"
+                } else {
+                    "\\u001"
+                });
+                out.push(char::from(b"0123456789abcdef"[(c as usize) & 15]));
             }
             c => out.push(c),
         }
@@ -154,10 +159,22 @@ pub fn encode_event(event: &str, data: Option<&str>, cid: Option<u64>) -> String
     }
     if let Some(cid) = cid {
         out.push_str(",\"cid\":");
-        out.push_str(&cid.to_string());
+        push_u64(&mut out, cid);
     }
     out.push('}');
     out
+}
+
+/// Appends the decimal digits of `n` (no `core::fmt` on the wasm path).
+pub fn push_u64(out: &mut String, n: u64) {
+    let mut p = 1u64;
+    while n / p >= 10 {
+        p *= 10;
+    }
+    while p > 0 {
+        out.push(char::from(b'0' + (n / p % 10) as u8));
+        p /= 10;
+    }
 }
 
 /// Encodes a response to a server invoke, echoing its `cid` text as `rid`.
@@ -910,6 +927,19 @@ mod tests {
         // rid goes through it.
         assert!(matches!(one(r#"{"rid":2.0e0}"#), Packet::Response { rid, .. } if rid == 2.0));
         assert_eq!(one(r#"{"rid":"2"}"#), Packet::Raw(r#"{"rid":"2"}"#));
+    }
+
+    #[test]
+    fn push_u64_and_control_escapes() {
+        for n in [0, 1, 9, 10, 99, 100, 12345, u64::from(u32::MAX), u64::MAX] {
+            let mut s = String::new();
+            push_u64(&mut s, n);
+            assert_eq!(s, n.to_string());
+        }
+        assert_eq!(
+            quote("\u{0}\u{1f}\u{10}\u{b}"),
+            r#""\u0000\u001f\u0010\u000b""#
+        );
     }
 
     #[test]

@@ -719,10 +719,12 @@ impl Session {
         }
         if let Phase::AwaitToken { deadline } = self.phase {
             let cid = self.take_cid();
-            let data = format!(
-                "{{\"authToken\":{}}}",
-                token.as_deref().map_or("null".to_string(), codec::quote)
-            );
+            let mut data = String::from("{\"authToken\":");
+            match token.as_deref() {
+                Some(t) => data.push_str(&codec::quote(t)),
+                None => data.push_str("null"),
+            }
+            data.push('}');
             self.handshake_token = token;
             self.phase = Phase::Handshaking { cid, deadline };
             self.send_raw(codec::encode_event("#handshake", Some(&data), Some(cid)));
@@ -1068,7 +1070,11 @@ impl Session {
         });
         if code != 1000 && code != 1001 {
             let message = if close_reason(code).is_empty() || close_reason(code) != reason {
-                format!("Socket connection closed with status code {code} and reason: {reason}")
+                let mut m = String::from("Socket connection closed with status code ");
+                codec::push_u64(&mut m, u64::from(code));
+                m.push_str(" and reason: ");
+                m.push_str(&reason);
+                m
             } else {
                 reason.clone()
             };
@@ -1132,7 +1138,8 @@ impl Session {
         {
             return;
         }
-        let mut data = format!("{{\"channel\":{}", codec::quote(name));
+        let mut data = String::from("{\"channel\":");
+        data.push_str(&codec::quote(name));
         if c.opts.wait_for_auth {
             data.push_str(",\"waitForAuth\":true");
         }
@@ -1401,7 +1408,10 @@ impl Session {
                     Some(r) => {
                         let mut t = codec::encode_event(name, data, None);
                         t.pop();
-                        format!("{t},\"cid\":{}}}", r.rid)
+                        t.push_str(",\"cid\":");
+                        t.push_str(&r.rid);
+                        t.push('}');
+                        t
                     }
                     None => codec::encode_event(name, data, None),
                 };
