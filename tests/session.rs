@@ -1025,6 +1025,45 @@ fn resubscription_after_reconnect_priority_then_insertion_wait_for_auth_held_bac
 }
 
 #[test]
+fn many_channels_keep_subscription_order_not_name_order() {
+    // The channel table is sorted by name for lookups; every list the session hands out (and the
+    // resubscribe order) must still be subscription order. Acks arrive out of order.
+    let mut h = H::new(cfg());
+    h.establish();
+    let names: Vec<String> = (0..300u64)
+        .map(|i| format!("ch-{}", (i * 7919) % 1000))
+        .collect();
+    for n in &names {
+        assert!(h.s.subscribe(n, SubscribeOptions::default()));
+    }
+    let v = h.out();
+    let frames = sends(&v);
+    assert_eq!(frames.len(), 300);
+    for t in frames.iter().rev() {
+        h.server(&format!(r##"{{"rid":{}}}"##, cid(t)));
+    }
+    assert_eq!(h.s.subscriptions(false), names);
+    assert!(h.s.has_channel("ch-0") && !h.s.has_channel("ch-1"));
+    h.s.unsubscribe(&names[150], h.now);
+    let mut left = names.clone();
+    left.remove(150);
+    assert_eq!(h.s.subscriptions(true), left);
+
+    let v = h.close(1006);
+    let (_, delay) = reconnecting(&v)[0];
+    h.advance(delay);
+    h.open(None);
+    let v = h.reply_handshake(&H::handshake_data(false));
+    let order: Vec<String> = sends(&v)
+        .iter()
+        .map(|t| json(t)["data"]["channel"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(order, left);
+    assert_eq!(h.s.subscriptions(false), Vec::<String>::new());
+    assert_eq!(h.s.subscriptions(true), left);
+}
+
+#[test]
 fn wait_for_auth_channel_held_back_after_reconnect_without_valid_token() {
     let mut h = H::new(cfg());
     h.establish();

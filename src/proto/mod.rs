@@ -9,6 +9,7 @@ pub mod backoff;
 pub mod codec;
 pub mod error;
 pub mod session;
+pub mod table;
 
 pub use backoff::BackoffConfig;
 pub use error::{BadConnectionKind, CallError};

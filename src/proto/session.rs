@@ -10,12 +10,13 @@
 //! must arm a timer for). It never reads a clock, never draws its own randomness (the RNG is
 //! seeded by the caller), and never touches `web_sys`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use super::auth;
 use super::backoff::{BackoffConfig, XorShift};
 use super::codec::{self, Frame, Packet};
 use super::error::{close_reason, BadConnectionKind, CallError};
+use super::table::{desc_then_asc, heapsort, NameTable};
 
 /// Session options (the JS `options`, already validated).
 #[derive(Debug, Clone, PartialEq)]
@@ -341,7 +342,7 @@ pub struct Session {
     /// Calls sent and waiting for their answer, in `cid` (send) order.
     pending: VecDeque<(u64, Call)>,
     outbox: VecDeque<Call>,
-    channels: HashMap<String, ChannelEntry>,
+    channels: NameTable<ChannelEntry>,
     sub_in_flight: Vec<(u64, String)>,
     auth_state: AuthState,
     signed_token: Option<String>,
@@ -369,7 +370,7 @@ impl Session {
             last_close: (1000, close_reason(1000).to_string()),
             pending: VecDeque::new(),
             outbox: VecDeque::new(),
-            channels: HashMap::new(),
+            channels: NameTable::new(),
             sub_in_flight: Vec::new(),
             auth_state: AuthState::Unauthenticated,
             signed_token: None,
@@ -426,13 +427,13 @@ impl Session {
     }
     /// Channel names, subscribed ones only unless `include_pending`.
     pub fn subscriptions(&self, include_pending: bool) -> Vec<String> {
-        let mut v: Vec<(&u64, &String)> = self
+        let mut v: Vec<(u64, &String)> = self
             .channels
             .iter()
             .filter(|(_, c)| c.state == ChannelState::Subscribed || include_pending)
-            .map(|(n, c)| (&c.seq, n))
+            .map(|(n, c)| (c.seq, n))
             .collect();
-        v.sort_unstable();
+        heapsort(&mut v, |a, b| a.0 < b.0);
         v.into_iter().map(|(_, n)| n.clone()).collect()
     }
 
@@ -675,11 +676,7 @@ impl Session {
             .filter(|(_, c)| c.state == ChannelState::Pending && c.in_flight.is_none())
             .map(|(n, c)| (c.opts.priority, c.seq, n.clone()))
             .collect();
-        names.sort_unstable_by(|a, b| {
-            b.0.partial_cmp(&a.0)
-                .unwrap_or(std::cmp::Ordering::Equal)
-                .then(a.1.cmp(&b.1))
-        });
+        heapsort(&mut names, |a, b| desc_then_asc((a.0, a.1), (b.0, b.1)));
         for (_, _, n) in names {
             self.try_subscribe(&n);
         }
@@ -867,14 +864,15 @@ impl Session {
 
     /// Removes the in-flight call of `cid` (answers usually come in order: found near the front).
     fn take_pending(&mut self, cid: u64) -> Option<Call> {
-        let pos = self.pending.iter().position(|(c, _)| *c == cid)?;
+        // cids go out in increasing order, so the table is sorted by cid.
+        let pos = self.pending.binary_search_by(|(c, _)| c.cmp(&cid)).ok()?;
         self.pending.remove(pos).map(|(_, call)| call)
     }
 
     /// Channel names in subscription order (the map itself is unordered).
     fn channel_names_in_order(&self) -> Vec<String> {
         let mut v: Vec<(u64, &String)> = self.channels.iter().map(|(n, c)| (c.seq, n)).collect();
-        v.sort_unstable();
+        heapsort(&mut v, |a, b| a.0 < b.0);
         v.into_iter().map(|(_, n)| n.clone()).collect()
     }
 
@@ -1181,7 +1179,8 @@ impl Session {
                 return;
             }
         }
-        if let Some(pos) = self.sub_in_flight.iter().position(|(c, _)| *c == rid) {
+        // cids go out in increasing order, so the list is sorted by cid.
+        if let Ok(pos) = self.sub_in_flight.binary_search_by(|(c, _)| c.cmp(&rid)) {
             let (_, name) = self.sub_in_flight.remove(pos);
             self.handle_subscribe_reply(name, error.map(str::to_string));
             return;

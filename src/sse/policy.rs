@@ -13,9 +13,10 @@
 //! (the connection starts with none); such an id already delivered drops the event. Events that
 //! share an id (a repeated `id:` field, or no `id:` field) are all delivered.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 
 use crate::proto::backoff::{BackoffConfig, MAX_TIMER_MS};
+use crate::proto::table::NameTable;
 
 /// How many recently delivered event ids are remembered for de-duplication.
 pub const RECENT_IDS: usize = 1024;
@@ -24,15 +25,15 @@ pub const RECENT_IDS: usize = 1024;
 #[derive(Debug, Clone, Default)]
 pub struct RecentIds {
     order: VecDeque<String>,
-    set: HashSet<String>,
+    set: NameTable<()>,
 }
 
 impl RecentIds {
     pub fn contains(&self, id: &str) -> bool {
-        self.set.contains(id)
+        self.set.contains_key(id)
     }
     pub fn insert(&mut self, id: &str) {
-        if self.set.contains(id) {
+        if self.set.contains_key(id) {
             return;
         }
         if self.order.len() >= RECENT_IDS {
@@ -41,7 +42,7 @@ impl RecentIds {
             }
         }
         self.order.push_back(id.to_string());
-        self.set.insert(id.to_string());
+        self.set.insert(id.to_string(), ());
     }
     pub fn len(&self) -> usize {
         self.order.len()

@@ -1,0 +1,196 @@
+//! Small containers that keep std's hashing and sorting out of the wasm.
+//!
+//! Owns: [`NameTable`], a map from names to values kept sorted by name, and [`heapsort`]. They
+//! replace `HashMap`/`HashSet` (hashbrown + SipHash) and `sort_unstable` (a pattern-defeating
+//! quicksort monomorphised per element type), which together cost ~9 KB of gzipped wasm (issue
+//! 10). Lookups stay O(log n); an insert or remove moves the tail of one `Vec` (pointers and
+//! small values, never the strings' bytes), which is cheap at the sizes tables here reach
+//! (channels, event names, listener slots).
+
+use std::cmp::Ordering;
+
+/// A map from names to values, sorted by name: `get`/`contains_key` are a binary search, `iter`
+/// goes in name order.
+#[derive(Debug, Clone)]
+pub struct NameTable<V> {
+    items: Vec<(String, V)>,
+}
+
+impl<V> Default for NameTable<V> {
+    fn default() -> Self {
+        NameTable { items: Vec::new() }
+    }
+}
+
+impl<V> NameTable<V> {
+    pub const fn new() -> Self {
+        NameTable { items: Vec::new() }
+    }
+
+    fn find(&self, name: &str) -> Result<usize, usize> {
+        self.items.binary_search_by(|(k, _)| k.as_str().cmp(name))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&V> {
+        let i = self.find(name).ok()?;
+        self.items.get(i).map(|(_, v)| v)
+    }
+
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut V> {
+        let i = self.find(name).ok()?;
+        self.items.get_mut(i).map(|(_, v)| v)
+    }
+
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.find(name).is_ok()
+    }
+
+    /// Inserts `value` under `name`; returns the value it replaces, if any.
+    pub fn insert(&mut self, name: String, value: V) -> Option<V> {
+        match self.find(&name) {
+            Ok(i) => self
+                .items
+                .get_mut(i)
+                .map(|(_, v)| std::mem::replace(v, value)),
+            Err(i) => {
+                self.items.insert(i, (name, value));
+                None
+            }
+        }
+    }
+
+    pub fn remove(&mut self, name: &str) -> Option<V> {
+        let i = self.find(name).ok()?;
+        Some(self.items.remove(i).1)
+    }
+
+    /// Keeps the entries for which `keep` returns `true`.
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &mut V) -> bool) {
+        self.items.retain_mut(|(k, v)| keep(k, v));
+    }
+
+    /// The entries in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &V)> {
+        self.items.iter().map(|(k, v)| (k, v))
+    }
+
+    /// The entries in name order, values mutable.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&String, &mut V)> {
+        self.items.iter_mut().map(|(k, v)| (&*k, v))
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.items.clear();
+    }
+}
+
+/// Sorts `v` in place so that no element is `less` than one before it (O(n log n), not stable:
+/// give `less` a unique tie-breaker where order matters). Never panics, whatever `less` says.
+pub fn heapsort<T>(v: &mut [T], less: impl Fn(&T, &T) -> bool) {
+    fn sift<T>(v: &mut [T], mut root: usize, less: &impl Fn(&T, &T) -> bool) {
+        loop {
+            let mut child = 2 * root + 1;
+            let (Some(a), b) = (v.get(child), v.get(child + 1)) else {
+                return;
+            };
+            if let Some(b) = b {
+                if less(a, b) {
+                    child += 1;
+                }
+            }
+            match (v.get(root), v.get(child)) {
+                (Some(r), Some(c)) if less(r, c) => v.swap(root, child),
+                _ => return,
+            }
+            root = child;
+        }
+    }
+    let n = v.len();
+    for i in (0..n / 2).rev() {
+        sift(v, i, &less);
+    }
+    for end in (1..n).rev() {
+        v.swap(0, end);
+        if let Some(head) = v.get_mut(..end) {
+            sift(head, 0, &less);
+        }
+    }
+}
+
+/// Whether `a` goes before `b`: `f64` keys descending, then `u64` keys ascending (a NaN key is
+/// unordered, so only the `u64` key decides against it).
+pub fn desc_then_asc(a: (f64, u64), b: (f64, u64)) -> bool {
+    match a.0.partial_cmp(&b.0) {
+        Some(Ordering::Greater) => true,
+        Some(Ordering::Less) => false,
+        _ => a.1 < b.1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_table_is_a_sorted_map() {
+        let mut t = NameTable::new();
+        assert!(t.is_empty());
+        for (i, n) in ["m", "b", "z", "a", "q"].iter().enumerate() {
+            assert_eq!(t.insert(n.to_string(), i), None);
+        }
+        assert_eq!(t.insert("b".to_string(), 10), Some(1));
+        assert_eq!(t.len(), 5);
+        assert_eq!(t.get("b"), Some(&10));
+        assert_eq!(t.get("c"), None);
+        assert!(t.contains_key("z"));
+        *t.get_mut("z").unwrap() += 1;
+        assert_eq!(t.get("z"), Some(&3));
+        assert_eq!(t.remove("m"), Some(0));
+        assert_eq!(t.remove("m"), None);
+        let keys: Vec<&str> = t.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["a", "b", "q", "z"]);
+        t.retain(|k, _| k != "q");
+        assert_eq!(t.len(), 3);
+        for (_, v) in t.iter_mut() {
+            *v = 0;
+        }
+        assert!(t.iter().all(|(_, v)| *v == 0));
+        t.clear();
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn heapsort_sorts_like_std() {
+        let mut rng = crate::proto::backoff::XorShift::new(7);
+        for n in 0..200usize {
+            let mut v: Vec<u64> = (0..n).map(|_| rng.next_u64() % 50).collect();
+            let mut want = v.clone();
+            want.sort();
+            heapsort(&mut v, |a, b| a < b);
+            assert_eq!(v, want);
+        }
+        // An inconsistent order must not panic.
+        let mut v: Vec<f64> = vec![f64::NAN, 1.0, f64::NAN, 0.0, 2.0];
+        heapsort(&mut v, |a, b| a.partial_cmp(b).is_none());
+        assert_eq!(v.len(), 5);
+    }
+
+    #[test]
+    fn priority_order() {
+        let mut v = vec![(0.0, 3), (5.0, 2), (0.0, 1), (-1.0, 0), (5.0, 4)];
+        heapsort(&mut v, |a, b| desc_then_asc(*a, *b));
+        let seqs: Vec<u64> = v.iter().map(|p| p.1).collect();
+        assert_eq!(seqs, [2, 4, 1, 3, 0]);
+        let mut v = vec![(f64::NAN, 3), (5.0, 2), (f64::NAN, 1)];
+        heapsort(&mut v, |a, b| desc_then_asc(*a, *b));
+        assert_eq!(v.len(), 3);
+    }
+}
