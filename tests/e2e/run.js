@@ -277,6 +277,15 @@ async function main() {
         assert(r.status === 0, `tsc failed:\n${r.stdout}${r.stderr}`);
         return 'usage.ts compiles with --strict';
       });
+      // The oldest lib the declarations support, with our own .d.ts checked too.
+      await check('TypeScript: sockline.d.ts compiles under tsc --strict --lib es2020,dom --skipLibCheck false', async () => {
+        const tsc = path.join(h.ROOT, 'tests', 'fixtures', 'node_modules', 'typescript', 'bin', 'tsc');
+        const r = spawnSync(process.execPath, [tsc, '--noEmit', '--strict', '--skipLibCheck', 'false', '--target', 'es2020',
+          '--module', 'es2020', '--moduleResolution', 'bundler', '--lib', 'es2020,dom', 'usage.ts'],
+          {cwd: path.join(OUT, 'types'), encoding: 'utf8'});
+        assert(r.status === 0, `tsc failed:\n${r.stdout}${r.stderr}`);
+        return 'usage.ts and sockline.d.ts compile with --lib es2020,dom';
+      });
     }
 
     server = await h.staticServer([

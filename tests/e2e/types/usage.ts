@@ -5,7 +5,7 @@ import type { SocketOptions, Channel } from 'sockline';
 
 export async function usage(): Promise<void> {
   await init();
-  const options: SocketOptions = { ackTimeout: 5000, authStorage: 'memory', autoReconnectOptions: { maxAttempts: 3 } };
+  const options: SocketOptions = { ackTimeout: 5000, authStorage: 'memory', autoReconnectOptions: { maxAttempts: 3 }, maxPayload: 1 << 20 };
   const socket: Socket = connect('ws://localhost:8000/socketcluster/', options);
   const other = new Socket('ws://localhost:8000/');
   const answer: Promise<any> = socket.emit('echo', { a: 1 });
