@@ -7,6 +7,12 @@
 //! - `web`: thin browser drivers (WebSocket, EventSource, fetch, timers, page events, storage).
 //! - `client`: the Rust API (futures and Streams).
 //! - `js`: the wasm-bindgen adapter that JavaScript imports.
+//!
+//! Rule held everywhere: **no `RefCell` borrow is held across a call into JS**, a browser API
+//! (`fetch`, `new EventSource`, `WebSocket.send`, `addEventListener`, `setTimeout`, and every
+//! `Drop` that closes, aborts or clears one) or user code (listeners, `getHeaders`, storage
+//! objects). A page may wrap any of those globals and call back into the SDK from inside; a
+//! transition takes its borrow, releases it, then makes the calls (see `stream.rs`).
 
 pub mod proto;
 pub mod sse;
