@@ -10,12 +10,12 @@
 //! pump loop; a nested call only queues work that the running loop then delivers.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
 use futures::channel::{mpsc, oneshot};
 use gloo_timers::callback::Timeout;
 
+use crate::proto::table::IdTable;
 use crate::proto::{
     AuthState, CallError, CallId, CallOptions, ChannelState, Config, Output, ReplyTo, Session,
     SessionError, State, SubscribeOptions,
@@ -160,7 +160,7 @@ pub(crate) struct Inner {
     timer: RefCell<Option<(f64, Timeout)>>,
     page: RefCell<Option<PageWatch>>,
     store: TokenStore,
-    calls: RefCell<HashMap<CallId, Settler>>,
+    calls: RefCell<IdTable<Settler>>,
     handlers: RefCell<Vec<(u64, Handler)>>,
     /// Called once the outputs of an input are all delivered (the JS adapter flushes its batch
     /// of channel messages there).
@@ -213,7 +213,7 @@ impl Socket {
             timer: RefCell::new(None),
             page: RefCell::new(None),
             store,
-            calls: RefCell::new(HashMap::new()),
+            calls: RefCell::new(IdTable::new()),
             handlers: RefCell::new(Vec::new()),
             idle: RefCell::new(Vec::new()),
             next_handler: Cell::new(1),
@@ -766,7 +766,7 @@ impl Inner {
                 self.storage_notice();
             }
             Output::Settle { id, result } => {
-                let settler = self.calls.borrow_mut().remove(&id);
+                let settler = self.calls.borrow_mut().remove(id);
                 if let Some(f) = settler {
                     f(result);
                 }
@@ -853,8 +853,8 @@ impl Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         // Settle whatever is still waiting, so no future hangs on a dropped socket.
-        let calls: Vec<Settler> = self.calls.get_mut().drain().map(|(_, f)| f).collect();
-        for f in calls {
+        let calls = self.calls.get_mut().take_all();
+        for (_, f) in calls {
             f(Err(closed_error("call")));
         }
     }

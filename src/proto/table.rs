@@ -1,6 +1,7 @@
 //! Small containers that keep std's hashing and sorting out of the wasm.
 //!
-//! Owns: [`NameTable`], a map from names to values kept sorted by name, and [`heapsort`]. They
+//! Owns: [`NameTable`], a map from names to values kept sorted by name, [`IdTable`], a map from
+//! increasing ids (call ids, cids) to values kept in id order, and [`heapsort`]. They
 //! replace `HashMap`/`HashSet` (hashbrown + SipHash) and `sort_unstable` (a pattern-defeating
 //! quicksort monomorphised per element type), which together cost ~9 KB of gzipped wasm (issue
 //! 10). Lookups stay O(log n); an insert or remove moves the tail of one `Vec` (pointers and
@@ -8,6 +9,7 @@
 //! (channels, event names, listener slots).
 
 use std::cmp::Ordering;
+use std::collections::VecDeque;
 
 /// A map from names to values, sorted by name: `get`/`contains_key` are a binary search, `iter`
 /// goes in name order.
@@ -92,6 +94,72 @@ impl<V> NameTable<V> {
     }
 }
 
+/// A map from ids to values, in id order. Ids are handed out increasing, so an insert goes to the
+/// back (O(1)); a lookup or remove is a binary search (O(log n)) plus the shorter shift of a
+/// `VecDeque` (answers mostly come in order: O(1) at the front).
+#[derive(Debug)]
+pub struct IdTable<V> {
+    items: VecDeque<(u64, V)>,
+}
+
+impl<V> Default for IdTable<V> {
+    fn default() -> Self {
+        IdTable {
+            items: VecDeque::new(),
+        }
+    }
+}
+
+impl<V> IdTable<V> {
+    pub const fn new() -> Self {
+        IdTable {
+            items: VecDeque::new(),
+        }
+    }
+
+    /// Inserts `value` under `id` (at the back when `id` is the largest so far); replaces and
+    /// returns the value already under `id`, if any.
+    pub fn insert(&mut self, id: u64, value: V) -> Option<V> {
+        if self.items.back().is_none_or(|(last, _)| *last < id) {
+            self.items.push_back((id, value));
+            return None;
+        }
+        match self.items.binary_search_by(|(k, _)| k.cmp(&id)) {
+            Ok(i) => self
+                .items
+                .get_mut(i)
+                .map(|(_, v)| std::mem::replace(v, value)),
+            Err(i) => {
+                self.items.insert(i, (id, value));
+                None
+            }
+        }
+    }
+
+    pub fn get(&self, id: u64) -> Option<&V> {
+        let i = self.items.binary_search_by(|(k, _)| k.cmp(&id)).ok()?;
+        self.items.get(i).map(|(_, v)| v)
+    }
+
+    pub fn remove(&mut self, id: u64) -> Option<V> {
+        let i = self.items.binary_search_by(|(k, _)| k.cmp(&id)).ok()?;
+        self.items.remove(i).map(|(_, v)| v)
+    }
+
+    /// Takes every entry out, in id order.
+    pub fn take_all(&mut self) -> VecDeque<(u64, V)> {
+        std::mem::take(&mut self.items)
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
 /// Sorts `v` in place so that no element is `less` than one before it (O(n log n), not stable:
 /// give `less` a unique tie-breaker where order matters). Never panics, whatever `less` says.
 pub fn heapsort<T>(v: &mut [T], less: impl Fn(&T, &T) -> bool) {
@@ -164,6 +232,37 @@ mod tests {
         }
         assert!(t.iter().all(|(_, v)| *v == 0));
         t.clear();
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn id_table_keeps_id_order_whatever_the_insert_order() {
+        let mut t = IdTable::new();
+        for id in [5u64, 6, 9, 7, 1, 8] {
+            assert_eq!(t.insert(id, id * 10), None);
+        }
+        assert_eq!(t.insert(7, 0), Some(70));
+        assert_eq!(t.len(), 6);
+        assert_eq!(t.get(9), Some(&90));
+        assert_eq!(t.get(2), None);
+        assert_eq!(t.remove(5), Some(50));
+        assert_eq!(t.remove(5), None);
+        assert_eq!(t.remove(4), None);
+        let all: Vec<(u64, u64)> = t.take_all().into_iter().collect();
+        assert_eq!(all, [(1, 10), (6, 60), (7, 0), (8, 80), (9, 90)]);
+        assert!(t.is_empty());
+        // 10 000 in flight, answered in a random order.
+        let mut rng = crate::proto::backoff::XorShift::new(3);
+        let mut ids: Vec<u64> = (1..=10_000).collect();
+        for id in &ids {
+            t.insert(*id, *id);
+        }
+        for i in (1..ids.len()).rev() {
+            ids.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
+        }
+        for id in ids {
+            assert_eq!(t.remove(id), Some(id));
+        }
         assert!(t.is_empty());
     }
 
