@@ -4,12 +4,13 @@
 //! Promises or `(err, data)` callbacks, and delivers events to JS listeners.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use js_sys::{Function, Promise, Reflect, JSON};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+
+use crate::proto::table::NameTable;
 
 use super::emitter::{install_async_iterator, AsyncQueue, Emitter};
 use super::errors::{call_error, invalid_arguments, make_error, object, session_error};
@@ -318,7 +319,7 @@ struct ChannelSlot {
     queues: Rc<RefCell<Vec<AsyncQueue>>>,
 }
 
-type Slots = Rc<RefCell<HashMap<String, ChannelSlot>>>;
+type Slots = Rc<RefCell<NameTable<ChannelSlot>>>;
 
 /// Channel messages waiting to be handed to JS together: runs of consecutive messages of one
 /// channel, each run's data already written as the text of one JSON array.
@@ -383,7 +384,7 @@ fn batch_push(batch: &Batch, channel: &str, data: Option<&str>) {
 pub struct JsChannel {
     name: String,
     socket: std::rc::Weak<crate::client::InnerHandle>,
-    slots: std::rc::Weak<RefCell<HashMap<String, ChannelSlot>>>,
+    slots: std::rc::Weak<RefCell<NameTable<ChannelSlot>>>,
     /// This object's listeners; see [`JsChannel::live`].
     slot: RefCell<ChannelSlot>,
 }
@@ -584,7 +585,7 @@ impl JsSocket {
         let socket =
             Socket::with_query(url, query.as_deref(), opts).map_err(|m| invalid_arguments(&m))?;
         let emitter = Emitter::new();
-        let slots: Slots = Rc::new(RefCell::new(HashMap::new()));
+        let slots: Slots = Rc::new(RefCell::new(NameTable::new()));
 
         let handle = socket.handle();
         // Owned by the event handler (and so by the socket), so `res` keeps working for as long
