@@ -345,10 +345,12 @@ impl EventStream {
     }
 
     pub fn off(&self, id: ListenerId) {
-        self.inner
-            .borrow_mut()
-            .listeners
-            .retain(|(i, _, _)| *i != id);
+        let removed = {
+            let mut inner = self.inner.borrow_mut();
+            let i = inner.listeners.iter().position(|(i, _, _)| *i == id);
+            i.map(|i| inner.listeners.remove(i))
+        };
+        drop(removed); // a listener's captures may call into JS when dropped
     }
 
     /// Makes sure events of type `name` are received (registers a native `EventSource` listener
