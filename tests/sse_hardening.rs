@@ -597,11 +597,11 @@ async fn an_8_mib_event_is_dropped_on_both_transports() {
             Some("oversized"),
             "{t}"
         );
+        // eventsource: the event is never copied into wasm memory. fetch: the parser holds a few
+        // times the 1 MiB cap at most (measured: +3.9 MiB the first time), never the event.
         let grown = wasm_memory_bytes() - before;
-        assert!(
-            grown < 4.0 * 1048576.0,
-            "{t}: wasm memory grew by {grown} bytes"
-        );
+        let limit = if t == ES { 1.0 } else { 6.0 } * 1048576.0;
+        assert!(grown < limit, "{t}: wasm memory grew by {grown} bytes");
         es.close();
     }
 }
