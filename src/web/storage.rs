@@ -129,11 +129,12 @@ impl TokenStore {
                     // The stored token is stale now: neither a reconnect nor another tab may use it.
                     let _ = s.remove_item(&self.name);
                     self.unsaved.set(true);
-                    *self.notice.borrow_mut() = Some(format!(
-                        "The auth token ({} bytes) exceeds the {} quota and was not saved; it is kept in memory for this page",
-                        token.len(),
-                        self.kind_name()
-                    ));
+                    let mut m = String::from("The auth token (");
+                    crate::proto::codec::push_u64(&mut m, token.len() as u64);
+                    m.push_str(" bytes) exceeds the ");
+                    m.push_str(self.kind_name());
+                    m.push_str(" quota and was not saved; it is kept in memory for this page");
+                    *self.notice.borrow_mut() = Some(m);
                 }
                 Err(_) => self.fall_back(self.kind_name()),
             },
