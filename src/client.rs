@@ -7,7 +7,10 @@
 //! results. Payloads are JSON text here; the JS adapter parses them with the host's `JSON`.
 //!
 //! Re-entrancy: user callbacks may call back into the socket. Outputs are drained by a single
-//! pump loop; a nested call only queues work that the running loop then delivers.
+//! pump loop; a nested call only queues work that the running loop then delivers. No `RefCell`
+//! borrow is held across a call into JS (user code, or a browser API a page may have wrapped,
+//! `Date.now` included): the clock is read before the session is borrowed, and browser objects
+//! are created, used and dropped outside the borrows of the cells that keep them.
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -156,7 +159,8 @@ pub(crate) type InnerHandle = Inner;
 
 pub(crate) struct Inner {
     session: RefCell<Session>,
-    conn: RefCell<Option<WsConn>>,
+    /// The WebSocket and the connection generation it belongs to.
+    conn: RefCell<Option<(u64, WsConn)>>,
     timer: RefCell<Option<(f64, Timeout)>>,
     page: RefCell<Option<PageWatch>>,
     store: TokenStore,
@@ -292,26 +296,24 @@ impl Socket {
 
     pub fn connect(&self) {
         self.inner.ensure_page_watch();
-        self.inner.session.borrow_mut().connect(now());
+        let t = now();
+        self.inner.session.borrow_mut().connect(t);
         self.inner.pump();
     }
 
-    /// Closes with `code` and releases every browser listener and timer of the socket.
+    /// Closes with `code` and releases every browser listener and timer of the socket (at the
+    /// end of the pump, so that a close asked for from inside a listener still goes out with its
+    /// code).
     pub fn disconnect(&self, code: u16, reason: &str) {
-        self.inner
-            .session
-            .borrow_mut()
-            .disconnect(code, reason, now());
+        let t = now();
+        self.inner.session.borrow_mut().disconnect(code, reason, t);
         self.inner.pump();
-        self.inner.release();
     }
 
     pub fn reconnect(&self, code: u16, reason: &str) {
         self.inner.ensure_page_watch();
-        self.inner
-            .session
-            .borrow_mut()
-            .reconnect(code, reason, now());
+        let t = now();
+        self.inner.session.borrow_mut().reconnect(code, reason, t);
         self.inner.pump();
     }
 
@@ -323,11 +325,12 @@ impl Socket {
         opts: CallOptions,
         done: impl FnOnce(CallResult) + 'static,
     ) {
+        let t = now();
         let r = self
             .inner
             .session
             .borrow_mut()
-            .emit(event, data, true, opts, now());
+            .emit(event, data, true, opts, t);
         self.inner.track(r, Box::new(done));
     }
 
@@ -342,7 +345,8 @@ impl Socket {
 
     /// Sends without waiting for an answer; never fails.
     pub fn transmit(&self, event: &str, data: Option<String>) {
-        self.inner.session.borrow_mut().transmit(event, data, now());
+        let t = now();
+        self.inner.session.borrow_mut().transmit(event, data, t);
         self.inner.pump();
     }
 
@@ -353,11 +357,12 @@ impl Socket {
         opts: CallOptions,
         done: impl FnOnce(CallResult) + 'static,
     ) {
+        let t = now();
         let r = self
             .inner
             .session
             .borrow_mut()
-            .publish(channel, data, opts, now());
+            .publish(channel, data, opts, t);
         self.inner.track(r, Box::new(done));
     }
 
@@ -372,10 +377,11 @@ impl Socket {
     }
 
     pub fn transmit_publish(&self, channel: &str, data: Option<&str>) {
+        let t = now();
         self.inner
             .session
             .borrow_mut()
-            .transmit_publish(channel, data, now());
+            .transmit_publish(channel, data, t);
         self.inner.pump();
     }
 
@@ -387,7 +393,8 @@ impl Socket {
     }
 
     pub fn unsubscribe(&self, name: &str) {
-        self.inner.session.borrow_mut().unsubscribe(name, now());
+        let t = now();
+        self.inner.session.borrow_mut().unsubscribe(name, t);
         self.inner.pump();
     }
 
@@ -413,18 +420,21 @@ impl Socket {
 
     /// `#authenticate`; settles with the JSON text of `{isAuthenticated, authError}`.
     pub fn authenticate_with(&self, token: &str, done: impl FnOnce(CallResult) + 'static) {
-        let r = self.inner.session.borrow_mut().authenticate(token, now());
+        let t = now();
+        let r = self.inner.session.borrow_mut().authenticate(token, t);
         self.inner.track(r, Box::new(done));
     }
 
     pub fn deauthenticate(&self) {
-        self.inner.session.borrow_mut().deauthenticate(now());
+        let t = now();
+        self.inner.session.borrow_mut().deauthenticate(t);
         self.inner.pump();
     }
 
     /// Checks staleness and deadlines now (as a timer or a page wake-up would).
     pub fn check(&self) {
-        self.inner.session.borrow_mut().handle_wake(now());
+        let t = now();
+        self.inner.session.borrow_mut().handle_wake(t);
         self.inner.pump();
     }
 
@@ -580,47 +590,85 @@ impl Inner {
             return;
         }
         let weak = self.me.clone();
+        // (addEventListener runs outside the borrow of `page`)
         let watch = PageWatch::new(Rc::new(move |ev| {
             if let Some(inner) = weak.upgrade() {
+                let t = now();
                 {
                     let mut s = inner.session.borrow_mut();
                     match ev {
-                        PageEvent::Online => s.handle_online(now()),
-                        PageEvent::Offline => s.handle_offline(now()),
-                        PageEvent::Wake => s.handle_wake(now()),
+                        PageEvent::Online => s.handle_online(t),
+                        PageEvent::Offline => s.handle_offline(t),
+                        PageEvent::Wake => s.handle_wake(t),
                     }
                 }
                 inner.pump();
             }
         }));
-        *self.page.borrow_mut() = Some(watch);
+        let spare = {
+            let mut page = self.page.borrow_mut();
+            if page.is_some() {
+                Some(watch) // a nested call (from a wrapped addEventListener) was first
+            } else {
+                *page = Some(watch);
+                None
+            }
+        };
+        drop(spare);
     }
 
-    /// Releases the page listeners and the timer once nothing can happen any more.
+    /// Releases the page listeners and the timer once nothing can happen any more. The browser
+    /// objects are dropped (removeEventListener, clearTimeout, close) outside the borrows.
     fn release(&self) {
-        let s = self.session.borrow();
-        if s.state() == State::Closed && !s.pending_reconnect() {
-            drop(s);
-            self.page.borrow_mut().take();
-            self.timer.borrow_mut().take();
-            self.conn.borrow_mut().take();
+        let done = {
+            let s = self.session.borrow();
+            s.state() == State::Closed && !s.pending_reconnect()
+        };
+        if done {
+            let page = self.page.borrow_mut().take();
+            drop(page);
+            let timer = self.timer.borrow_mut().take();
+            drop(timer);
+            let conn = self.conn.borrow_mut().take();
+            drop(conn);
         }
     }
 
     fn on_ws(&self, gen: u64, ev: WsEvent) {
+        let t = now();
         {
             let mut s = self.session.borrow_mut();
             match ev {
-                WsEvent::Open => s.handle_open(gen, now()),
-                WsEvent::Text(t) => s.handle_text(gen, &t, now()),
-                WsEvent::TooBig => s.handle_oversized(gen, now()),
+                WsEvent::Open => s.handle_open(gen, t),
+                WsEvent::Text(text) => s.handle_text(gen, &text, t),
+                WsEvent::TooBig => s.handle_oversized(gen, t),
                 WsEvent::Close { code, reason } => {
                     let code = if code == 0 { 1005 } else { code };
-                    s.handle_close(gen, code, &reason, now())
+                    s.handle_close(gen, code, &reason, t)
                 }
             }
         }
         self.pump();
+    }
+
+    /// Sends `text` on the connection of `gen`. The connection is taken out of its cell for the
+    /// call (a page may have wrapped `WebSocket.prototype.send` and call back into the socket),
+    /// then put back unless a nested call installed another one.
+    fn send(&self, gen: u64, text: &str) -> bool {
+        let conn = self.conn.borrow_mut().take();
+        let Some((g, c)) = conn else { return false };
+        let sent = g == gen && c.send(text);
+        let spare = {
+            let mut slot = self.conn.borrow_mut();
+            if slot.is_none() {
+                *slot = Some((g, c));
+                None
+            } else {
+                Some(c)
+            }
+        };
+        drop(spare);
+        sent
     }
 
     /// Drains the session's outputs in order and re-arms the timer.
@@ -650,29 +698,30 @@ impl Inner {
         }
     }
 
+    /// Arms the one timer for the session's next deadline. setTimeout and clearTimeout (which a
+    /// page may have wrapped) run outside the borrow of `timer`.
     fn rearm(&self) {
         let deadline = self.session.borrow().poll_timeout();
-        let mut timer = self.timer.borrow_mut();
-        match deadline {
-            None => {
-                timer.take();
-            }
-            Some(d) => {
-                if matches!(&*timer, Some((t, _)) if *t == d) {
-                    return;
-                }
-                let wait = (d - now()).clamp(0.0, crate::proto::backoff::MAX_TIMER_MS);
-                let weak = self.me.clone();
-                let t = Timeout::new(wait.ceil() as u32, move || {
-                    if let Some(inner) = weak.upgrade() {
-                        inner.timer.borrow_mut().take();
-                        inner.session.borrow_mut().handle_timeout(now());
-                        inner.pump();
-                    }
-                });
-                *timer = Some((d, t));
-            }
+        let armed = matches!((&*self.timer.borrow(), deadline), (Some((t, _)), Some(d)) if *t == d);
+        if armed {
+            return;
         }
+        let old = self.timer.borrow_mut().take();
+        drop(old);
+        let Some(d) = deadline else { return };
+        let wait = (d - now()).clamp(0.0, crate::proto::backoff::MAX_TIMER_MS);
+        let weak = self.me.clone();
+        let t = Timeout::new(wait.ceil() as u32, move || {
+            if let Some(inner) = weak.upgrade() {
+                let fired = inner.timer.borrow_mut().take();
+                drop(fired);
+                let t = now();
+                inner.session.borrow_mut().handle_timeout(t);
+                inner.pump();
+            }
+        });
+        let spare = self.timer.borrow_mut().replace((d, t));
+        drop(spare);
     }
 
     fn emit_event(&self, ev: SocketEvent) {
@@ -703,6 +752,14 @@ impl Inner {
     fn apply(&self, out: Output) {
         match out {
             Output::Open { gen, url } => {
+                // A listener of `connecting` may have closed (or restarted) the socket already.
+                let wanted = {
+                    let s = self.session.borrow();
+                    s.generation() == gen && s.state() == State::Connecting
+                };
+                if !wanted {
+                    return;
+                }
                 let weak = self.me.clone();
                 let handler: Rc<dyn Fn(WsEvent)> = Rc::new(move |ev| {
                     if let Some(inner) = weak.upgrade() {
@@ -711,10 +768,15 @@ impl Inner {
                 });
                 let max_payload = self.session.borrow().config().max_payload;
                 match WsConn::open(&url, max_payload, handler) {
-                    Ok(c) => *self.conn.borrow_mut() = Some(c),
+                    Ok(c) => {
+                        let old = self.conn.borrow_mut().replace((gen, c));
+                        drop(old);
+                    }
                     Err(_) => {
-                        self.conn.borrow_mut().take();
-                        self.session.borrow_mut().handle_close(gen, 1006, "", now());
+                        let old = self.conn.borrow_mut().take();
+                        drop(old);
+                        let t = now();
+                        self.session.borrow_mut().handle_close(gen, 1006, "", t);
                     }
                 }
             }
@@ -722,7 +784,8 @@ impl Inner {
                 Loaded::Ready(t) => {
                     self.storage_notice();
                     self.report_unreadable(t.as_deref());
-                    self.session.borrow_mut().handle_token(gen, t, now());
+                    let now = now();
+                    self.session.borrow_mut().handle_token(gen, t, now);
                 }
                 Loaded::Later(p) => {
                     let weak = self.me.clone();
@@ -733,28 +796,35 @@ impl Inner {
                             .and_then(|v| v.as_string());
                         if let Some(inner) = weak.upgrade() {
                             inner.report_unreadable(t.as_deref());
-                            inner.session.borrow_mut().handle_token(gen, t, now());
+                            let now = now();
+                            inner.session.borrow_mut().handle_token(gen, t, now);
                             inner.pump();
                         }
                     });
                 }
             },
             Output::Send { gen, text } => {
-                let sent = {
-                    let conn = self.conn.borrow();
-                    let current = self.session.borrow().generation() == gen;
-                    current && conn.as_ref().is_some_and(|c| c.send(&text))
-                };
-                if !sent && self.session.borrow().generation() == gen {
+                let current = self.session.borrow().generation() == gen;
+                if current && !self.send(gen, &text) && self.session.borrow().generation() == gen {
                     // The socket is gone under us: treat it as closed (1005 retries at once).
-                    self.session.borrow_mut().handle_close(gen, 1005, "", now());
+                    let t = now();
+                    self.session.borrow_mut().handle_close(gen, 1005, "", t);
                 }
             }
             Output::Close { gen, code, reason } => {
-                if self.session.borrow().generation() == gen {
-                    if let Some(c) = self.conn.borrow_mut().take() {
-                        c.close(code, &reason);
+                // The connection of `gen`, even when a new attempt has started since (a
+                // reconnect from a listener, the immediate retry after a self-close): the
+                // server must see this code and reason.
+                let conn = {
+                    let mut slot = self.conn.borrow_mut();
+                    if slot.as_ref().is_some_and(|(g, _)| *g == gen) {
+                        slot.take()
+                    } else {
+                        None
                     }
+                };
+                if let Some((_, c)) = conn {
+                    c.close(code, &reason);
                 }
             }
             Output::SaveToken(t) => {
@@ -790,7 +860,8 @@ impl Inner {
                 self.emit_event(SocketEvent::Disconnect { code, reason })
             }
             Output::Closed { code, reason } => {
-                self.conn.borrow_mut().take();
+                let conn = self.conn.borrow_mut().take();
+                drop(conn);
                 self.emit_event(SocketEvent::Close { code, reason })
             }
             Output::Error(e) => self.emit_event(SocketEvent::Error(SocketError::Session(e))),
@@ -860,14 +931,23 @@ impl Drop for Inner {
     }
 }
 
-/// Applies the URL rules of API.md: `http(s):` → `ws(s):`, an empty or `/` path becomes
-/// `/socketcluster/`, relative URLs resolve against the page. Returns the URL and the
-/// `host:port` used by the default token key (port 80/443 filled in like socketcluster-client).
+/// Applies the URL rules of API.md: an absolute `ws:`/`wss:`/`http:`/`https:` URL
+/// (`http(s):` → `ws(s):`), or a path starting with `/` (not `//`) resolved against the page;
+/// an empty or `/` path becomes `/socketcluster/`. Anything else (`'not a url'`, `''`, a
+/// relative path) is refused. Returns the URL and the `host:port` used by the default token key
+/// (port 80/443 filled in like socketcluster-client).
 pub fn normalize_url(url: &str, query: Option<&str>) -> Result<(String, String), String> {
-    let base = web_sys::window()
-        .and_then(|w| w.location().href().ok())
-        .unwrap_or_else(|| "http://localhost/".to_string());
-    let u = web_sys::Url::new_with_base(url, &base).map_err(|_| format!("Invalid URL: {url}"))?;
+    let parsed = if url.starts_with('/') && !url.starts_with("//") {
+        let base = web_sys::window()
+            .and_then(|w| w.location().href().ok())
+            .unwrap_or_else(|| "http://localhost/".to_string());
+        web_sys::Url::new_with_base(url, &base)
+    } else {
+        web_sys::Url::new(url)
+    };
+    let u = parsed.map_err(|_| {
+        format!("Invalid URL: {url} (use an absolute ws:, wss:, http: or https: URL, or a path starting with /)")
+    })?;
     let secure = match u.protocol().as_str() {
         "ws:" | "http:" => false,
         "wss:" | "https:" => true,

@@ -8,11 +8,18 @@
 //! - `client`: the Rust API (futures and Streams).
 //! - `js`: the wasm-bindgen adapter that JavaScript imports.
 //!
-//! Rule held everywhere: **no `RefCell` borrow is held across a call into JS**, a browser API
-//! (`fetch`, `new EventSource`, `WebSocket.send`, `addEventListener`, `setTimeout`, and every
-//! `Drop` that closes, aborts or clears one) or user code (listeners, `getHeaders`, storage
-//! objects). A page may wrap any of those globals and call back into the SDK from inside; a
-//! transition takes its borrow, releases it, then makes the calls (see `stream.rs`).
+//! Rules every layer keeps:
+//! - **No `RefCell` borrow is held across a call into JS**: a browser API (`fetch`,
+//!   `new EventSource`, `WebSocket.prototype.send`, `addEventListener`, `setTimeout`,
+//!   `Date.now`, and every `Drop` that closes, aborts or clears one) or user code (listeners,
+//!   `getHeaders`, token storage objects, callbacks). A page may wrap any of those globals and
+//!   call back into the SDK from inside. A transition takes its borrow, releases it, then makes
+//!   the calls (see `stream.rs`); the socket reads the clock before borrowing, takes browser
+//!   objects out of their cells to use or drop them, and lets a nested call only queue work for
+//!   the pump that is running (see `client.rs`).
+//! - Nothing a page passes or a server sends may trap the wasm: wrongly typed arguments throw
+//!   `InvalidArgumentsError`, bad input becomes an error value or event.
+//! - Every queue is bounded; no `Closure::forget`.
 
 pub mod proto;
 pub mod sse;

@@ -139,6 +139,10 @@ pub struct JsEventStream {
     handlers: Rc<RefCell<Handlers>>,
 }
 
+thread_local! {
+    static FREE_PATCHED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 #[wasm_bindgen(js_class = EventStream)]
 impl JsEventStream {
     #[wasm_bindgen(constructor)]
@@ -164,14 +168,31 @@ impl JsEventStream {
                 super::let_go(key);
             }
         });
-        // Open streams live on when the page drops its last reference (like `EventSource`).
+        // Open streams live on when the page drops its last reference (like `EventSource`);
+        // an explicit `free()` closes the stream first.
         super::keep_alive(key, Box::new(stream.clone()));
-        Ok(JsEventStream {
+        let es = JsEventStream {
             stream,
             emitter,
             server,
             handlers,
-        })
+        };
+        super::close_on_free_once(&FREE_PATCHED, || {
+            JsEventStream {
+                stream: es.stream.clone(),
+                emitter: es.emitter.clone(),
+                server: es.server.clone(),
+                handlers: es.handlers.clone(),
+            }
+            .into()
+        });
+        Ok(es)
+    }
+
+    /// What an explicit `free()` does before releasing the object: `close()`.
+    #[wasm_bindgen(js_name = "__close", skip_typescript)]
+    pub fn close_for_free(&self) {
+        self.close();
     }
 
     /// 0 connecting (also while waiting to reconnect), 1 open, 2 closed.

@@ -38,6 +38,24 @@ pub(crate) fn let_go(key: usize) {
     drop(released); // outside the borrow: dropping may run other destructors
 }
 
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/src/js/support.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = closeOnFree)]
+    fn close_on_free(probe: wasm_bindgen::JsValue);
+}
+
+/// Makes an explicit `free()` on a class close the object (its `__close()` method) before
+/// releasing it, once per class: `probe` makes a throwaway object of the class to reach its
+/// prototype. Garbage collection (the finalizer) still closes nothing: see [`keep_alive`].
+pub(crate) fn close_on_free_once(
+    done: &'static std::thread::LocalKey<std::cell::Cell<bool>>,
+    probe: impl FnOnce() -> wasm_bindgen::JsValue,
+) {
+    if !done.with(|d| d.replace(true)) {
+        close_on_free(probe());
+    }
+}
+
 /// Installs the panic hook once (panics are bugs: they are logged with a stack, never silent).
 pub(crate) fn init_once() {
     use std::sync::Once;
@@ -74,7 +92,7 @@ export interface SocketOptions {
 export interface SubscribeOptions { waitForAuth?: boolean; data?: any; priority?: number; }
 export interface EmitOptions { ackTimeout?: number; retries?: number; }
 /** `connect(url, options)` is `new Socket(url, options)`. */
-export function connect(url: string, options?: SocketOptions): Socket;
+export function connect(url: string | URL, options?: SocketOptions): Socket;
 export interface Socket {
   emit(event: string, data?: any, options?: EmitOptions): Promise<any>;
   emit(event: string, data: any, callback: (err: Error | null, data?: any) => void): void;

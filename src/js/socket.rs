@@ -3,7 +3,7 @@
 //! option), turns JS values into JSON text and back with the host's `JSON`, turns results into
 //! Promises or `(err, data)` callbacks, and delivers events to JS listeners.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use js_sys::{Function, Promise, Reflect, JSON};
@@ -29,6 +29,11 @@ extern "C" {
     fn is_done(this: &AsyncQueue) -> bool;
     #[wasm_bindgen(method, js_name = isEmpty)]
     fn is_empty(this: &Emitter) -> bool;
+    /// Stops an `emitJsonArray` of `emitter` in progress before its next message.
+    #[wasm_bindgen(js_name = cut)]
+    fn js_cut(emitter: &Emitter);
+    #[wasm_bindgen(js_name = isWellFormed)]
+    fn is_well_formed(s: &JsValue) -> bool;
 }
 
 /// Bound of each `for await` buffer; past it the oldest messages are dropped.
@@ -264,9 +269,53 @@ fn call_options(v: &JsValue) -> Result<CallOptions, JsValue> {
     Ok(o)
 }
 
+/// A channel or event name. Names with lone surrogates are refused: they would reach the wire
+/// (and the channel map) as U+FFFD and collide with the name that really has U+FFFD.
 fn name_arg(v: &JsValue, what: &str) -> Result<String, JsValue> {
+    let s = v
+        .as_string()
+        .ok_or_else(|| invalid_arguments(&format!("The {what} must be a string")))?;
+    // (the host is asked only when the conversion produced a U+FFFD)
+    if s.contains('\u{FFFD}') && !is_well_formed(v) {
+        return Err(invalid_arguments(&format!(
+            "The {what} must be well-formed Unicode (no lone surrogates)"
+        )));
+    }
+    Ok(s)
+}
+
+/// An event name for `on`/`once`/`off` (any string).
+fn listener_name(v: &JsValue) -> Result<String, JsValue> {
     v.as_string()
-        .ok_or_else(|| invalid_arguments(&format!("The {what} must be a string")))
+        .ok_or_else(|| invalid_arguments("The event name must be a string"))
+}
+
+/// `off(name?, listener?)`: a name that is a string (or absent), a listener that is a function
+/// (or absent).
+fn check_off(name: &JsValue, listener: &JsValue) -> Result<(), JsValue> {
+    if !(name.is_undefined() || name.is_null() || name.is_string()) {
+        return Err(invalid_arguments("The event name must be a string"));
+    }
+    if !(listener.is_undefined() || listener.is_null() || listener.is_function()) {
+        return Err(invalid_arguments("The listener must be a function"));
+    }
+    Ok(())
+}
+
+/// The `url` argument: a string, or a `URL` (anything with a string `href`).
+fn url_arg(url: &JsValue) -> Result<String, JsValue> {
+    if let Some(s) = url.as_string() {
+        return Ok(s);
+    }
+    if url.is_object() {
+        if let Some(h) = Reflect::get(url, &"href".into())
+            .ok()
+            .and_then(|h| h.as_string())
+        {
+            return Ok(h);
+        }
+    }
+    Err(invalid_arguments("The url must be a string or a URL"))
 }
 
 /// A Promise plus the settler that resolves it with a call result.
@@ -317,6 +366,15 @@ struct ChannelSlot {
     /// In an `Rc` so the message path clones no JS handle (each costs a wasm↔JS call).
     watchers: Rc<Emitter>,
     queues: Rc<RefCell<Vec<AsyncQueue>>>,
+    /// Bumped when the page unsubscribes the channel or disconnects: messages already in the
+    /// batch are not delivered after that.
+    cut: Rc<Cell<u32>>,
+}
+
+/// Stops delivery of `slot`'s batched messages (the page unsubscribed or disconnected).
+fn cut(slot: &ChannelSlot) {
+    slot.cut.set(slot.cut.get().wrapping_add(1));
+    js_cut(&slot.watchers);
 }
 
 type Slots = Rc<RefCell<NameTable<ChannelSlot>>>;
@@ -466,24 +524,29 @@ impl JsChannel {
         self.live().emitter.on(&name, &listener)
     }
 
-    #[wasm_bindgen(unchecked_return_type = "Promise<any>", skip_typescript)]
-    pub fn once(
+    #[wasm_bindgen(js_name = once, unchecked_return_type = "Promise<any>", skip_typescript)]
+    pub fn js_once(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "ChannelEventName")] name: String,
+        #[wasm_bindgen(unchecked_param_type = "ChannelEventName")] name: JsValue,
         #[wasm_bindgen(js_name = timeoutMs, unchecked_param_type = "number | undefined")]
         timeout_ms: JsValue,
-    ) -> Promise {
-        self.live().emitter.once(&name, &timeout_ms)
+    ) -> Result<Promise, JsValue> {
+        Ok(self
+            .live()
+            .emitter
+            .once(&listener_name(&name)?, &timeout_ms))
     }
 
-    #[wasm_bindgen(skip_typescript)]
-    pub fn off(
+    #[wasm_bindgen(js_name = off, skip_typescript)]
+    pub fn js_off(
         &self,
         #[wasm_bindgen(unchecked_param_type = "ChannelEventName | undefined")] name: JsValue,
         #[wasm_bindgen(unchecked_param_type = "((...args: any[]) => void) | undefined")]
         listener: JsValue,
-    ) {
-        self.live().emitter.off(&name, &listener)
+    ) -> Result<(), JsValue> {
+        check_off(&name, &listener)?;
+        self.off(name, listener);
+        Ok(())
     }
 
     /// Calls `fn(data)` for every message published to the channel (survives reconnects).
@@ -498,13 +561,15 @@ impl JsChannel {
     }
 
     /// Removes one watcher, or all of them.
-    #[wasm_bindgen(skip_typescript)]
-    pub fn unwatch(
+    #[wasm_bindgen(js_name = unwatch, skip_typescript)]
+    pub fn js_unwatch(
         &self,
         #[wasm_bindgen(unchecked_param_type = "((data: any) => void) | undefined")]
         listener: JsValue,
-    ) {
-        self.live().watchers.off(&WATCH.into(), &listener)
+    ) -> Result<(), JsValue> {
+        check_off(&JsValue::UNDEFINED, &listener)?;
+        self.unwatch(listener);
+        Ok(())
     }
 
     /// Publishes to this channel; resolves on the server's ack.
@@ -531,6 +596,7 @@ impl JsChannel {
     }
 
     pub fn unsubscribe(&self) {
+        cut(&self.live());
         if let Some(s) = self.sock() {
             s.unsubscribe(&self.name);
         }
@@ -548,36 +614,78 @@ impl JsChannel {
     }
 }
 
+impl JsChannel {
+    /// `once(name, timeoutMs)` for Rust callers.
+    pub fn once(&self, name: String, timeout_ms: JsValue) -> Promise {
+        self.live().emitter.once(&name, &timeout_ms)
+    }
+
+    /// `off(name, listener)` for Rust callers.
+    pub fn off(&self, name: JsValue, listener: JsValue) {
+        self.live().emitter.off(&name, &listener)
+    }
+
+    /// `unwatch(listener)` for Rust callers.
+    pub fn unwatch(&self, listener: JsValue) {
+        self.live().watchers.off(&WATCH.into(), &listener)
+    }
+}
+
 // ---- socket ------------------------------------------------------------------------------
 
 /// A SocketCluster socket (`connect(url, options)` or `new Socket(url, options)`).
 #[wasm_bindgen(js_name = Socket)]
 ///
-/// Dropping (or `free()`ing) the JS object does not close the connection, as with a browser
-/// `WebSocket`: a connected or reconnecting socket stays alive, with its listeners, until
-/// `disconnect()`, `giveUp` or a close that is not followed by a reconnect.
+/// Dropping the JS object does not close the connection, as with a browser `WebSocket`: a
+/// connected or reconnecting socket stays alive, with its listeners, until `disconnect()`,
+/// `giveUp` or a close that is not followed by a reconnect. An explicit `free()` disconnects
+/// first, then releases everything.
 pub struct JsSocket {
     socket: Socket,
     emitter: Emitter,
     slots: Slots,
+    /// Bumped when the page disconnects or reconnects: an event already taken from the core
+    /// when a watcher of the batch before it disconnected is not delivered.
+    gate: Rc<Cell<u32>>,
 }
 
 /// `connect(url, options)`: the same as `new Socket(url, options)`.
-#[wasm_bindgen(skip_typescript)]
-pub fn connect(
-    url: &str,
+#[wasm_bindgen(js_name = connect, skip_typescript)]
+pub fn js_connect(
+    #[wasm_bindgen(unchecked_param_type = "string | URL")] url: JsValue,
     #[wasm_bindgen(unchecked_param_type = "SocketOptions | undefined")] options: JsValue,
 ) -> Result<JsSocket, JsValue> {
+    JsSocket::new(&url_arg(&url)?, options)
+}
+
+/// `connect(url, options)` for Rust callers.
+pub fn connect(url: &str, options: JsValue) -> Result<JsSocket, JsValue> {
     JsSocket::new(url, options)
+}
+
+thread_local! {
+    static FREE_PATCHED: Cell<bool> = const { Cell::new(false) };
 }
 
 #[wasm_bindgen(js_class = Socket)]
 impl JsSocket {
     #[wasm_bindgen(constructor)]
-    pub fn new(
-        url: &str,
+    pub fn js_new(
+        #[wasm_bindgen(unchecked_param_type = "string | URL")] url: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "SocketOptions")] options: JsValue,
     ) -> Result<JsSocket, JsValue> {
+        JsSocket::build(&url_arg(&url)?, options)
+    }
+
+    /// What an explicit `free()` does before releasing the object: disconnects (1000).
+    #[wasm_bindgen(js_name = "__close", skip_typescript)]
+    pub fn close_for_free(&self) {
+        let _ = self.disconnect(None, None);
+    }
+}
+
+impl JsSocket {
+    fn build(url: &str, options: JsValue) -> Result<JsSocket, JsValue> {
         super::init_once();
         let (mut opts, query) = parse_socket_options(&options)?;
         let auto_connect = opts.auto_connect;
@@ -612,15 +720,22 @@ impl JsSocket {
         let (em, sl, h) = (emitter.clone(), slots.clone(), socket.handle());
         let batch: Rc<Batch> = Rc::default();
         let b = batch.clone();
+        let gate: Rc<Cell<u32>> = Rc::default();
+        let g = gate.clone();
         socket.on_event(move |ev| {
             if let SocketEvent::Publish { channel, data } = ev {
                 // Channel messages of one frame go to JS together (see `deliver_batch`).
                 batch_push(&b, channel, data.as_deref());
                 return;
             }
+            let before = g.get();
             deliver_batch(&sl, &b);
-            let respond_fn: &Function = (*respond).as_ref().unchecked_ref();
-            dispatch(&em, &sl, &h, respond_fn, ev);
+            let cut_off = g.get() != before
+                && matches!(ev, SocketEvent::ServerEvent { .. } | SocketEvent::Raw(_));
+            if !cut_off {
+                let respond_fn: &Function = (*respond).as_ref().unchecked_ref();
+                dispatch(&em, &sl, &h, respond_fn, ev);
+            }
             keep_alive_while_active(&h, ev);
         });
         let sl = slots.clone();
@@ -629,13 +744,26 @@ impl JsSocket {
             socket,
             emitter,
             slots,
+            gate,
         };
+        super::close_on_free_once(&FREE_PATCHED, || {
+            JsSocket {
+                socket: js.socket.clone(),
+                emitter: js.emitter.clone(),
+                slots: js.slots.clone(),
+                gate: js.gate.clone(),
+            }
+            .into()
+        });
         if auto_connect {
             js.socket.connect();
         }
         Ok(js)
     }
+}
 
+#[wasm_bindgen(js_class = Socket)]
+impl JsSocket {
     /// The server-assigned socket id, or `null` before the handshake.
     #[wasm_bindgen(getter, js_name = id, unchecked_return_type = "string | null")]
     pub fn js_id(&self) -> JsValue {
@@ -693,20 +821,16 @@ impl JsSocket {
 
     /// Closes (default code 1000) and releases every listener and timer the socket holds in the
     /// browser. Event listeners added with `on` stay, for a later `connect()`.
-    #[wasm_bindgen(skip_typescript)]
-    pub fn disconnect(&self, code: Option<u16>, reason: Option<String>) -> Result<(), JsValue> {
-        let code = close_code(code)?;
-        self.socket
-            .disconnect(code, reason.as_deref().unwrap_or(""));
-        super::let_go(self.socket.handle().as_ptr() as usize);
-        Ok(())
+    #[wasm_bindgen(js_name = disconnect, skip_typescript)]
+    pub fn js_disconnect(&self, code: JsValue, reason: JsValue) -> Result<(), JsValue> {
+        let (code, reason) = close_args(&code, &reason)?;
+        self.disconnect(Some(code), reason)
     }
 
-    #[wasm_bindgen(skip_typescript)]
-    pub fn reconnect(&self, code: Option<u16>, reason: Option<String>) -> Result<(), JsValue> {
-        let code = close_code(code)?;
-        self.socket.reconnect(code, reason.as_deref().unwrap_or(""));
-        Ok(())
+    #[wasm_bindgen(js_name = reconnect, skip_typescript)]
+    pub fn js_reconnect(&self, code: JsValue, reason: JsValue) -> Result<(), JsValue> {
+        let (code, reason) = close_args(&code, &reason)?;
+        self.reconnect(Some(code), reason)
     }
 
     /// `emit(event, data?, {ackTimeout?, retries?}?)` → Promise of the answer's data, or
@@ -827,6 +951,10 @@ impl JsSocket {
     #[wasm_bindgen(skip_typescript)]
     pub fn unsubscribe(&self, channel: JsValue) -> Result<(), JsValue> {
         let name = name_arg(&channel, "channel name")?;
+        let slot = self.slots.borrow().get(&name).cloned();
+        if let Some(slot) = slot {
+            cut(&slot);
+        }
         self.socket.unsubscribe(&name);
         Ok(())
     }
@@ -839,12 +967,18 @@ impl JsSocket {
     }
 
     /// Names of subscribed channels (and pending ones with `includePending`).
-    #[wasm_bindgen(skip_typescript)]
-    pub fn subscriptions(
+    #[wasm_bindgen(js_name = subscriptions, skip_typescript)]
+    pub fn js_subscriptions(
         &self,
-        #[wasm_bindgen(js_name = includePending)] include_pending: Option<bool>,
-    ) -> Vec<String> {
-        self.socket.subscriptions(include_pending.unwrap_or(false))
+        #[wasm_bindgen(js_name = includePending)] include_pending: JsValue,
+    ) -> Result<Vec<String>, JsValue> {
+        if include_pending.is_undefined() || include_pending.is_null() {
+            return Ok(self.subscriptions(None));
+        }
+        let b = include_pending
+            .as_bool()
+            .ok_or_else(|| invalid_arguments("includePending must be a boolean"))?;
+        Ok(self.subscriptions(Some(b)))
     }
 
     /// `#authenticate` with a signed token → `{isAuthenticated, authError}`.
@@ -890,28 +1024,77 @@ impl JsSocket {
     }
 
     /// The first payload of the next `name` event; rejects with `TimeoutError` after `timeoutMs`.
-    #[wasm_bindgen(unchecked_return_type = "Promise<any>", skip_typescript)]
-    pub fn once(
+    #[wasm_bindgen(js_name = once, unchecked_return_type = "Promise<any>", skip_typescript)]
+    pub fn js_once(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "SocketEventName | (string & {})")] name: String,
+        #[wasm_bindgen(unchecked_param_type = "SocketEventName | (string & {})")] name: JsValue,
         #[wasm_bindgen(js_name = timeoutMs, unchecked_param_type = "number | undefined")]
         timeout_ms: JsValue,
-    ) -> Promise {
-        self.emitter.once(&name, &timeout_ms)
+    ) -> Result<Promise, JsValue> {
+        Ok(self.emitter.once(&listener_name(&name)?, &timeout_ms))
     }
 
-    #[wasm_bindgen(skip_typescript)]
-    pub fn off(
+    #[wasm_bindgen(js_name = off, skip_typescript)]
+    pub fn js_off(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string | undefined")] name: JsValue,
         #[wasm_bindgen(unchecked_param_type = "((...args: any[]) => any) | undefined")]
         listener: JsValue,
-    ) {
-        self.emitter.off(&name, &listener)
+    ) -> Result<(), JsValue> {
+        check_off(&name, &listener)?;
+        self.off(name, listener);
+        Ok(())
     }
 }
 
 impl JsSocket {
+    /// Creates the socket (the constructor and `connect()` after reading `url`).
+    pub fn new(url: &str, options: JsValue) -> Result<JsSocket, JsValue> {
+        Self::build(url, options)
+    }
+
+    /// `disconnect(code, reason)` for Rust callers (`None`: 1000, no reason).
+    pub fn disconnect(&self, code: Option<u16>, reason: Option<String>) -> Result<(), JsValue> {
+        let code = close_code(code)?;
+        self.cut_all();
+        self.socket
+            .disconnect(code, reason.as_deref().unwrap_or(""));
+        super::let_go(self.socket.handle().as_ptr() as usize);
+        Ok(())
+    }
+
+    /// `reconnect(code, reason)` for Rust callers.
+    pub fn reconnect(&self, code: Option<u16>, reason: Option<String>) -> Result<(), JsValue> {
+        let code = close_code(code)?;
+        self.cut_all();
+        self.socket.reconnect(code, reason.as_deref().unwrap_or(""));
+        Ok(())
+    }
+
+    /// Nothing already taken from the core for the current frame is delivered after this.
+    fn cut_all(&self) {
+        self.gate.set(self.gate.get().wrapping_add(1));
+        let slots: Vec<ChannelSlot> = self.slots.borrow().iter().map(|(_, s)| s.clone()).collect();
+        for s in &slots {
+            cut(s);
+        }
+    }
+
+    /// `subscriptions(includePending)` for Rust callers.
+    pub fn subscriptions(&self, include_pending: Option<bool>) -> Vec<String> {
+        self.socket.subscriptions(include_pending.unwrap_or(false))
+    }
+
+    /// `once(name, timeoutMs)` for Rust callers.
+    pub fn once(&self, name: String, timeout_ms: JsValue) -> Promise {
+        self.emitter.once(&name, &timeout_ms)
+    }
+
+    /// `off(name, listener)` for Rust callers.
+    pub fn off(&self, name: JsValue, listener: JsValue) {
+        self.emitter.off(&name, &listener)
+    }
+
     fn slot(&self, name: &str) -> ChannelSlot {
         if let Some(s) = self.slots.borrow().get(name) {
             return s.clone();
@@ -921,6 +1104,7 @@ impl JsSocket {
             emitter: Emitter::new(),
             watchers: Rc::new(Emitter::new()),
             queues: Rc::new(RefCell::new(Vec::new())),
+            cut: Rc::new(Cell::new(0)),
         };
         let slot = wrap_slot(&self.slots, self.socket.handle(), name, slot_base);
         self.slots
@@ -973,8 +1157,43 @@ fn close_code(code: Option<u16>) -> Result<u16, JsValue> {
     }
 }
 
+/// `(code?, reason?)` of `disconnect`/`reconnect` as JS passes them: a whole number 1000 or
+/// 3000–4999 (absent: 1000), and a string reason (absent: none).
+fn close_args(code: &JsValue, reason: &JsValue) -> Result<(u16, Option<String>), JsValue> {
+    let code = if code.is_undefined() || code.is_null() {
+        1000
+    } else {
+        match code.as_f64() {
+            Some(c) if c == 1000.0 || ((3000.0..=4999.0).contains(&c) && c.fract() == 0.0) => {
+                c as u16
+            }
+            _ => {
+                return Err(invalid_arguments(
+                    "Invalid close code: use 1000 or a whole number from 3000 to 4999",
+                ))
+            }
+        }
+    };
+    let reason = if reason.is_undefined() || reason.is_null() {
+        None
+    } else {
+        Some(
+            reason
+                .as_string()
+                .ok_or_else(|| invalid_arguments("The close reason must be a string"))?,
+        )
+    };
+    Ok((code, reason))
+}
+
+/// `{code, reason}`; `reason` is `undefined` when there is none (as in socketcluster-client).
 fn close_payload(code: u16, reason: &str) -> JsValue {
-    object(&[("code", code.into()), ("reason", reason.into())])
+    let reason = if reason.is_empty() {
+        JsValue::UNDEFINED
+    } else {
+        reason.into()
+    };
+    object(&[("code", code.into()), ("reason", reason)])
 }
 
 /// Removes a channel's JS state once the core no longer has the channel and nobody listens.
@@ -999,19 +1218,39 @@ fn maybe_drop_slot(slots: &Slots, h: &std::rc::Weak<crate::client::InnerHandle>,
 /// Delivers queued channel messages in order: each run of messages for one channel is handed to
 /// JS as one JSON array (one wasm→JS call and one `JSON.parse` for the run, as a raw WebSocket
 /// client would do per frame).
+///
+/// A watcher may unsubscribe or disconnect: the rest of its channel's messages (or of all
+/// of them) are then not delivered (the `cut` counters, read before any run is delivered; JS
+/// checks its own counter between the messages of a run).
 fn deliver_batch(slots: &Slots, batch: &Batch) {
     let runs = std::mem::take(&mut *batch.borrow_mut());
-    for mut run in runs {
-        let target = slots
-            .borrow()
-            .get(run.channel.as_str())
-            .map(|s| (s.watchers.clone(), s.queues.clone()));
-        let Some((watchers, queues)) = target else {
+    let targets: Vec<_> = {
+        let map = slots.borrow();
+        runs.into_iter()
+            .map(|run| {
+                let t = map.get(run.channel.as_str()).map(|s| {
+                    let cut = s.cut.clone();
+                    let at = cut.get();
+                    (s.watchers.clone(), s.queues.clone(), cut, at)
+                });
+                (run, t)
+            })
+            .collect()
+    };
+    for (mut run, target) in targets {
+        let Some((watchers, queues, cut, at)) = target else {
             continue;
         };
+        if cut.get() != at {
+            continue;
+        }
         run.json.push(']');
         let values = watchers.emit_json_array(WATCH, &run.json, run.undefined);
-        let qs = queues.borrow();
+        if queues.borrow().is_empty() {
+            continue;
+        }
+        // (pushing resolves a `for await` waiter: no borrow is held across it)
+        let qs: Vec<AsyncQueue> = queues.borrow().clone();
         for q in qs.iter() {
             for v in values.iter() {
                 q.push(&v);
@@ -1111,7 +1350,8 @@ fn dispatch(
                 s.emitter.emit("subscribeFail", &err, &name);
                 // The channel is gone: `for await` loops over it end, as on unsubscribe.
                 if !Socket::from_handle(h).is_some_and(|s| s.has_channel(channel)) {
-                    for q in s.queues.borrow_mut().drain(..) {
+                    let qs: Vec<AsyncQueue> = s.queues.borrow_mut().drain(..).collect();
+                    for q in qs {
                         q.end();
                     }
                 }
@@ -1124,7 +1364,8 @@ fn dispatch(
             if let Some(s) = slot(c) {
                 s.emitter.emit("unsubscribe", &name, &u);
                 if Socket::from_handle(h).is_none_or(|s| !s.has_channel(c)) {
-                    for q in s.queues.borrow_mut().drain(..) {
+                    let qs: Vec<AsyncQueue> = s.queues.borrow_mut().drain(..).collect();
+                    for q in qs {
                         q.end();
                     }
                 }

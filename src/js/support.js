@@ -5,12 +5,24 @@
 export function makeError(name, message, fields) {
   const e = new Error(message);
   e.name = name;
-  if (fields) Object.assign(e, fields);
+  if (fields) copyFields(e, fields);
   return e;
 }
 
+// Keys never copied from data into an object: assigning them would reach the prototype chain.
+const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+// Copies `from`'s own enumerable fields into `to` as own data properties (defined, never
+// assigned through a setter or the prototype chain), skipping UNSAFE_KEYS and `skip`.
+function copyFields(to, from, skip) {
+  for (const k of Object.keys(from)) {
+    if (UNSAFE_KEYS.has(k) || (skip && skip.includes(k))) continue;
+    Object.defineProperty(to, k, { value: from[k], writable: true, enumerable: true, configurable: true });
+  }
+}
+
 // Server error JSON text -> Error with every field kept (sc-errors hydrateError, plus `value` for
-// non-objects).
+// non-objects). Always a real Error: `__proto__`, `constructor` and `prototype` keys are dropped.
 export function hydrateError(text) {
   let v;
   try {
@@ -20,15 +32,8 @@ export function hydrateError(text) {
   }
   if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
     const e = new Error(typeof v.message === 'string' ? v.message : 'Invalid error message format');
-    for (const k of Object.keys(v)) {
-      if (k === 'message') continue;
-      if (k === 'name') {
-        if (typeof v.name === 'string') e.name = v.name;
-        continue;
-      }
-      if (k === 'stack') continue;
-      e[k] = v[k];
-    }
+    if (typeof v.name === 'string') e.name = v.name;
+    copyFields(e, v, ['message', 'name', 'stack']);
     return e;
   }
   const e = new Error(typeof v === 'string' ? v : JSON.stringify(v));
@@ -43,6 +48,7 @@ export function dehydrate(err) {
     if (typeof err.name === 'string' && err.name !== 'Error') o.name = err.name;
     o.message = err.message;
     for (const k of Object.keys(err)) {
+      if (UNSAFE_KEYS.has(k)) continue;
       const v = err[k];
       o[k] = typeof v === 'function' ? `[function ${v.name}]` : v;
     }
@@ -93,10 +99,13 @@ export class Emitter {
     if (i >= 0) s.splice(i, 1);
     if (!s.length) this._l.delete(name);
   }
+  // `timeoutMs`: none or Infinity waits for ever; past the timer limit (2**31 - 1) it is clamped.
   once(name, timeoutMs) {
+    if (typeof name !== 'string') throw makeError('InvalidArgumentsError', 'The event name must be a string');
     if (timeoutMs !== undefined && timeoutMs !== null && !(typeof timeoutMs === 'number' && timeoutMs >= 0)) {
       return Promise.reject(makeError('InvalidArgumentsError', 'timeoutMs must be a non-negative number'));
     }
+    if (timeoutMs === Infinity) timeoutMs = undefined;
     return new Promise((resolve, reject) => {
       let t;
       const off = this.on(name, (a) => {
@@ -108,7 +117,7 @@ export class Emitter {
         t = setTimeout(() => {
           off();
           reject(makeError('TimeoutError', `The ${name} event did not happen within ${timeoutMs} ms`));
-        }, timeoutMs);
+        }, Math.min(timeoutMs, 2147483647));
       }
     });
   }
@@ -151,10 +160,19 @@ export class Emitter {
       }
     }
   }
+  // Delivers until `cut(this)` (a listener unsubscribed or disconnected); returns what was
+  // delivered.
   emitJsonArray(name, json, undefinedAt) {
     const arr = JSON.parse(json);
     for (let i = 0; i < undefinedAt.length; i++) arr[undefinedAt[i]] = undefined;
-    for (let i = 0; i < arr.length; i++) this._deliver(name, arr[i]);
+    const c = this.cut;
+    for (let i = 0; i < arr.length; i++) {
+      if (this.cut !== c) {
+        arr.length = i;
+        break;
+      }
+      this._deliver(name, arr[i]);
+    }
     return arr;
   }
   // A server event: listeners get (data, res); res answers an invoke once. A listener that
@@ -246,6 +264,41 @@ export function installAsyncIterator(instance) {
       configurable: true,
     });
   }
+}
+
+export function cut(emitter) {
+  emitter.cut = (emitter.cut | 0) + 1;
+}
+
+// Whether a string has no lone surrogates.
+export function isWellFormed(s) {
+  return !/\p{Cs}/u.test(s);
+}
+
+// Makes `free()` on the class of `probe` (a wasm-bindgen class with a `__close()` method) close
+// the object before releasing it, then releases `probe` with the original `free` (so it closes
+// nothing). Garbage collection still goes through the finalizer, which closes nothing either.
+export function closeOnFree(probe) {
+  const proto = Object.getPrototypeOf(probe);
+  const free = proto.free;
+  if (!Object.prototype.hasOwnProperty.call(proto, '__closesOnFree')) {
+    const closing = function () {
+      if (this.__wbg_ptr) {
+        try {
+          this.__close();
+        } catch (e) {
+          report(e);
+        }
+      }
+      free.call(this);
+    };
+    Object.defineProperty(proto, 'free', { value: closing, writable: true, configurable: true });
+    Object.defineProperty(proto, '__closesOnFree', { value: true });
+    if (typeof Symbol.dispose === 'symbol') {
+      Object.defineProperty(proto, Symbol.dispose, { value: closing, writable: true, configurable: true });
+    }
+  }
+  free.call(probe);
 }
 
 export function isFunction(v) {

@@ -483,9 +483,16 @@ impl Session {
     }
 
     /// Closes the connection with `code` and cancels any pending reconnect. Calls still queued
-    /// or in flight reject with `BadConnectionError`.
+    /// or in flight reject with `BadConnectionError`. Server events and channel messages not
+    /// delivered yet (the rest of a frame, when called from a listener) are dropped.
     pub fn disconnect(&mut self, code: u16, reason: &str, now: f64) {
         self.reconnect_at = None;
+        self.out.retain(|o| {
+            !matches!(
+                o,
+                Output::ServerEvent { .. } | Output::Publish { .. } | Output::Raw(_)
+            )
+        });
         if self.phase == Phase::Idle {
             self.last_close = (code, reason.to_string());
             self.reject_outbox(BadConnectionKind::Closed, code, reason);
@@ -643,10 +650,13 @@ impl Session {
     }
 
     /// `unsubscribe(name)`: removes the channel at once; sends `#unsubscribe` only while open.
+    /// Its messages not delivered yet (the rest of a frame) are dropped.
     pub fn unsubscribe(&mut self, name: &str, now: f64) {
         let Some(entry) = self.channels.remove(name) else {
             return;
         };
+        self.out
+            .retain(|o| !matches!(o, Output::Publish { channel, .. } if channel == name));
         if let Some(cid) = entry.in_flight {
             self.sub_in_flight.retain(|(c, _)| *c != cid);
         }
@@ -1067,14 +1077,19 @@ impl Session {
             reason: reason.clone(),
         });
         if code != 1000 && code != 1001 {
-            let message = if close_reason(code).is_empty() || close_reason(code) != reason {
-                let mut m = String::from("Socket connection closed with status code ");
-                codec::push_u64(&mut m, u64::from(code));
-                m.push_str(" and reason: ");
-                m.push_str(&reason);
-                m
-            } else {
-                reason.clone()
+            // socketcluster-client's wording: the table text for a known code, else the code
+            // and the reason (when there is one).
+            let message = match close_reason(code) {
+                "" => {
+                    let mut m = String::from("Socket connection closed with status code ");
+                    codec::push_u64(&mut m, u64::from(code));
+                    if !reason.is_empty() {
+                        m.push_str(" and reason: ");
+                        m.push_str(&reason);
+                    }
+                    m
+                }
+                known => known.to_string(),
             };
             self.out
                 .push_back(Output::Error(SessionError::Protocol { code, message }));

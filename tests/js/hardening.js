@@ -1,0 +1,702 @@
+// Test-only JS for tests/hardening.rs: the SDK used the way a careless page and a hostile
+// server use it, through the generated glue (the page's view: `connect`, `Socket`, methods
+// called with whatever the page passes), with browser globals wrapped the way analytics and
+// test libraries wrap them.
+
+let glueModule;
+
+// The wasm-bindgen module the test page loaded (the same instance: same URL as run.js imports).
+export async function glue() {
+  if (!glueModule) glueModule = await import(new URL('wasm-bindgen-test', document.baseURI).href);
+  return glueModule;
+}
+
+const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Polls `cond()` every 20 ms for at most `ms`; resolves with whether it held.
+async function until(ms, cond) {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await cond()) return true;
+    if (Date.now() > end) return false;
+    await wait(20);
+  }
+}
+
+async function control(base, path, body) {
+  const init = body === undefined ? {} : {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  };
+  const r = await fetch(base + path, init);
+  return r.json();
+}
+
+// The closes the server saw for `id` once there are `n` of them (or what there is after `ms`).
+async function closes(base, id, n = 1, ms = 5000) {
+  let list = [];
+  await until(ms, async () => {
+    list = await control(base, `/closes?socketId=${encodeURIComponent(id)}`);
+    return list.length >= n;
+  });
+  return list.map((c) => ({ code: c.code, reason: c.reason }));
+}
+
+// A promise of the next `name` event of `s` (rejects after `ms`).
+function next(s, name, ms = 5000) {
+  return s.once(name, ms);
+}
+
+async function opened(m, url, options) {
+  const s = m.connect(url, options);
+  await next(s, 'connect');
+  return s;
+}
+
+function describe(e) {
+  if (e === undefined) return null;
+  return {
+    name: e && e.name,
+    message: String(e && e.message),
+    runtime: e instanceof WebAssembly.RuntimeError,
+  };
+}
+
+// ---- item 2 / 10 / 13: wrongly typed arguments ----------------------------------------------
+
+// Runs each source (an expression over `m`, `connect`, `Socket`, `socket`, `channel`) and
+// returns those that did not throw InvalidArgumentsError: [{src, thrown}].
+export async function wrongArguments(url) {
+  const m = await glue();
+  const socket = m.connect(url, { autoConnect: false });
+  const channel = socket.channel('c');
+  const env = { m, connect: m.connect, Socket: m.Socket, socket, channel };
+  const cases = [
+    'new Socket(123)',
+    'new Socket(null)',
+    'new Socket(undefined)',
+    'new Socket({})',
+    'connect(123)',
+    'connect(null)',
+    'connect()',
+    "connect('not a url')",
+    "connect('')",
+    "connect('relative/path')",
+    "connect('//other.example/x')",
+    "connect('ftp://x/')",
+    "connect('ws://[bad')",
+    "connect(new URL('ftp://x/'))",
+    'socket.once(42)',
+    'socket.once({})',
+    'channel.once({})',
+    'channel.once(42)',
+    'socket.on(1, () => {})',
+    'socket.off(1)',
+    "socket.off('x', 5)",
+    "channel.off('x', 5)",
+    'channel.unwatch(5)',
+    'socket.disconnect(4000, {})',
+    "socket.disconnect('4000')",
+    'socket.disconnect(66536)',
+    'socket.disconnect(16777215)',
+    'socket.disconnect(4000.5)',
+    'socket.disconnect(NaN)',
+    'socket.disconnect(-1)',
+    'socket.disconnect(1006)',
+    'socket.reconnect(4000, 5)',
+    "socket.reconnect('x')",
+    'socket.reconnect(70000)',
+    "socket.subscriptions('yes')",
+    'socket.emit(1)',
+    'socket.transmit({})',
+    'socket.publish(1)',
+    'socket.subscribe(1)',
+    'socket.unsubscribe(1)',
+    'socket.channel(1)',
+    'socket.authenticate(1)',
+    "socket.subscribe('c\\ud800')",
+    "socket.channel('c\\udc00x')",
+    "socket.transmit('ev\\ud800')",
+    "socket.emit('ev\\ud800', 1)",
+    "socket.publish('c\\ud800', 1)",
+    "socket.transmitPublish('c\\ud800', 1)",
+    "socket.unsubscribe('c\\ud800')",
+  ];
+  const bad = [];
+  for (const src of cases) {
+    let thrown;
+    try {
+      const f = new Function(...Object.keys(env), `return (${src});`);
+      const r = f(...Object.values(env));
+      if (r && typeof r.then === 'function') r.catch(() => {});
+    } catch (e) {
+      thrown = e;
+    }
+    if (!(thrown instanceof Error) || thrown.name !== 'InvalidArgumentsError') {
+      bad.push({ src, thrown: describe(thrown) });
+    }
+  }
+  return bad;
+}
+
+// What is accepted: URL objects (as their href), page-relative paths, well-formed names.
+export async function acceptedArguments(url) {
+  const m = await glue();
+  const a = m.connect(new URL(url), { autoConnect: false });
+  const b = new m.Socket(new URL(url), { autoConnect: false });
+  const c = m.connect('/socketcluster/', { autoConnect: false });
+  const d = m.connect('/', { autoConnect: false });
+  const e = m.connect(url, { autoConnect: false });
+  const out = {
+    urlObject: a.url,
+    urlObjectNew: b.url,
+    relative: c.url,
+    root: d.url,
+    sameAsFffd: e.subscribe('c\ufffd') === e.channel('c\ufffd'),
+    pairOk: e.subscribe('emoji\ud83d\ude00').name === 'emoji\ud83d\ude00',
+    subs: e.subscriptions(true),
+    subsDefault: e.subscriptions(),
+  };
+  e.disconnect(4000, undefined);
+  e.disconnect(1000, null);
+  e.reconnect();
+  e.disconnect();
+  return out;
+}
+
+// once(name, Infinity) and once(name, 2**31) wait (no timer / clamped); a finite one fires.
+export async function onceTimeouts(url) {
+  const m = await glue();
+  const s = m.connect(url, { autoConnect: false });
+  const settled = {};
+  for (const [k, t] of [['infinity', Infinity], ['big', 2 ** 31], ['huge', 1e300], ['short', 30]]) {
+    s.once('never', t).then(
+      () => (settled[k] = 'resolved'),
+      (e) => (settled[k] = e.name),
+    );
+  }
+  await until(2000, () => settled.short !== undefined);
+  await wait(100); // the others had their chance to (wrongly) fire at ~1 ms
+  return settled;
+}
+
+// ---- item 1: re-entrant browser globals ----------------------------------------------------
+
+// Wraps the browser globals the socket uses; each wrapper calls `hook(name)` (not re-entrantly)
+// before doing its job. Returns {errors, seen, restore}.
+function wrapGlobals(hook) {
+  const restores = [];
+  const errors = [];
+  const seen = new Set();
+  let depth = 0;
+  const guard = (name, thunk) => {
+    seen.add(name);
+    if (depth === 0) {
+      depth++;
+      try {
+        hook(name);
+      } catch (e) {
+        errors.push(e);
+      } finally {
+        depth--;
+      }
+    }
+    return thunk();
+  };
+  const method = (obj, key, name) => {
+    const orig = obj[key];
+    obj[key] = function (...args) {
+      return guard(name, () => orig.apply(this, args));
+    };
+    restores.push(() => {
+      obj[key] = orig;
+    });
+  };
+  const accessor = (proto, key, name) => {
+    const d = Object.getOwnPropertyDescriptor(proto, key);
+    Object.defineProperty(proto, key, {
+      configurable: true,
+      enumerable: d.enumerable,
+      get: d.get && function () {
+        return guard(name, () => d.get.call(this));
+      },
+      set: d.set && function (v) {
+        guard(name, () => d.set.call(this, v));
+      },
+    });
+    restores.push(() => Object.defineProperty(proto, key, d));
+  };
+  const OrigWS = globalThis.WebSocket;
+  const WS = function (...args) {
+    return guard('new WebSocket', () => new OrigWS(...args));
+  };
+  WS.prototype = OrigWS.prototype;
+  Object.assign(WS, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });
+  globalThis.WebSocket = WS;
+  restores.push(() => {
+    globalThis.WebSocket = OrigWS;
+  });
+  method(OrigWS.prototype, 'send', 'send');
+  method(OrigWS.prototype, 'close', 'close');
+  for (const k of ['onopen', 'onmessage', 'onclose', 'readyState', 'binaryType', 'bufferedAmount']) {
+    accessor(OrigWS.prototype, k, k);
+  }
+  method(globalThis, 'setTimeout', 'setTimeout');
+  method(globalThis, 'clearTimeout', 'clearTimeout');
+  method(Date, 'now', 'Date.now');
+  method(Math, 'random', 'Math.random');
+  method(EventTarget.prototype, 'addEventListener', 'addEventListener');
+  method(EventTarget.prototype, 'removeEventListener', 'removeEventListener');
+  method(Storage.prototype, 'getItem', 'getItem');
+  method(Storage.prototype, 'setItem', 'setItem');
+  method(Storage.prototype, 'removeItem', 'removeItem');
+  method(JSON, 'parse', 'JSON.parse');
+  method(JSON, 'stringify', 'JSON.stringify');
+  accessor(Document.prototype, 'hidden', 'hidden');
+  return {
+    errors,
+    seen,
+    restore() {
+      for (const r of restores.reverse()) r();
+    },
+  };
+}
+
+// Uncaught errors (a trap inside a browser callback lands here).
+function watchUncaught() {
+  const list = [];
+  const f = (ev) => list.push(ev.error || ev.message);
+  window.addEventListener('error', f);
+  return {
+    list,
+    stop() {
+      window.removeEventListener('error', f);
+    },
+  };
+}
+
+async function echoWorks(s) {
+  if (s.state === 'closed') s.connect();
+  if (s.state !== 'open') await next(s, 'connect');
+  return await s.emit('echo', 'still usable', { ackTimeout: 5000 });
+}
+
+// A page wraps WebSocket.prototype.send and calls socket.disconnect() inside it.
+export async function sendWrapperDisconnects(url) {
+  const m = await glue();
+  const uncaught = watchUncaught();
+  const s = m.connect(url, { autoConnect: false });
+  let done = false;
+  const w = wrapGlobals((name) => {
+    if (name === 'send' && !done) {
+      done = true;
+      s.disconnect(4100, 'from send');
+    }
+  });
+  let stateAfter;
+  try {
+    s.connect();
+    await until(5000, () => done);
+    stateAfter = s.state;
+  } finally {
+    w.restore();
+  }
+  const out = {
+    called: done,
+    stateAfter,
+    errors: w.errors.map(describe),
+    echo: await echoWorks(s).catch((e) => ({ failed: describe(e) })),
+  };
+  s.disconnect();
+  uncaught.stop();
+  out.uncaught = uncaught.list.map(String);
+  return out;
+}
+
+// Every wrapped global calls back into the SDK: reads and sends (`mode: 'calls'`), or closes and
+// reopens it (`mode: 'lifecycle'`, a few times per global).
+export async function wrappedGlobals(url, mode, controlBase) {
+  const m = await glue();
+  const uncaught = watchUncaught();
+  let s;
+  let ch;
+  const counts = {};
+  const lifecycle = [
+    () => s.disconnect(),
+    () => s.connect(),
+    () => s.reconnect(4100, 'wrapped'),
+    () => s.unsubscribe('hx-wrapped'),
+    () => s.subscribe('hx-wrapped'),
+    () => s.disconnect(4101),
+    () => s.connect(),
+  ];
+  const w = wrapGlobals((name) => {
+    if (!s) return;
+    // A budget per global: each call back may itself cause traffic (and more wrapped calls).
+    const n = (counts[name] = (counts[name] || 0) + 1);
+    if (n > 4) return;
+    if (mode === 'calls') {
+      void s.state, s.id, s.pendingReconnect, s.connectAttempts, s.authState, s.authToken;
+      void s.signedAuthToken, s.url, s.authTokenName;
+      s.subscriptions(true);
+      if (ch) void ch.state;
+      s.transmit('note', name);
+      const p = s.emit('echo', name, { ackTimeout: 2000 });
+      if (p) p.catch(() => {});
+      const off = s.on('x', () => {});
+      off();
+    } else {
+      lifecycle[(n + name.length) % lifecycle.length]();
+    }
+  });
+  let phase = 'start';
+  try {
+    s = m.connect(url, { authStorage: 'local', ackTimeout: 3000 });
+    ch = s.subscribe('hx-wrapped');
+    ch.watch(() => {});
+    phase = 'connect';
+    await until(3000, () => s.state === 'open');
+    if (s.state === 'open') {
+      phase = 'traffic';
+      await s.emit('echo', 1, { ackTimeout: 2000 }).catch(() => {});
+      await s.publish('hx-wrapped', 2).catch(() => {});
+      await control(controlBase, '/publish', { channel: 'hx-wrapped', data: 3 });
+      await s.emit('echo', 4, { ackTimeout: 2000 }).catch(() => {});
+    }
+    phase = 'close';
+    s.disconnect();
+    s.connect();
+    await until(3000, () => s.state === 'open');
+  } catch (e) {
+    w.errors.push(e);
+  } finally {
+    w.restore();
+  }
+  const out = {
+    phase,
+    seen: [...w.seen].sort(),
+    errors: w.errors.map(describe),
+    echo: await echoWorks(s).catch((e) => ({ failed: describe(e) })),
+  };
+  s.disconnect();
+  uncaught.stop();
+  out.uncaught = uncaught.list.map(String);
+  return out;
+}
+
+// ---- item 3: close codes reach the server ----------------------------------------------------
+
+export async function closeCodesFromListeners(url, controlBase) {
+  const m = await glue();
+  const out = {};
+
+  // reconnect(4123) inside a connect listener
+  {
+    const s = m.connect(url);
+    let firstId;
+    let connects = 0;
+    const second = new Promise((resolve) => {
+      s.on('connect', () => {
+        connects++;
+        if (connects === 1) {
+          firstId = s.id;
+          s.reconnect(4123, 'r1');
+        } else resolve();
+      });
+    });
+    await Promise.race([second, wait(5000)]);
+    out.reconnectInConnect = await closes(controlBase, firstId);
+    s.disconnect();
+  }
+  // disconnect(4321) inside a connect listener
+  {
+    const s = m.connect(url);
+    let id;
+    const closed = next(s, 'close');
+    s.on('connect', () => {
+      id = s.id;
+      s.disconnect(4321, 'r2');
+    });
+    await closed;
+    out.disconnectInConnect = await closes(controlBase, id);
+    out.stateAfterDisconnectInConnect = s.state;
+  }
+  // disconnect(4322) inside a server-event listener
+  {
+    const s = await opened(m, url);
+    const id = s.id;
+    s.on('bye', () => s.disconnect(4322, 'r3'));
+    const closed = next(s, 'close');
+    await control(controlBase, '/transmit', { socketId: id, event: 'bye' });
+    await closed;
+    out.disconnectInServerEvent = await closes(controlBase, id);
+  }
+  // reconnect(4124) inside a server-event listener
+  {
+    const s = await opened(m, url);
+    const id = s.id;
+    s.on('again', () => s.reconnect(4124, 'r4'));
+    const again = next(s, 'connect');
+    await control(controlBase, '/transmit', { socketId: id, event: 'again' });
+    await again;
+    out.reconnectInServerEvent = await closes(controlBase, id);
+    s.disconnect();
+  }
+  return out;
+}
+
+// The socket notices a ping timeout (the clock jumped) and retries at once: the server sees 4000.
+export async function selfCloseCode(url, controlBase) {
+  const m = await glue();
+  const s = await opened(m, url);
+  const id = s.id;
+  const realNow = Date.now;
+  let out;
+  try {
+    Date.now = () => realNow.call(Date) + 120000;
+    const again = next(s, 'connect');
+    window.dispatchEvent(new Event('pageshow')); // the page wakes: staleness is checked
+    await again;
+    out = { closes: await closes(controlBase, id), newId: s.id !== id };
+  } finally {
+    Date.now = realNow;
+    s.disconnect();
+  }
+  return out;
+}
+
+// disconnect() inside a `connecting` listener: no WebSocket is opened.
+export async function disconnectWhileConnecting(url) {
+  const m = await glue();
+  const Orig = globalThis.WebSocket;
+  let constructed = 0;
+  const WS = function (...args) {
+    constructed++;
+    return new Orig(...args);
+  };
+  WS.prototype = Orig.prototype;
+  globalThis.WebSocket = WS;
+  const s = m.connect(url, { autoConnect: false });
+  const events = [];
+  for (const e of ['connecting', 'connectAbort', 'close', 'error', 'reconnecting']) {
+    s.on(e, () => events.push(e));
+  }
+  s.on('connecting', () => s.disconnect());
+  try {
+    s.connect(); // opening the WebSocket would happen synchronously in here
+  } finally {
+    globalThis.WebSocket = Orig;
+  }
+  return { constructed, state: s.state, pendingReconnect: s.pendingReconnect, events };
+}
+
+// ---- item 4: nothing after unsubscribe / disconnect within one frame ---------------------------
+
+const pub = (channel, data) => ({ event: '#publish', data: { channel, data } });
+
+export async function frameAfterUnsubscribe(url, controlBase) {
+  const m = await glue();
+  const s = await opened(m, url);
+  const id = s.id;
+  const tag = Math.random().toString(36).slice(2);
+  const [a, b, c] = ['a', 'b', 'c'].map((x) => `hx-${x}-${tag}`);
+  const ca = s.subscribe(a);
+  const cb = s.subscribe(b);
+  const cc = s.subscribe(c);
+  await Promise.all([ca, cb, cc].map((ch) => ch.once('subscribe', 5000)));
+  const got = { a: [], b: [], c: [] };
+  ca.watch((d) => {
+    got.a.push(d);
+    ca.unsubscribe();
+  });
+  cb.watch((d) => got.b.push(d));
+  cc.watch((d) => {
+    got.c.push(d);
+    s.unsubscribe(c);
+  });
+  const frame = [pub(a, 1), pub(a, 2), pub(b, 3), pub(a, 4), pub(c, 5), pub(c, 6), pub(b, 7)];
+  await control(controlBase, '/sendRaw', { socketId: id, text: JSON.stringify(frame) });
+  await until(5000, () => got.b.length >= 2);
+  s.disconnect();
+  return got;
+}
+
+export async function frameAfterDisconnect(url, controlBase) {
+  const m = await glue();
+  const out = {};
+  // server events: e1's listener disconnects; e2 of the same frame is not delivered
+  {
+    const s = await opened(m, url);
+    const heard = [];
+    s.on('e1', () => {
+      heard.push('e1');
+      s.disconnect();
+    });
+    s.on('e2', () => heard.push('e2:' + s.state));
+    s.on('raw', () => heard.push('raw'));
+    const frame = [{ event: 'e1', data: 1 }, { event: 'e2', data: 2 }, 'not a packet'];
+    await control(controlBase, '/sendRaw', { socketId: s.id, text: JSON.stringify(frame) });
+    await until(5000, () => heard.length > 0);
+    out.events = heard;
+  }
+  // channel messages: a watcher disconnects; the rest of the frame is not delivered
+  {
+    const s = await opened(m, url);
+    const name = 'hx-d-' + Math.random().toString(36).slice(2);
+    const ch = s.subscribe(name);
+    await ch.once('subscribe', 5000);
+    const heard = [];
+    ch.watch((d) => {
+      heard.push(d);
+      s.disconnect();
+    });
+    s.on('e3', () => heard.push('e3'));
+    const frame = [pub(name, 1), pub(name, 2), { event: 'e3' }];
+    await control(controlBase, '/sendRaw', { socketId: s.id, text: JSON.stringify(frame) });
+    await until(5000, () => heard.length > 0);
+    out.messages = heard;
+  }
+  return out;
+}
+
+// ---- item 5: server-controlled error objects ---------------------------------------------------
+
+export async function hostileServerErrors(url, controlBase) {
+  const m = await glue();
+  const s = await opened(m, url);
+  const id = s.id;
+  // Answers the next `noReply` invoke with `error` (a raw frame with its cid).
+  const answer = async (errorJson) => {
+    const p = s.emit('noReply', null, { ackTimeout: 5000 });
+    let cid;
+    await until(5000, async () => {
+      const log = await control(controlBase, `/received?socketId=${id}`);
+      const e = log.filter((x) => x.event === 'noReply').pop();
+      cid = e && e.cid;
+      return cid !== undefined && !answered.has(cid);
+    });
+    answered.add(cid);
+    await control(controlBase, '/sendRaw', { socketId: id, text: `{"rid":${cid},"error":${errorJson}}` });
+    return p.then(
+      () => 'resolved',
+      (e) => e,
+    );
+  };
+  const answered = new Set();
+  const look = (e) => {
+    let printed;
+    try {
+      printed = String(e) + ' ' + `${e}` + ' ' + Object.prototype.toString.call(e);
+    } catch (x) {
+      printed = 'THREW: ' + x;
+    }
+    return {
+      isError: e instanceof Error,
+      protoIsError: Object.getPrototypeOf(e) === Error.prototype,
+      ctorIsError: e.constructor === Error,
+      name: e.name,
+      message: e.message,
+      polluted: e.polluted === undefined ? null : e.polluted,
+      pollutedGlobal: {}.polluted === undefined ? null : {}.polluted,
+      extra: e.extra === undefined ? null : e.extra,
+      ownKeys: Object.keys(e).sort(),
+      printed,
+    };
+  };
+  const out = {};
+  out.proto = look(
+    await answer('{"name":"Evil","message":"m","__proto__":{"polluted":1},"constructor":{"x":1},"prototype":2,"extra":5}'),
+  );
+  out.protoNull = look(await answer('{"name":"Evil","message":"m2","__proto__":null}'));
+  out.nameNotString = look(await answer('{"name":{"toString":1},"message":7}'));
+  const str = await answer('"Error message"');
+  out.string = { ...look(str), value: str.value };
+  const arr = await answer('[1,2]');
+  out.array = { ...look(arr), value: arr.value };
+  s.disconnect();
+  return out;
+}
+
+// ---- item 11: free() ----------------------------------------------------------------------------
+
+export async function freeCloses(url, controlBase, sseBase) {
+  const m = await glue();
+  const out = {};
+  {
+    const s = await opened(m, url);
+    const id = s.id;
+    const heard = [];
+    s.on('close', (e) => heard.push(e.code));
+    s.free();
+    out.socketCloses = await closes(controlBase, id);
+    out.socketHeard = heard;
+    let err;
+    try {
+      s.disconnect();
+    } catch (e) {
+      err = e;
+    }
+    out.afterFree = err === undefined ? 'ok' : err instanceof WebAssembly.RuntimeError ? 'runtime' : 'threw';
+  }
+  {
+    const key = 'hx-free-' + Math.random().toString(36).slice(2);
+    const es = new m.EventStream(`${sseBase}/counter?n=1000&delay=50&key=${key}`);
+    await es.once('open', 5000);
+    const stats = () => control(controlBase, `/sse/stats?key=${key}`);
+    out.sseOpenBefore = (await stats()).open;
+    es.free();
+    await until(10000, async () => (await stats()).open === 0);
+    out.sseOpenAfter = (await stats()).open;
+  }
+  return out;
+}
+
+// ---- item 16: close texts and reasons ------------------------------------------------------------
+
+export async function closeTexts(url, controlBase) {
+  const m = await glue();
+  const out = {};
+  {
+    const s = await opened(m, url, { autoReconnect: false });
+    const err = next(s, 'error');
+    const disc = next(s, 'disconnect');
+    await control(controlBase, '/disconnect', { socketId: s.id, code: 4001, reason: 'custom' });
+    const e = await err;
+    out.server4001 = { name: e.name, code: e.code, message: e.message, disconnect: await disc };
+  }
+  {
+    const s = await opened(m, url, { autoReconnect: false });
+    const err = next(s, 'error');
+    await control(controlBase, '/disconnect', { socketId: s.id, code: 1011, reason: 'boom' });
+    out.server1011 = (await err).message;
+  }
+  {
+    const s = await opened(m, url, { autoReconnect: false });
+    const seen = {};
+    for (const name of ['disconnect', 'close', 'error']) s.on(name, (e) => (seen[name] = e));
+    s.disconnect(4321);
+    out.pageNoReason = {
+      disconnectHasReason: 'reason' in seen.disconnect,
+      disconnectReason: seen.disconnect.reason === undefined ? 'undefined' : seen.disconnect.reason,
+      closeReason: seen.close.reason === undefined ? 'undefined' : seen.close.reason,
+      error: seen.error.message,
+    };
+    const t = await opened(m, url, { autoReconnect: false });
+    const c = {};
+    t.on('close', (e) => (c.close = e));
+    t.disconnect();
+    out.pageDefault = c.close.reason === undefined ? 'undefined' : c.close.reason;
+    const u = await opened(m, url, { autoReconnect: false });
+    u.on('close', (e) => (c.withReason = e));
+    u.disconnect(4322, 'given');
+    out.pageWithReason = c.withReason.reason;
+  }
+  return out;
+}
+
+// Whether `socket` (made from Rust) is an instance of the module's `Socket` class.
+export async function sameModule(socket) {
+  const m = await glue();
+  return Object.getPrototypeOf(socket) === m.Socket.prototype && typeof m.connect === 'function';
+}
