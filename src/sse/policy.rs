@@ -332,13 +332,10 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 /// the last id, since a new `EventSource` cannot send `Last-Event-ID`.
 pub fn with_query_param(url: &str, name: &str, value: &str) -> String {
     let (base, fragment) = match url.find('#') {
-        Some(i) => url.split_at(i),
+        Some(i) => (url.get(..i).unwrap_or(url), url.get(i..).unwrap_or("")),
         None => (url, ""),
     };
-    let (path, query) = match base.find('?') {
-        Some(i) => (&base[..i], &base[i + 1..]),
-        None => (base, ""),
-    };
+    let (path, query) = base.split_once('?').unwrap_or((base, ""));
     let enc_name = percent_encode(name);
     let mut out = String::with_capacity(url.len() + name.len() + value.len() + 2);
     out.push_str(path);

@@ -100,7 +100,8 @@ impl WsConn {
         while !reason.is_char_boundary(end) {
             end -= 1;
         }
-        let _ = self.ws.close_with_code_and_reason(code, &reason[..end]);
+        let reason = reason.get(..end).unwrap_or("");
+        let _ = self.ws.close_with_code_and_reason(code, reason);
     }
 
     pub fn buffered_amount(&self) -> u32 {
