@@ -957,7 +957,7 @@ fn fetch_handler(weak: Weak<RefCell<Inner>>, gen: u64) -> Rc<dyn Fn(FetchInput) 
                                 FailKind::ContentType => (
                                     ErrorKind::ContentType,
                                     format!(
-                                        "the server answered {status} with Content-Type {:?}, not text/event-stream",
+                                        "the server answered {status} with Content-Type \"{}\", not text/event-stream",
                                         content_type.unwrap_or_default()
                                     ),
                                 ),
