@@ -946,7 +946,10 @@ pub fn normalize_url(url: &str, query: Option<&str>) -> Result<(String, String),
         web_sys::Url::new(url)
     };
     let u = parsed.map_err(|_| {
-        format!("Invalid URL: {url} (use an absolute ws:, wss:, http: or https: URL, or a path starting with /)")
+        let mut m = String::from("Invalid URL: ");
+        m.push_str(url);
+        m.push_str(" (use an absolute ws:, wss:, http: or https: URL, or a path starting with /)");
+        m
     })?;
     let secure = match u.protocol().as_str() {
         "ws:" | "http:" => false,

@@ -275,11 +275,12 @@ fn name_arg(v: &JsValue, what: &str) -> Result<String, JsValue> {
     let s = v
         .as_string()
         .ok_or_else(|| invalid_arguments(&format!("The {what} must be a string")))?;
-    // (the host is asked only when the conversion produced a U+FFFD)
-    if s.contains('\u{FFFD}') && !is_well_formed(v) {
-        return Err(invalid_arguments(&format!(
-            "The {what} must be well-formed Unicode (no lone surrogates)"
-        )));
+    // (the host is asked only when the text may hold a U+FFFD: its UTF-8 starts with 0xEF)
+    if s.as_bytes().contains(&0xEF) && !is_well_formed(v) {
+        let mut m = String::from("The ");
+        m.push_str(what);
+        m.push_str(" must be well-formed Unicode (no lone surrogates)");
+        return Err(invalid_arguments(&m));
     }
     Ok(s)
 }
@@ -390,6 +391,8 @@ struct Run {
     count: u32,
     /// Positions of messages without data (`undefined`, written as `null`).
     undefined: Vec<u32>,
+    /// The channel's `cut` counter when the run began: the run is dropped if it moved.
+    cut: u32,
 }
 
 impl Run {
@@ -419,16 +422,18 @@ fn run_capacity(first: usize) -> usize {
 }
 
 /// Queues one channel message into the batch (the data is copied once, into the run's text).
-fn batch_push(batch: &Batch, channel: &str, data: Option<&str>) {
+fn batch_push(batch: &Batch, slots: &Slots, channel: &str, data: Option<&str>) {
     let mut runs = batch.borrow_mut();
     match runs.last_mut() {
         Some(run) if run.channel == channel => run.push(data),
         _ => {
+            let cut = slots.borrow().get(channel).map_or(0, |s| s.cut.get());
             let mut run = Run {
                 channel: channel.to_string(),
                 json: String::with_capacity(run_capacity(data.map_or(4, str::len))),
                 count: 0,
                 undefined: Vec::new(),
+                cut,
             };
             run.json.push('[');
             run.push(data);
@@ -725,7 +730,7 @@ impl JsSocket {
         socket.on_event(move |ev| {
             if let SocketEvent::Publish { channel, data } = ev {
                 // Channel messages of one frame go to JS together (see `deliver_batch`).
-                batch_push(&b, channel, data.as_deref());
+                batch_push(&b, &sl, channel, data.as_deref());
                 return;
             }
             let before = g.get();
@@ -1074,8 +1079,8 @@ impl JsSocket {
     /// Nothing already taken from the core for the current frame is delivered after this.
     fn cut_all(&self) {
         self.gate.set(self.gate.get().wrapping_add(1));
-        let slots: Vec<ChannelSlot> = self.slots.borrow().iter().map(|(_, s)| s.clone()).collect();
-        for s in &slots {
+        // (`cut` only sets a counter on our own emitter object: no page code runs)
+        for (_, s) in self.slots.borrow().iter() {
             cut(s);
         }
     }
@@ -1224,26 +1229,15 @@ fn maybe_drop_slot(slots: &Slots, h: &std::rc::Weak<crate::client::InnerHandle>,
 /// checks its own counter between the messages of a run).
 fn deliver_batch(slots: &Slots, batch: &Batch) {
     let runs = std::mem::take(&mut *batch.borrow_mut());
-    let targets: Vec<_> = {
-        let map = slots.borrow();
-        runs.into_iter()
-            .map(|run| {
-                let t = map.get(run.channel.as_str()).map(|s| {
-                    let cut = s.cut.clone();
-                    let at = cut.get();
-                    (s.watchers.clone(), s.queues.clone(), cut, at)
-                });
-                (run, t)
-            })
-            .collect()
-    };
-    for (mut run, target) in targets {
-        let Some((watchers, queues, cut, at)) = target else {
+    for mut run in runs {
+        let target = slots
+            .borrow()
+            .get(run.channel.as_str())
+            .filter(|s| s.cut.get() == run.cut)
+            .map(|s| (s.watchers.clone(), s.queues.clone()));
+        let Some((watchers, queues)) = target else {
             continue;
         };
-        if cut.get() != at {
-            continue;
-        }
         run.json.push(']');
         let values = watchers.emit_json_array(WATCH, &run.json, run.undefined);
         if queues.borrow().is_empty() {

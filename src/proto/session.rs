@@ -487,12 +487,7 @@ impl Session {
     /// delivered yet (the rest of a frame, when called from a listener) are dropped.
     pub fn disconnect(&mut self, code: u16, reason: &str, now: f64) {
         self.reconnect_at = None;
-        self.out.retain(|o| {
-            !matches!(
-                o,
-                Output::ServerEvent { .. } | Output::Publish { .. } | Output::Raw(_)
-            )
-        });
+        self.drop_undelivered(None);
         if self.phase == Phase::Idle {
             self.last_close = (code, reason.to_string());
             self.reject_outbox(BadConnectionKind::Closed, code, reason);
@@ -655,8 +650,7 @@ impl Session {
         let Some(entry) = self.channels.remove(name) else {
             return;
         };
-        self.out
-            .retain(|o| !matches!(o, Output::Publish { channel, .. } if channel == name));
+        self.drop_undelivered(Some(name));
         if let Some(cid) = entry.in_flight {
             self.sub_in_flight.retain(|(c, _)| *c != cid);
         }
@@ -884,6 +878,22 @@ impl Session {
         let mut v: Vec<(u64, &String)> = self.channels.iter().map(|(n, c)| (c.seq, n)).collect();
         heapsort(&mut v, |a, b| a.0 < b.0);
         v.into_iter().map(|(_, n)| n.clone()).collect()
+    }
+
+    /// Drops the deliveries still queued: every server event, channel message and `raw`
+    /// (`None`: after a disconnect), or one channel's messages (after its unsubscribe).
+    fn drop_undelivered(&mut self, channel: Option<&str>) {
+        let queued = std::mem::take(&mut self.out);
+        for o in queued {
+            let keep = match &o {
+                Output::Publish { channel: c, .. } => channel.is_some_and(|n| n != c),
+                Output::ServerEvent { .. } | Output::Raw(_) => channel.is_some(),
+                _ => true,
+            };
+            if keep {
+                self.out.push_back(o);
+            }
+        }
     }
 
     fn take_cid(&mut self) -> u64 {
