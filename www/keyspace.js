@@ -17,8 +17,9 @@
 // Routes (CORS open; everything is demo-grade, see README "Redis keyspace -> SSE"):
 //   GET  /events[?prefix=session:][&lastEventId=ID][&client=TAG]   text/event-stream
 //   GET  /stats                      JSON: Redis connections, live clients, counters
-//   POST /cut[?client=TAG]           drop those SSE connections (all without TAG)
-//   POST /sessions?ttl=MS&count=N    create N keys session:<id> with a TTL (the demo's buttons)
+//   POST /cut[?client=TAG][&mode=destroy]  drop those SSE connections (all without TAG): end
+//                                    them cleanly, or reset them mid-stream with mode=destroy
+//   POST /sessions?ttl=MS[&count=N][&spread=MS]  create N keys session:<id>, TTLs ttl..ttl+spread
 //   GET  /sessions                   the live session keys with their remaining TTL
 // With --spawn-redis PORT it first starts a private redis-server (www/redis-private.js) and
 // stops it on exit; that is how `./run demo` runs it.
@@ -129,7 +130,7 @@ function createKeyspaceServer(options = {}) {
     ready = false;
     counters.redisDrops++;
     cfg.log('redis connection lost: closing the SSE streams; they resume once Redis is back');
-    for (const c of [...clients]) drop(c, true);
+    for (const c of [...clients]) drop(c, false);
   }
 
   let upRunning = false;
@@ -209,7 +210,7 @@ function createKeyspaceServer(options = {}) {
         const info = flat(await cmd.sendCommand(['XINFO', 'STREAM', cfg.stream]).catch(() => []));
         if (info['max-deleted-entry-id'] && cmpId(info['max-deleted-entry-id'], from) > 0) {
           cfg.log('tailer fell behind the cap: clients resume (and get `reset`)');
-          for (const c of [...clients]) drop(c, true);
+          for (const c of [...clients]) drop(c, false);
         }
       }
       for (const e of entries) {
@@ -262,13 +263,17 @@ function createKeyspaceServer(options = {}) {
     }
   }
 
+  // destroy: reset the connection mid-stream (a crash, as a browser sees it: it logs a network
+  // error); else end the response and close the connection cleanly (the client reconnects).
   function drop(c, destroy) {
     if (c.closed) return;
     c.closed = true;
     c.buffer = null;
     clients.delete(c);
-    if (destroy) c.res.destroy();
-    else c.res.end();
+    if (destroy === null) return; // already closed by the client
+    if (destroy) return c.res.destroy();
+    const socket = c.res.socket;
+    c.res.end(() => socket && socket.end());
   }
 
   async function handleEvents(req, res, url) {
@@ -289,7 +294,7 @@ function createKeyspaceServer(options = {}) {
     };
     counters.connections++;
     clients.add(c); // first, so that the tailer buffers what arrives during the replay
-    res.on('close', () => drop(c, false));
+    res.on('close', () => drop(c, null));
     req.socket.setNoDelay(true);
     res.writeHead(200, cors({'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no'}));
     res.write(`retry: ${cfg.retryMs}\n: ${cfg.instance}\n\n`);
@@ -340,17 +345,19 @@ function createKeyspaceServer(options = {}) {
     if (req.method === 'POST') {
       const ttl = Math.min(Math.max(Number(url.searchParams.get('ttl')) || 5000, 100), 600000);
       const count = Math.min(Math.max(Number(url.searchParams.get('count')) || 1, 1), 1000);
+      const spread = Math.min(Math.max(Number(url.searchParams.get('spread')) || 0, 0), 600000); // TTLs ttl .. ttl+spread
       const prefix = 'session:';
       const keys = [];
       const at = Date.now();
       const ops = [];
       for (let i = 0; i < count; i++) {
         const key = prefix + crypto.randomBytes(5).toString('hex');
-        keys.push(key);
-        ops.push(cmd.sendCommand(['SET', key, JSON.stringify({created: at, ttl}), 'PX', String(ttl)]));
+        const px = ttl + (count > 1 ? Math.round((spread * i) / (count - 1)) : 0);
+        keys.push({key, ttl: px});
+        ops.push(cmd.sendCommand(['SET', key, JSON.stringify({created: at, ttl: px}), 'PX', String(px)]));
       }
       await Promise.all(ops);
-      return json(res, 200, {keys, ttl, at});
+      return json(res, 200, {sessions: keys, at});
     }
     const keys = [];
     let cursor = '0';
@@ -418,10 +425,11 @@ function createKeyspaceServer(options = {}) {
     if (route === 'GET /stats') return handleStats(res).catch(fail);
     if (route === 'POST /cut') {
       const tag = url.searchParams.get('client');
+      const destroy = url.searchParams.get('mode') === 'destroy';
       let n = 0;
       for (const c of [...clients]) {
         if (!tag || c.tag === tag) {
-          drop(c, true);
+          drop(c, destroy);
           n++;
         }
       }

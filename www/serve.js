@@ -45,6 +45,7 @@ function send(res, status, type, body, head) {
 
 function listing(res, urlPath, dir, head) {
   const items = fs.readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.name !== 'node_modules')
     .map((d) => d.name + (d.isDirectory() ? '/' : ''))
     .sort();
   if (urlPath === '/' && fs.existsSync(pkg)) items.push('pkg/');
@@ -65,6 +66,8 @@ const server = http.createServer((req, res) => {
   } catch {
     return send(res, 400, MIME['.txt'], 'bad request\n');
   }
+  // the demo server's own npm packages (www/node_modules, for keyspace.js) are not for the page
+  if (/(^|\/)node_modules(\/|$)/.test(urlPath)) return send(res, 404, MIME['.txt'], 'not found\n', head);
   let base = root;
   let rel = urlPath;
   if (urlPath === '/pkg' || urlPath.startsWith('/pkg/')) {

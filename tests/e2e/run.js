@@ -3,7 +3,8 @@
 // Ring 3: sockline end to end in Debian's Chromium (playwright-core), against the fixtures.
 //   (a) the npm package (npm pack of pkg/) bundled by esbuild into a tiny app
 //   (b) the script-tag page: <script type="module">import ... from './pkg/sockline.js'
-//   (c) the demo page served by www/serve.js (screenshot: target/e2e/demo.png)
+//   (c) the demo page served by www/serve.js, with its private redis-server + www/keyspace.js
+//       on FIXTURES_BASE_PORT+16/+17 (screenshots: target/e2e/demo.png, target/e2e/sessions.png)
 // Uses the fixtures on FIXTURES_BASE_PORT (default 8100) when they answer (./run test starts
 // them), else starts a private instance. Builds pkg/ when it is missing. Prints one line per
 // check and `N passed, M failed`; exits 1 on any failure.
@@ -159,17 +160,68 @@ async function startDemoServer() {
   return {url, stop: () => child.kill('SIGTERM')};
 }
 
+// The Sessions panel's server side, as `./run demo` starts it (redis-server spawned by it).
+async function startKeyspace() {
+  let port = h.BASE_PORT + 17;
+  let child = spawn(
+    process.execPath,
+    [path.join(h.ROOT, 'www', 'keyspace.js'), '--spawn-redis', String(h.BASE_PORT + 16), '--port', String(port)],
+    {cwd: h.ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true}
+  );
+  let kill = () => {
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch (_) {}
+  };
+  process.on('exit', kill);
+  let out = '';
+  await new Promise((resolve, reject) => {
+    let timer = setTimeout(() => reject(new Error(`www/keyspace.js not ready in ${WAIT} ms: ${out}`)), WAIT);
+    let onData = (d) => {
+      out += d;
+      if (/ ready$/m.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`www/keyspace.js exited (${code}): ${out}`));
+    });
+  });
+  return {
+    url: `http://${h.HOST}:${port}`,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        kill();
+        setTimeout(resolve, 5000).unref();
+      }),
+  };
+}
+
 async function demoChecks(browser) {
   let demo;
+  let keyspace;
   try {
+    keyspace = await startKeyspace();
     demo = await startDemoServer();
   } catch (err) {
-    report('demo page: served by www/serve.js', false, err.message);
+    report('demo page: served by www/serve.js (+ redis-server and www/keyspace.js)', false, err.message);
+    if (keyspace) await keyspace.stop();
     return;
   }
   let page = await newPage(browser);
+  // The page loads with no failed request at all (no favicon 404 either).
+  page.on('response', (r) => {
+    if (r.status() >= 400) page.errors.push(`HTTP ${r.status()} ${r.url()}`);
+  });
+  page.on('requestfailed', (r) => page.errors.push(`request failed: ${r.url()} ${r.failure() && r.failure().errorText}`));
   try {
-    let query = h.BASE_PORT === 8100 ? '' : `?base=${h.BASE_PORT}`;
+    let query = `?base=${h.BASE_PORT}&ks=${encodeURIComponent(keyspace.url)}`;
     let loaded = false;
     await check('demo page: connects and shows an emit round trip with its latency', async () => {
       await page.goto(demo.url + query);
@@ -231,6 +283,38 @@ async function demoChecks(browser) {
       return `counter went ${first} → ${second}`;
     });
 
+    await check('demo page: Sessions panel: a session created in the page arrives as `expired` through EventStream', async () => {
+      assert(loaded, 'page did not load');
+      await page.waitForFunction(() => document.getElementById('ks-state').textContent === 'open', null, {timeout: WAIT});
+      await page.click('.ks-create[data-ttl="2000"]');
+      await page.waitForFunction(() => document.querySelectorAll('#ks-sessions li').length >= 1, null, {timeout: WAIT});
+      let key = (await text(page, '#ks-sessions li')).trim().split(/\s+/)[0];
+      assert(/^session:[0-9a-f]+$/.test(key), `live list shows ${JSON.stringify(key)}`);
+      // cut the stream server side: EventStream reconnects and resumes; then 50 more expire
+      await page.click('#ks-cut');
+      await page.waitForFunction(() => Number(document.getElementById('ks-reconnects').textContent) >= 1, null, {timeout: WAIT});
+      await page.waitForFunction(
+        (k) => [...document.querySelectorAll('#ks-expired li')].some((li) => li.textContent.includes(`${k} expired`)),
+        key,
+        {timeout: WAIT}
+      );
+      await page.click('#ks-create50');
+      await page.waitForFunction(() => Number(document.getElementById('ks-live').textContent) >= 40, null, {timeout: WAIT});
+      await page.locator('#sessions').screenshot({path: path.join(OUT, 'sessions-live.png')});
+      // cut again while they expire (one every 100 ms): what expires meanwhile is replayed
+      await page.waitForFunction(() => Number(document.getElementById('ks-received').textContent) >= 11, null, {timeout: WAIT});
+      await page.click('#ks-cut');
+      await page.waitForFunction(() => Number(document.getElementById('ks-reconnects').textContent) >= 2, null, {timeout: WAIT});
+      await page.waitForFunction(() => Number(document.getElementById('ks-received').textContent) >= 51, null, {timeout: WAIT});
+      let figures = {};
+      for (let id of ['received', 'replayed', 'duplicates', 'reconnects', 'live']) figures[id] = Number(await text(page, `#ks-${id}`));
+      assert(figures.duplicates === 0, `duplicates ${figures.duplicates}`);
+      noPageErrors(page);
+      let session = path.join(OUT, 'sessions.png');
+      await page.locator('#sessions').screenshot({path: session});
+      return `${key} expired across a cut, then 50 more across another: ${JSON.stringify(figures)}; target/e2e/sessions{,-live}.png`;
+    });
+
     await check('demo page: screenshot target/e2e/demo.png', async () => {
       assert(loaded, 'page did not load');
       let file = path.join(OUT, 'demo.png');
@@ -240,6 +324,7 @@ async function demoChecks(browser) {
   } finally {
     await page.close();
     demo.stop();
+    await keyspace.stop();
   }
 }
 

@@ -205,7 +205,7 @@ async function main() {
         await waitStream(i, 'open + ready', (s) => s.opens === 1 && s.readies === 1);
         await setKeys(keysOf(prefix), spread);
         await waitStream(i, '60 keys', (s) => s.received >= 60);
-        const cut = await post(PORT.a, `/cut?client=${tag}`);
+        const cut = await post(PORT.a, `/cut?client=${tag}&mode=destroy`);
         assert(cut.cut === 1, `cut ${JSON.stringify(cut)}`);
         await waitStream(i, 'the second open and 130 keys', (s) => s.opens >= 2 && s.received >= 130);
         await proxy.setMode('drop');
