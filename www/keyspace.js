@@ -4,15 +4,20 @@
 //
 //   node www/keyspace.js [--host 127.0.0.1] [--port 8111] [--redis redis://127.0.0.1:8110]
 //        [--db 0] [--stream sockline:keyspace] [--maxlen 10000] [--retry-ms 1000]
-//        [--heartbeat-ms 15000] [--dedup-ms 2000] [--instance NAME] [--spawn-redis PORT]
+//        [--heartbeat-ms 15000] [--lease-ms 2000] [--instance NAME] [--spawn-redis PORT]
 //
 // Per instance, three Redis connections whatever the number of browsers: one subscriber
 // (PSUBSCRIBE __keyevent@<db>__:*), one that tails the stream (XREAD BLOCK) and one for
 // commands. Every `expired`/`set`/`del` notification is XADDed to a Redis Stream (MAXLEN ~),
 // because pub/sub is fire-and-forget; browsers are fed from the stream, so a client resuming
 // with Last-Event-ID gets what it missed from any instance (no state lives in an instance).
-// Several instances may run on one Redis: each notification reaches each of them, and a Lua
-// script lets only the first write it (a `SET NX PX dedup-ms` marker per kind and key).
+// Several instances may run on one Redis. Each notification reaches each of them; one of them,
+// the writer, holds a lease in Redis (`SET NX PX lease-ms`, renewed every lease-ms/4) and is the
+// only one that XADDs (a Lua script checks the lease on every write, so a writer that stalled
+// past its lease cannot write twice). The others keep the notifications the stream has not
+// shown yet (pub/sub and the stream carry them in the same order); when the writer dies, the
+// next lease holder first reads the stream to its end, then writes what it still holds. So a
+// killed writer delays notifications by up to lease-ms and loses or repeats none.
 //
 // Routes (CORS open; everything is demo-grade, see README "Redis keyspace -> SSE"):
 //   GET  /events[?prefix=session:][&lastEventId=ID][&client=TAG]   text/event-stream
@@ -41,13 +46,22 @@ const REPLAY_PAGE = 500;
 const MAX_BUFFER = 10000; // live entries held for one client while its replay runs
 const MAX_UNSENT = 4 << 20; // bytes queued to one slow client before it is cut (it resumes)
 
-// KEYS: stream, dedup marker. ARGV: maxlen, dedup ms, event, key. Returns the id, or false
-// when another instance already wrote this notification.
+// KEYS: stream, lease. ARGV: maxlen, instance, event, key. Returns the id, or false when this
+// instance does not hold the lease (any more).
 const WRITE_LUA = `
-if tonumber(ARGV[2]) > 0 then
-  if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[2]) then return false end
-end
+if redis.call('GET', KEYS[2]) ~= ARGV[2] then return false end
 return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'event', ARGV[3], 'key', ARGV[4])`;
+// KEYS: lease. ARGV: instance, lease ms. 1: renewed, 2: acquired, 0: held by another.
+const LEASE_LUA = `
+local v = redis.call('GET', KEYS[1])
+if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 2 end
+return 0`;
+const RELEASE_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+const HOLD_MAX = 100000; // notifications a non-writer keeps until the stream shows them
+const HOLD_MS = 30000; // ... and for how long (older ones were skipped by the writer)
 // KEYS: stream. ARGV: maxlen. A new stream starts with an `origin` entry (never sent), so an
 // instance always has an id to hand a first-time client, and ids from an older incarnation of
 // the stream (Redis restarted without persistence) are recognised as older than its start.
@@ -91,14 +105,21 @@ function createKeyspaceServer(options = {}) {
     maxlen: Number(options.maxlen || 10000),
     retryMs: Number(options.retryMs || 1000),
     heartbeatMs: Number(options.heartbeatMs || 15000),
-    dedupMs: Number(options.dedupMs == null ? 2000 : options.dedupMs),
+    leaseMs: Number(options.leaseMs || 2000),
     instance: options.instance || `ks-${process.pid}-${crypto.randomBytes(3).toString('hex')}`,
     log: options.log || ((...a) => console.log(`[keyspace ${cfg.instance}]`, ...a)),
   };
   const channelPrefix = `__keyevent@${cfg.db}__:`;
-  const dedupPrefix = `${OWN}ks:seen:${cfg.stream}:`; // per stream: instances of one stream dedup each other
+  const leaseKey = `${OWN}ks:writer:${cfg.stream}`; // one writer per stream
   const clients = new Set();
-  const counters = {notifications: 0, written: 0, deduped: 0, delivered: 0, replayed: 0, resets: 0, cuts: 0, connections: 0, redisDrops: 0};
+  const counters = {notifications: 0, written: 0, takeovers: 0, takenOver: 0, delivered: 0, replayed: 0, resets: 0, cuts: 0, connections: 0, redisDrops: 0};
+  // The writer role. While not the writer: `held` = notifications not yet seen in the stream,
+  // `early` = stream entries seen before their notification (pub/sub may lag the stream),
+  // `alignedId` = the last stream entry matched against them.
+  let role = 'follower'; // 'writer' | 'follower' | 'takeover'
+  let held = [];
+  let early = [];
+  let alignedId = null;
   let ready = false;
   let tailId = null; // last stream id the tailer handed to the live clients
   let tailWake = null;
@@ -129,6 +150,9 @@ function createKeyspaceServer(options = {}) {
     if (!ready) return;
     ready = false;
     counters.redisDrops++;
+    role = 'follower';
+    held = [];
+    early = [];
     cfg.log('redis connection lost: closing the SSE streams; they resume once Redis is back');
     for (const c of [...clients]) drop(c, false);
   }
@@ -143,6 +167,7 @@ function createKeyspaceServer(options = {}) {
       await cmd.sendCommand(['EVAL', INIT_LUA, '1', cfg.stream, String(cfg.maxlen)]);
       const info = flat(await cmd.sendCommand(['XINFO', 'STREAM', cfg.stream]));
       tailId = info['last-generated-id'];
+      alignedId = tailId;
       ready = true;
       cfg.log(`redis ready; stream ${cfg.stream} at ${tailId}`);
       const w = readyWaiters;
@@ -177,14 +202,86 @@ function createKeyspaceServer(options = {}) {
     const event = channel.slice(channelPrefix.length);
     if (!EVENTS.includes(event) || key.startsWith(OWN)) return;
     counters.notifications++;
-    cmd
-      .sendCommand(['EVAL', WRITE_LUA, '2', cfg.stream, dedupPrefix + event + ':' + key, String(cfg.maxlen), String(cfg.dedupMs), event, key])
-      .then((id) => {
-        if (id) counters.written++;
-        else counters.deduped++;
-      })
-      .catch((err) => cfg.log(`XADD failed (notification for ${key} lost): ${err.message}`));
+    const n = {event, key, t: Date.now()};
+    if (role === 'writer') xadd(n);
+    else hold(n);
   }
+
+  function xadd(n) {
+    cmd
+      .sendCommand(['EVAL', WRITE_LUA, '2', cfg.stream, leaseKey, String(cfg.maxlen), cfg.instance, n.event, n.key])
+      .then((id) => {
+        if (id) return counters.written++;
+        // lost the lease (stalled past it): the new writer has this one too
+        if (role === 'writer') demote('the lease is held by another instance');
+      })
+      .catch((err) => cfg.log(`XADD failed (notification for ${n.key} lost): ${err.message}`));
+  }
+
+  const same = (a, b) => a.event === b.event && a.key === b.key;
+  function hold(n) {
+    if (early.length) {
+      const j = early.findIndex((e) => same(e, n));
+      if (j >= 0) return early.splice(0, j + 1); // the stream had it already
+    }
+    held.push(n);
+    const old = Date.now() - HOLD_MS;
+    while (held.length && (held.length > HOLD_MAX || held[0].t < old)) held.shift();
+  }
+  // A stream entry, for a non-writer: it settles the notification it stands for.
+  function align(e) {
+    alignedId = e.id;
+    if (e.event === 'origin') return;
+    const j = held.findIndex((n) => same(n, e));
+    if (j >= 0) return held.splice(0, j + 1); // any before it the writer skipped (it started later)
+    early.push({event: e.event, key: e.key, t: Number(e.id.split('-')[0])});
+    const old = Date.now() - HOLD_MS;
+    while (early.length && (early.length > HOLD_MAX || early[0].t < old)) early.shift();
+  }
+
+  function demote(why) {
+    cfg.log(`no longer the writer: ${why}`);
+    role = 'follower';
+    held = [];
+    early = [];
+    alignedId = tailId;
+  }
+
+  // Renews or takes the lease; a new writer reads the stream to its end before it writes what
+  // it holds, then writes live (one connection, in order).
+  let leaseBusy = false;
+  async function leaseTick() {
+    if (!ready || leaseBusy || stopping) return;
+    leaseBusy = true;
+    try {
+      const r = Number(await cmd.sendCommand(['EVAL', LEASE_LUA, '1', leaseKey, cfg.instance, String(cfg.leaseMs)]));
+      if (r === 0 && role === 'writer') demote('the lease expired');
+      if (r > 0 && role === 'follower') {
+        role = 'takeover'; // notifications keep going to `held` until the backlog is written
+        for (let pages = 0; pages < 1000; pages++) {
+          const batch = await cmd.sendCommand(['XRANGE', cfg.stream, '(' + alignedId, '+', 'COUNT', '1000']);
+          for (const raw of batch) align(entryOf(raw));
+          if (batch.length < 1000) break;
+        }
+        if (role !== 'takeover') return; // Redis dropped meanwhile
+        const backlog = held;
+        held = [];
+        early = [];
+        role = 'writer';
+        counters.takeovers++;
+        counters.takenOver += backlog.length;
+        cfg.log(`writer now (${backlog.length} notifications not in the stream yet)`);
+        for (const n of backlog) xadd(n);
+      }
+    } catch (err) {
+      if (ready) cfg.log(`lease: ${err.message}`);
+      if (role === 'takeover') role = 'follower';
+    } finally {
+      leaseBusy = false;
+    }
+  }
+  const leaseTimer = setInterval(leaseTick, Math.max(50, cfg.leaseMs / 4));
+  leaseTimer.unref();
 
   // One loop per instance: XREAD BLOCK on its own connection, fan out to the local clients.
   async function tailLoop() {
@@ -215,6 +312,7 @@ function createKeyspaceServer(options = {}) {
       }
       for (const e of entries) {
         tailId = e.id;
+        if (role !== 'writer' && cmpId(e.id, alignedId) > 0) align(e);
         for (const c of clients) {
           if (c.live) send(c, e, false);
           else if (c.buffer) {
@@ -375,6 +473,8 @@ function createKeyspaceServer(options = {}) {
     const out = {
       instance: cfg.instance,
       redis: ready,
+      role,
+      held: held.length,
       stream: cfg.stream,
       maxlen: cfg.maxlen,
       tailId,
@@ -451,6 +551,8 @@ function createKeyspaceServer(options = {}) {
     await Promise.all([cmd.connect(), sub.connect(), tail.connect()]);
     await sub.pSubscribe(channelPrefix + '*', onNotification);
     await markMaybeUp();
+    if (!ready) await new Promise((r) => readyWaiters.push(r));
+    await leaseTick();
     tailLoop();
     await new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -462,6 +564,8 @@ function createKeyspaceServer(options = {}) {
   async function close() {
     stopping = true;
     clearInterval(heartbeat);
+    clearInterval(leaseTimer);
+    if (ready) await cmd.sendCommand(['EVAL', RELEASE_LUA, '1', leaseKey, cfg.instance]).catch(() => {});
     for (const c of [...clients]) drop(c, true);
     server.close();
     server.closeAllConnections();
@@ -494,7 +598,7 @@ if (require.main === module) {
       maxlen: opt('maxlen', undefined),
       retryMs: opt('retry-ms', undefined),
       heartbeatMs: opt('heartbeat-ms', undefined),
-      dedupMs: opt('dedup-ms', undefined),
+      leaseMs: opt('lease-ms', undefined),
       instance: opt('instance', undefined),
     });
     const p = await ks.listen(port, host);

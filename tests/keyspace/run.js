@@ -7,6 +7,7 @@
 // Ports (FIXTURES_BASE_PORT, default 8100): BASE+10 redis, +11 keyspace A, +12 keyspace B,
 // +13 fault proxy -> A (then B), +15 keyspace C (small cap, own stream). All on 127.0.0.1.
 // Every wait is for an event, bounded in time. Prints one line per check and `N passed, M failed`.
+// KEYSPACE_ONLY=regex runs only the checks whose name matches.
 
 const http = require('http');
 const path = require('path');
@@ -15,6 +16,7 @@ const {createRequire} = require('module');
 const h = require('../e2e/harness');
 const {FaultProxy} = require('../fixtures/lib/proxy');
 const {startRedis} = require('../../www/redis-private');
+const {cmpId} = require('../../www/keyspace');
 
 const {createClient} = createRequire(path.join(h.ROOT, 'www', 'package.json'))('redis');
 const BASE = h.BASE_PORT;
@@ -30,7 +32,9 @@ function report(name, ok, detail) {
   const line = `${ok ? 'ok  ' : 'FAIL'}  ${name}`;
   console.log(detail ? `${line}: ${detail}` : line);
 }
+const ONLY = process.env.KEYSPACE_ONLY ? new RegExp(process.env.KEYSPACE_ONLY) : null; // run a subset
 async function check(name, fn) {
+  if (ONLY && !ONLY.test(name)) return;
   const t0 = Date.now();
   try {
     const detail = await fn();
@@ -114,9 +118,10 @@ async function until(what, fn, timeoutMs = WAIT) {
 }
 
 // A Node SSE client (for the fan-out check): counts `expired` keys.
-function nodeSse(url) {
-  const c = {keys: new Map(), open: false, closed: false, req: null, buf: ''};
-  c.req = http.get(url, {agent: false}, (res) => {
+function nodeSse(url, lastEventId) {
+  const c = {keys: new Map(), ids: [], lastId: lastEventId || '', replayed: 0, open: false, closed: false, req: null, buf: ''};
+  const headers = lastEventId ? {'Last-Event-ID': lastEventId} : {};
+  c.req = http.get(url, {agent: false, headers}, (res) => {
     c.open = res.statusCode === 200;
     res.setEncoding('utf8');
     res.on('data', (chunk) => {
@@ -127,13 +132,18 @@ function nodeSse(url) {
         c.buf = c.buf.slice(i + 2);
         let event = 'message';
         let data = '';
+        let id = null;
         for (const line of block.split('\n')) {
           if (line.startsWith('event: ')) event = line.slice(7);
           else if (line.startsWith('data: ')) data += line.slice(6);
+          else if (line.startsWith('id: ')) id = line.slice(4);
         }
+        if (id !== null) c.lastId = id;
         if (event === 'expired') {
-          const key = JSON.parse(data).key;
-          c.keys.set(key, (c.keys.get(key) || 0) + 1);
+          const d = JSON.parse(data);
+          c.keys.set(d.key, (c.keys.get(d.key) || 0) + 1);
+          c.ids.push(id);
+          if (d.replayed) c.replayed++;
         }
       }
     });
@@ -153,8 +163,10 @@ async function main() {
   await rc.connect();
   const setKeys = (keys, ttlOf) => Promise.all(keys.map((k, i) => rc.sendCommand(['SET', k, '1', 'PX', String(ttlOf(i))])));
 
-  let a = await spawnKeyspace('A', PORT.a);
-  const b = await spawnKeyspace('B', PORT.b);
+  // A starts first, so A is the first writer (see www/keyspace.js: one lease holder writes)
+  const ks = {A: {port: PORT.a}, B: {port: PORT.b}};
+  ks.A.child = await spawnKeyspace('A', PORT.a);
+  ks.B.child = await spawnKeyspace('B', PORT.b);
   const c = await spawnKeyspace('C', PORT.c, ['--stream', 'sockline:capped', '--maxlen', '100']);
   const proxy = new FaultProxy({name: 'keyspace', port: PORT.proxy, targetPort: PORT.a});
   await proxy.listen();
@@ -220,26 +232,66 @@ async function main() {
     }
 
     for (const transport of ['eventsource', 'fetch']) {
-      await check(`${N} keys, moved from instance A to instance B mid-stream (A killed): no gap, no repeat (${transport})`, async () => {
+      await check(`${N} keys, moved from instance A to instance B mid-stream (A, the writer, killed): no gap, no repeat (${transport})`, async () => {
         const prefix = `t2-${transport}-${RUN}:`;
-        proxy.targetPort = PORT.a;
-        const i = await open(`http://${HOST}:${PORT.proxy}/events?prefix=${prefix}`, {transport, autoReconnectOptions: BACKOFF});
-        await waitStream(i, 'open + ready', (s) => s.opens === 1 && s.readies === 1);
-        await setKeys(keysOf(prefix), spread);
-        await waitStream(i, '70 keys', (s) => s.received >= 70);
-        proxy.targetPort = PORT.b; // new connections go to B
-        await killHard(a);
-        await waitStream(i, 'the second open (on B)', (s) => s.opens >= 2);
-        await waitStream(i, `all ${N} keys`, (s) => s.unique >= N);
-        const s = await barrier(i, prefix);
-        await page.evaluate((j) => window.closeStream(j), i);
-        const sb = await stats(PORT.b);
-        exact(s, N, prefix);
-        a = await spawnKeyspace('A', PORT.a); // for the next checks
-        return `${figures(s, N)}; B wrote ${sb.counters.written}, deduped ${sb.counters.deduped} (A's writes)`;
+        // "A" is whichever instance writes now (B after the first round), "B" the other one
+        const from = (await stats(PORT.a)).role === 'writer' ? 'A' : 'B';
+        const to = from === 'A' ? 'B' : 'A';
+        proxy.targetPort = ks[from].port;
+        try {
+          const i = await open(`http://${HOST}:${PORT.proxy}/events?prefix=${prefix}`, {transport, autoReconnectOptions: BACKOFF});
+          await waitStream(i, 'open + ready', (x) => x.opens === 1 && x.readies === 1);
+          await setKeys(keysOf(prefix), spread);
+          await waitStream(i, '70 keys', (x) => x.received >= 70);
+          proxy.targetPort = ks[to].port; // new connections go to the other instance
+          await killHard(ks[from].child);
+          await waitStream(i, `the second open (on ${to})`, (x) => x.opens >= 2);
+          await waitStream(i, `all ${N} keys`, (x) => x.unique >= N);
+          const s = await barrier(i, prefix);
+          await page.evaluate((j) => window.closeStream(j), i);
+          const st = await stats(ks[to].port);
+          exact(s, N, prefix);
+          assert(st.role === 'writer', `${to} did not take over: ${JSON.stringify(st)}`);
+          return `${from} (writer) killed, ${to} took over: ${figures(s, N)}; ${to} wrote ${st.counters.takenOver} ` +
+            'notifications the dead writer had not';
+        } finally {
+          const k = ks[from];
+          if (k.child.exitCode !== null || k.child.signalCode !== null) k.child = await spawnKeyspace(from, k.port); // for the next checks
+        }
       });
     }
     proxy.targetPort = PORT.a;
+
+    await check(`Node SSE client (no client-side de-duplication) resumed on instance B mid-burst: each key once, in order`, async () => {
+      const prefix = `t2-node-${RUN}:`;
+      const first = nodeSse(`http://${HOST}:${PORT.a}/events?prefix=${prefix}`);
+      await until('the first connection', () => first.lastId);
+      await setKeys(keysOf(prefix), spread);
+      await until('60 keys', () => first.keys.size >= 60);
+      first.close();
+      const seen = first.keys.size;
+      // while it is away, more of its keys expire into the stream (so the resume must replay)
+      await until('10 more keys in the stream', async () => {
+        const after = await rc.sendCommand(['XRANGE', 'sockline:keyspace', '(' + first.lastId, '+', 'COUNT', '2000']);
+        return after.filter(([, f]) => f[1] === 'expired' && f[3].startsWith(prefix)).length >= 10;
+      });
+      const second = nodeSse(`http://${HOST}:${PORT.b}/events?prefix=${prefix}`, first.lastId);
+      await until(`all ${N} keys`, () => seen + second.keys.size >= N);
+      await rc.sendCommand(['SET', `${prefix}zz-barrier`, '1', 'PX', '1']);
+      await until('the barrier', () => second.keys.has(`${prefix}zz-barrier`));
+      second.close();
+      const counts = new Map(first.keys);
+      for (const [k, v] of second.keys) counts.set(k, (counts.get(k) || 0) + v);
+      counts.delete(`${prefix}zz-barrier`);
+      const dups = [...counts.values()].filter((v) => v > 1).length;
+      const missed = keysOf(prefix).filter((k) => !counts.has(k)).length;
+      const ids = first.ids.concat(second.ids);
+      const disorder = ids.filter((id, k) => k > 0 && cmpId(id, ids[k - 1]) <= 0).length;
+      const detail = `${counts.size - missed}/${N} once, ${dups} duplicates, ${missed} missed, ${disorder} out of order; ` +
+        `${seen} on A, ${second.keys.size - 1} on B (${second.replayed} replayed)`;
+      assert(!dups && !missed && !disorder && second.replayed > 0, detail);
+      return detail;
+    });
 
     for (const transport of ['eventsource', 'fetch']) {
       await check(`resume from an id older than the cap: \`reset\`, then live events (${transport})`, async () => {
@@ -326,7 +378,7 @@ async function main() {
           `${s.resets.length} reset (history lost with Redis), ${s.received} keys`);
         await page.evaluate((x) => window.closeStream(x), j);
       }
-      for (const [name, port, child] of [['A', PORT.a, a], ['B', PORT.b, b], ['C', PORT.c, c]]) {
+      for (const [name, port, child] of [['A', PORT.a, ks.A.child], ['B', PORT.b, ks.B.child], ['C', PORT.c, c]]) {
         assert(child.exitCode === null, `${name} exited`);
         const s = await stats(port);
         assert(s.subscriberConnections === 1 && s.counters.redisDrops >= 1, `${name}: ${JSON.stringify(s)}`);
@@ -335,6 +387,7 @@ async function main() {
     });
     assert(!pageErrors.length, pageErrors.join(' | '));
   } finally {
+    if (process.env.KEYSPACE_DEBUG) for (const [n, ch] of [['A', ks.A.child], ['B', ks.B.child], ['C', c]]) console.log(`--- ${n}\n${ch.out}`);
     await browser.close();
     await server.close();
     await proxy.close();
