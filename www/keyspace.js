@@ -122,22 +122,21 @@ function createKeyspaceServer(options = {}) {
   let alignedId = null;
   let ready = false;
   let tailId = null; // last stream id the tailer handed to the live clients
-  let tailWake = null;
   let stopping = false;
   let readyWaiters = [];
 
-  const mk = (role) => {
+  const mk = (part) => {
     const c = createClient({
       url: cfg.redisUrl,
       database: cfg.db,
       RESP: 2,
-      name: `sockline-ks:${cfg.instance}:${role}`,
+      name: `sockline-ks:${cfg.instance}:${part}`,
       disableOfflineQueue: true,
       socket: {reconnectStrategy: (n) => Math.min(50 * 2 ** n, 1000), connectTimeout: 2000},
     });
     c.on('error', (err) => {
-      if (!stopping && ready) cfg.log(`redis ${role}: ${err.message}`);
-      markDown(role);
+      if (!stopping && ready) cfg.log(`redis ${part}: ${err.message}`);
+      markDown();
     });
     c.on('ready', () => markMaybeUp());
     return c;
@@ -321,7 +320,6 @@ function createKeyspaceServer(options = {}) {
           }
         }
       }
-      if (tailWake) tailWake();
     }
   }
 
