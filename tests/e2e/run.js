@@ -219,7 +219,10 @@ async function demoChecks(browser) {
   page.on('response', (r) => {
     if (r.status() >= 400) page.errors.push(`HTTP ${r.status()} ${r.url()}`);
   });
-  page.on('requestfailed', (r) => page.errors.push(`request failed: ${r.url()} ${r.failure() && r.failure().errorText}`));
+  page.on('requestfailed', (r) => {
+    let why = (r.failure() && r.failure().errorText) || '';
+    if (why !== 'net::ERR_ABORTED') page.errors.push(`request failed: ${r.url()} ${why}`); // ABORTED: the page closed it
+  });
   try {
     let query = `?base=${h.BASE_PORT}&ks=${encodeURIComponent(keyspace.url)}`;
     let loaded = false;
@@ -306,13 +309,18 @@ async function demoChecks(browser) {
       await page.click('#ks-cut');
       await page.waitForFunction(() => Number(document.getElementById('ks-reconnects').textContent) >= 2, null, {timeout: WAIT});
       await page.waitForFunction(() => Number(document.getElementById('ks-received').textContent) >= 51, null, {timeout: WAIT});
+      // the transport selector: the same panel over `fetch`, resuming from the last id
+      await page.selectOption('#ks-transport', 'fetch');
+      await page.waitForFunction(() => /sessions stream open \(fetch/.test(document.getElementById('log').textContent), null, {timeout: WAIT});
+      await page.click('.ks-create[data-ttl="2000"]');
+      await page.waitForFunction(() => Number(document.getElementById('ks-received').textContent) >= 52, null, {timeout: WAIT});
       let figures = {};
       for (let id of ['received', 'replayed', 'duplicates', 'reconnects', 'live']) figures[id] = Number(await text(page, `#ks-${id}`));
       assert(figures.duplicates === 0, `duplicates ${figures.duplicates}`);
       noPageErrors(page);
       let session = path.join(OUT, 'sessions.png');
       await page.locator('#sessions').screenshot({path: session});
-      return `${key} expired across a cut, then 50 more across another: ${JSON.stringify(figures)}; target/e2e/sessions{,-live}.png`;
+      return `${key} expired across a cut, 50 more across another, 1 more after switching to fetch: ${JSON.stringify(figures)}; target/e2e/sessions{,-live}.png`;
     });
 
     await check('demo page: screenshot target/e2e/demo.png', async () => {
