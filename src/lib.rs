@@ -43,3 +43,13 @@ pub mod js;
 pub use client::{Channel, Socket};
 #[cfg(target_arch = "wasm32")]
 pub use stream::EventStream;
+
+/// The global allocator of the wasm: talc, smaller than std's dlmalloc (feature `talc`, on by
+/// default; a Rust app with its own `#[global_allocator]` turns it off).
+#[cfg(all(
+    feature = "talc",
+    target_family = "wasm",
+    not(target_feature = "atomics")
+))]
+#[global_allocator]
+static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
