@@ -98,8 +98,12 @@ async fn run(promise: Promise, signal: AbortSignal, handler: Rc<dyn Fn(FetchInpu
     };
     let body = resp.body();
     if !report(head) {
-        if let Some(body) = body {
-            let _ = body.cancel();
+        // The handler may have dropped the driver: the abort has cancelled the body, and a
+        // `cancel()` now would reject with the AbortError, unhandled (a page error per 503).
+        if !signal.aborted() {
+            if let Some(body) = body {
+                let _ = body.cancel();
+            }
         }
         return;
     }
@@ -138,7 +142,9 @@ async fn run(promise: Promise, signal: AbortSignal, handler: Rc<dyn Fn(FetchInpu
             Err(_) => Vec::new(),
         };
         if !report(FetchInput::Chunk(bytes)) {
-            let _ = reader.cancel();
+            if !signal.aborted() {
+                let _ = reader.cancel(); // as above
+            }
             return;
         }
     }
