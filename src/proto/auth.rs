@@ -42,7 +42,7 @@ pub fn decode_payload(token: &str) -> Result<String, JwtError> {
     };
     let bytes = base64url_decode(payload).ok_or(JwtError::Base64)?;
     let text = String::from_utf8(bytes).map_err(|_| JwtError::Utf8)?;
-    if text.trim_start().starts_with('{') && super::codec::object_fields(&text).is_some() {
+    if text.trim_start().starts_with('{') && super::codec::is_object(&text) {
         Ok(text)
     } else {
         Err(JwtError::NotJsonObject)

@@ -217,87 +217,73 @@ pub fn validate(text: &str) -> bool {
     }
 }
 
-/// The top-level fields of a JSON object text as `(decoded key, raw value text)`, in order.
-/// `None` when `text` is not exactly one valid JSON object.
-pub fn object_fields(text: &str) -> Option<Vec<(String, &str)>> {
-    let b = text.as_bytes();
-    let mut i = skip_ws(b, 0);
-    if b.get(i) != Some(&b'{') {
-        return None;
-    }
-    i += 1;
-    let mut out = Vec::new();
-    i = skip_ws(b, i);
-    if b.get(i) == Some(&b'}') {
-        return (skip_ws(b, i + 1) == b.len()).then_some(out);
-    }
-    loop {
-        i = skip_ws(b, i);
-        let key_end = skip_string(b, i)?;
-        let key = unescape(text.get(i..key_end)?)?;
-        i = skip_ws(b, key_end);
-        if b.get(i) != Some(&b':') {
-            return None;
-        }
-        i = skip_ws(b, i + 1);
-        let value_end = skip_value(b, i)?;
-        out.push((key, text.get(i..value_end)?));
-        i = skip_ws(b, value_end);
-        match b.get(i) {
-            Some(b',') => i += 1,
-            Some(b'}') => {
-                return (skip_ws(b, i + 1) == b.len()).then_some(out);
-            }
-            _ => return None,
-        }
-    }
-}
-
 /// Looks up several fields of a JSON object text at once, without allocating: the raw value
 /// text of each name (the last occurrence wins), or `None` when `text` is not exactly one valid
 /// JSON object. Keys with escapes are compared decoded.
+#[inline]
 pub fn fields_of<'a, const N: usize>(
     text: &'a str,
     names: [&str; N],
 ) -> Option<[Option<&'a str>; N]> {
-    let b = text.as_bytes();
     let mut out = [None; N];
+    fields_into(text, &names, &mut out).then_some(out)
+}
+
+/// The one (non-generic) body of [`fields_of`]: fills `out[k]` with the raw value of
+/// `names[k]`; `false` when `text` is not exactly one valid JSON object.
+fn fields_into<'a>(text: &'a str, names: &[&str], out: &mut [Option<&'a str>]) -> bool {
+    let b = text.as_bytes();
     let mut i = skip_ws(b, 0);
     if b.get(i) != Some(&b'{') {
-        return None;
+        return false;
     }
     i = skip_ws(b, i + 1);
     if b.get(i) == Some(&b'}') {
-        return (skip_ws(b, i + 1) == b.len()).then_some(out);
+        return skip_ws(b, i + 1) == b.len();
     }
     loop {
         i = skip_ws(b, i);
         let key_start = i;
-        let key_end = skip_string(b, i)?;
-        let raw_key = text.get(key_start + 1..key_end - 1)?;
+        let Some(key_end) = skip_string(b, i) else {
+            return false;
+        };
+        let Some(raw_key) = text.get(key_start + 1..key_end - 1) else {
+            return false;
+        };
         i = skip_ws(b, key_end);
         if b.get(i) != Some(&b':') {
-            return None;
+            return false;
         }
         i = skip_ws(b, i + 1);
-        let value_end = skip_value(b, i)?;
-        let value = text.get(i..value_end)?;
+        let Some(value_end) = skip_value(b, i) else {
+            return false;
+        };
+        let Some(value) = text.get(i..value_end) else {
+            return false;
+        };
         let slot = if raw_key.contains('\\') {
-            let key = unescape(text.get(key_start..key_end)?)?;
+            let Some(key) = text.get(key_start..key_end).and_then(unescape) else {
+                return false;
+            };
             names.iter().position(|n| *n == key)
         } else {
             names.iter().position(|n| *n == raw_key)
         };
-        if let Some(k) = slot {
-            out[k] = Some(value);
+        if let Some(v) = slot.and_then(|k| out.get_mut(k)) {
+            *v = Some(value);
         }
         i = skip_ws(b, value_end);
         match b.get(i) {
             Some(b',') => i += 1,
-            Some(b'}') => return (skip_ws(b, i + 1) == b.len()).then_some(out),
-            _ => return None,
+            Some(b'}') => return skip_ws(b, i + 1) == b.len(),
+            _ => return false,
         }
     }
+}
+
+/// Whether `text` is exactly one valid JSON object.
+pub fn is_object(text: &str) -> bool {
+    fields_into(text, &[], &mut [])
 }
 
 /// The raw texts of a JSON array's items. `None` unless `text` is exactly one valid array.
@@ -325,13 +311,10 @@ pub fn array_items(text: &str) -> Option<Vec<&str>> {
     }
 }
 
-/// Reads one field of a JSON object text.
+/// Reads one field of a JSON object text (the last occurrence wins).
 pub fn field<'a>(object: &'a str, name: &str) -> Option<&'a str> {
-    object_fields(object)?
-        .into_iter()
-        .rev()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v)
+    let [v] = fields_of(object, [name])?;
+    v
 }
 
 /// Decodes a raw JSON string literal; `None` when `raw` is not a string.

@@ -1235,17 +1235,16 @@ impl Session {
             return;
         }
         let data = data.unwrap_or_else(|| "{}".to_string());
-        let fields = codec::object_fields(&data).unwrap_or_default();
-        let get = |k: &str| fields.iter().rev().find(|(n, _)| n == k).map(|(_, v)| *v);
-        let id = get("id").and_then(codec::string_value).unwrap_or_default();
-        let ping_timeout = get("pingTimeout")
+        let [id, ping_timeout, is_authenticated, auth_error] =
+            codec::fields_of(&data, ["id", "pingTimeout", "isAuthenticated", "authError"])
+                .unwrap_or_default();
+        let id = id.and_then(codec::string_value).unwrap_or_default();
+        let ping_timeout = ping_timeout
             .and_then(codec::number_value)
             .filter(|p| *p > 0.0 && p.is_finite())
             .unwrap_or(self.cfg.connect_timeout);
-        let is_authenticated = get("isAuthenticated").and_then(codec::bool_value) == Some(true);
-        let auth_error = get("authError")
-            .filter(|e| *e != "null")
-            .map(str::to_string);
+        let is_authenticated = is_authenticated.and_then(codec::bool_value) == Some(true);
+        let auth_error = auth_error.filter(|e| *e != "null").map(str::to_string);
 
         self.id = Some(id.clone());
         self.ping_timeout = ping_timeout;
