@@ -5,8 +5,9 @@
 //! - [`proto`]: the SocketCluster core, sans-IO (no clock, no RNG, no `web_sys`).
 //! - [`sse`]: the Server-Sent Events core, sans-IO.
 //! - `web`: thin browser drivers (WebSocket, EventSource, fetch, timers, page events, storage).
-//! - `client`: the Rust API (futures and Streams).
-//! - `js`: the wasm-bindgen adapter that JavaScript imports.
+//! - `engine`: wires a core to its drivers (the pump) and hands events to a face.
+//! - `client`, `stream`: the Rust face (futures and Streams).
+//! - `js`: the JS face: wasm-bindgen exports and hand-written JS modules.
 //!
 //! Rules every layer keeps:
 //! - **No `RefCell` borrow is held across a call into JS**: a browser API (`fetch`,
@@ -26,6 +27,10 @@ pub mod sse;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;
+
+/// The engines: a core wired to its drivers, under both faces.
+#[cfg(target_arch = "wasm32")]
+pub mod engine;
 
 #[cfg(target_arch = "wasm32")]
 pub mod client;

@@ -1,0 +1,363 @@
+//! The `EventStream` engine: one [`Session`] wired to the `EventSource` / `fetch` drivers of
+//! [`crate::web`] and a `setTimeout` timer, with one face callback ([`Sink`]) for the events.
+//!
+//! Owns the browser objects of one stream (the current connection, the reconnect timer) and the
+//! pump; owns no rule (every decision is the session's) and no listener (the faces keep theirs).
+//! **No `RefCell` borrow is held across a call into JS**: each input takes one short borrow to
+//! feed the session, and [`SseEngine::pump`] runs the session's commands, arms or clears the
+//! timer and calls the sink with no borrow held. A page that wraps `fetch`, `EventSource`,
+//! `setTimeout` or `addEventListener` and calls back into the stream from inside (even
+//! `close()`) sees a consistent stream: a connection opened for a generation the session left
+//! meanwhile is dropped at once, and a timer armed for a deadline that is gone is cleared.
+//!
+//! The sink gets the events of one pump in one call. After the `close` event the engine drops
+//! the sink: nothing more reaches the face.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use futures::future::LocalBoxFuture;
+use gloo_timers::callback::Timeout;
+
+use crate::sse::session::{Command, Config, ReadyState, Session, StreamEvent};
+use crate::web::eventsource::{EsInput, EventSourceConn};
+use crate::web::fetch_stream::{FetchConn, FetchInput};
+
+/// An async function returning extra request headers, called before every `fetch` attempt.
+pub type GetHeaders =
+    Rc<dyn Fn() -> LocalBoxFuture<'static, Result<Vec<(String, String)>, String>>>;
+
+/// The face callback: the events of one pump, in order.
+pub type Sink = Rc<dyn Fn(Vec<StreamEvent>)>;
+
+enum Conn {
+    None,
+    Es(Rc<EventSourceConn>),
+    /// Held for its `Drop` (aborts the request).
+    Fetch {
+        _request: FetchConn,
+    },
+}
+
+struct Core {
+    session: Session,
+    conn: Conn,
+    /// The generation `conn` belongs to.
+    conn_gen: u64,
+    /// The armed reconnect timer and its deadline.
+    timer: Option<(f64, Timeout)>,
+    /// `now` of the last input (the timer's delay is measured from it).
+    now: f64,
+    with_credentials: bool,
+    get_headers: Option<GetHeaders>,
+    sink: Option<Sink>,
+}
+
+/// One `EventStream`'s engine (see the module docs). Held in an `Rc`; drivers and timers hold a
+/// `Weak` to it.
+pub struct SseEngine {
+    core: RefCell<Core>,
+    me: Weak<SseEngine>,
+}
+
+impl SseEngine {
+    /// An engine for `cfg`; it connects in a microtask, once the caller had the chance to add
+    /// listeners (the first events are asynchronous anyway; this keeps `open` from being missed).
+    pub fn new(
+        cfg: Config,
+        with_credentials: bool,
+        get_headers: Option<GetHeaders>,
+        sink: Sink,
+    ) -> Rc<SseEngine> {
+        let session = Session::new(cfg, crate::web::random_seed());
+        let engine = Rc::new_cyclic(|me| SseEngine {
+            core: RefCell::new(Core {
+                session,
+                conn: Conn::None,
+                conn_gen: 0,
+                timer: None,
+                now: 0.0,
+                with_credentials,
+                get_headers,
+                sink: Some(sink),
+            }),
+            me: me.clone(),
+        });
+        let weak = Rc::downgrade(&engine);
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Some(e) = weak.upgrade() {
+                e.input(|s, _| s.handle_start());
+            }
+        });
+        engine
+    }
+
+    pub fn ready_state(&self) -> ReadyState {
+        self.core
+            .try_borrow()
+            .map_or(ReadyState::Closed, |c| c.session.ready_state())
+    }
+
+    pub fn url(&self) -> String {
+        self.core
+            .try_borrow()
+            .map(|c| c.session.url().to_string())
+            .unwrap_or_default()
+    }
+
+    pub fn last_event_id(&self) -> String {
+        self.core
+            .try_borrow()
+            .map(|c| c.session.last_event_id().to_string())
+            .unwrap_or_default()
+    }
+
+    /// Closes for good (`close {reason: 'client'}` reaches the sink before this returns).
+    pub fn close(&self) {
+        self.input(|s, _| s.close());
+    }
+
+    /// Closes without a `close` event (the face went away).
+    pub fn shutdown(&self) {
+        self.input(|s, _| s.shutdown());
+    }
+
+    /// Makes sure events of type `name` are received.
+    pub fn watch(&self, name: &str) {
+        self.input(|s, _| s.watch(name));
+    }
+
+    /// Feeds one input to the session under a short borrow, then pumps.
+    fn input<R>(&self, f: impl FnOnce(&mut Session, f64) -> R) -> Option<R> {
+        // Read before the borrow: `Date.now` is a call into JS too.
+        let now = crate::web::now();
+        let r = self.feed(now, f)?;
+        self.pump();
+        Some(r)
+    }
+
+    /// Feeds one input without pumping (the pump that runs it drains what it adds).
+    fn feed<R>(&self, now: f64, f: impl FnOnce(&mut Session, f64) -> R) -> Option<R> {
+        let mut c = self.core.try_borrow_mut().ok()?;
+        c.now = now;
+        Some(f(&mut c.session, now))
+    }
+
+    /// Drains the session and runs what it asks, with no borrow held, until it asks nothing.
+    fn pump(&self) {
+        loop {
+            let (commands, events, old_timer, arm, sink) = {
+                let Ok(mut c) = self.core.try_borrow_mut() else {
+                    return;
+                };
+                let mut commands = Vec::new();
+                while let Some(cmd) = c.session.poll_command() {
+                    commands.push(cmd);
+                }
+                let mut events = Vec::new();
+                while let Some(ev) = c.session.poll_event() {
+                    events.push(ev);
+                }
+                let want = c.session.poll_timeout();
+                let (old_timer, arm) = if want == c.timer.as_ref().map(|t| t.0) {
+                    (None, None)
+                } else {
+                    (c.timer.take(), want.map(|d| (d, d - c.now)))
+                };
+                let sink = if c.session.ready_state() == ReadyState::Closed {
+                    c.sink.take()
+                } else {
+                    c.sink.clone()
+                };
+                if commands.is_empty() && events.is_empty() && old_timer.is_none() && arm.is_none()
+                {
+                    drop(c);
+                    drop(sink); // the face's last reference may go: no borrow held
+                    return;
+                }
+                (commands, events, old_timer, arm, sink)
+            };
+            drop(old_timer); // clearTimeout
+            for cmd in commands {
+                self.run(cmd);
+            }
+            if let Some((deadline, delay)) = arm {
+                self.arm(deadline, delay);
+            }
+            if let Some(sink) = sink {
+                if !events.is_empty() {
+                    sink(events);
+                }
+            }
+        }
+    }
+
+    /// Runs one command of the session (calls into the browser; no borrow held).
+    fn run(&self, cmd: Command) {
+        match cmd {
+            Command::Release => {
+                let old = self
+                    .core
+                    .try_borrow_mut()
+                    .map(|mut c| std::mem::replace(&mut c.conn, Conn::None));
+                drop(old); // closes the EventSource / aborts the fetch
+            }
+            Command::OpenEventSource { gen, url, names } => {
+                let cred = self.core.borrow().with_credentials;
+                let handler = es_handler(self.me.clone(), gen);
+                let opened =
+                    EventSourceConn::open(&url, cred, names.iter().map(String::as_str), handler);
+                match opened {
+                    Ok(conn) => {
+                        let conn = Rc::new(conn);
+                        // The page may have closed the stream, or listened to more names,
+                        // meanwhile.
+                        let late = self.store(gen, Conn::Es(conn.clone())).ok().map(|c| {
+                            c.session
+                                .names()
+                                .get(names.len()..)
+                                .map(<[String]>::to_vec)
+                                .unwrap_or_default()
+                        });
+                        for name in late.iter().flatten() {
+                            conn.listen(name);
+                        }
+                        // When the stream moved on, this was the last reference: it closes.
+                        drop(conn);
+                    }
+                    Err(e) => {
+                        let msg = js_text(&e);
+                        self.feed(crate::web::now(), |s, now| {
+                            s.handle_open_failed(gen, &msg, now)
+                        });
+                    }
+                }
+            }
+            Command::GetHeaders { gen } => {
+                let f = self.core.borrow().get_headers.clone();
+                let weak = self.me.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let extra = match f {
+                        Some(f) => f().await,
+                        None => Ok(Vec::new()),
+                    };
+                    if let Some(e) = weak.upgrade() {
+                        e.input(|s, now| s.handle_headers(gen, extra, now));
+                    }
+                });
+            }
+            Command::Fetch { gen, url, headers } => {
+                let cred = self.core.borrow().with_credentials;
+                let handler = fetch_handler(self.me.clone(), gen);
+                match FetchConn::start(&url, &headers, cred, handler) {
+                    Ok(conn) => {
+                        let stale = self.store(gen, Conn::Fetch { _request: conn }).err();
+                        drop(stale); // aborts a request the stream no longer wants
+                    }
+                    Err(e) => {
+                        let msg = js_text(&e);
+                        self.feed(crate::web::now(), |s, now| {
+                            s.handle_open_failed(gen, &msg, now)
+                        });
+                    }
+                }
+            }
+            Command::Listen { gen, name } => {
+                let conn = self.core.try_borrow().ok().and_then(|c| match &c.conn {
+                    Conn::Es(es) if c.conn_gen == gen => Some(es.clone()),
+                    _ => None,
+                });
+                if let Some(conn) = conn {
+                    conn.listen(&name);
+                }
+            }
+        }
+    }
+
+    /// Keeps `conn` as the connection of `gen` if the session still wants it, returning the
+    /// borrow it did that under (to read more); else gives `conn` back, to be dropped with no
+    /// borrow held.
+    fn store(&self, gen: u64, conn: Conn) -> Result<std::cell::RefMut<'_, Core>, Conn> {
+        let Ok(mut c) = self.core.try_borrow_mut() else {
+            return Err(conn);
+        };
+        if !c.session.is_current(gen) || !matches!(c.conn, Conn::None) {
+            return Err(conn);
+        }
+        c.conn = conn;
+        c.conn_gen = gen;
+        Ok(c)
+    }
+
+    /// Arms the reconnect timer for `deadline`, `delay` ms from the input that set it (dropped
+    /// at once if the deadline went away while the page's `setTimeout` ran).
+    fn arm(&self, deadline: f64, delay: f64) {
+        let weak = self.me.clone();
+        let ms = delay.clamp(0.0, f64::from(u32::MAX)) as u32;
+        let timer = Timeout::new(ms, move || {
+            if let Some(e) = weak.upgrade() {
+                // The browser says the delay passed: the deadline is reached whatever the clocks.
+                e.input(|s, now| s.handle_timeout(now.max(deadline)));
+            }
+        });
+        let stale = match self.core.try_borrow_mut() {
+            Ok(mut c) if c.timer.is_none() && c.session.poll_timeout() == Some(deadline) => {
+                c.timer = Some((deadline, timer));
+                None
+            }
+            _ => Some(timer),
+        };
+        drop(stale);
+    }
+}
+
+fn es_handler(weak: Weak<SseEngine>, gen: u64) -> Rc<dyn Fn(EsInput)> {
+    Rc::new(move |input: EsInput| {
+        let Some(e) = weak.upgrade() else { return };
+        e.input(|s, now| match input {
+            EsInput::Open => s.handle_es_open(gen),
+            EsInput::Message {
+                event_type,
+                data,
+                last_event_id,
+            } => s.handle_es_message(gen, event_type, data, last_event_id.as_deref()),
+            EsInput::Oversized => s.handle_es_oversized(gen),
+            EsInput::Error => s.handle_es_error(gen, now),
+        });
+    })
+}
+
+fn fetch_handler(weak: Weak<SseEngine>, gen: u64) -> Rc<dyn Fn(FetchInput) -> bool> {
+    Rc::new(move |input: FetchInput| {
+        let Some(e) = weak.upgrade() else {
+            return false;
+        };
+        let go_on = e.input(|s, now| match input {
+            FetchInput::Head {
+                status,
+                content_type,
+                retry_after,
+            } => s.handle_response(
+                gen,
+                status,
+                content_type.as_deref(),
+                retry_after.as_deref(),
+                now,
+            ),
+            FetchInput::Chunk(bytes) => s.handle_chunk(gen, &bytes),
+            FetchInput::End => {
+                s.handle_end(gen, now);
+                false
+            }
+            FetchInput::Failed(m) => {
+                s.handle_fetch_failed(gen, &m, now);
+                false
+            }
+        });
+        go_on == Some(true) && e.core.try_borrow().is_ok_and(|c| c.session.is_current(gen))
+    })
+}
+
+fn js_text(e: &wasm_bindgen::JsValue) -> String {
+    crate::web::error_text(e).unwrap_or_else(|| "unknown error".into())
+}
