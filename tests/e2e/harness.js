@@ -116,16 +116,13 @@ async function ensureFixtures({routes = []} = {}) {
   };
 }
 
-// Builds pkg/ with wasm-pack when sockline.js or sockline_bg.wasm is missing.
+// Builds pkg/ with `./run build` (wasm-pack plus its finishing steps) when sockline.js or
+// sockline_bg.wasm is missing.
 function ensurePkg() {
   if (fs.existsSync(path.join(PKG, 'sockline.js')) && fs.existsSync(path.join(PKG, 'sockline_bg.wasm'))) return;
-  console.log('pkg/ missing: wasm-pack build --release --target web --out-dir pkg');
-  let r = spawnSync(
-    'wasm-pack',
-    ['build', '--mode', 'no-install', '--release', '--target', 'web', '--out-dir', 'pkg', '--out-name', 'sockline'],
-    {cwd: ROOT, stdio: 'inherit'}
-  );
-  if (r.status !== 0) throw new Error('wasm-pack build failed');
+  console.log('pkg/ missing: ./run build');
+  let r = spawnSync(path.join(ROOT, 'run'), ['build'], {cwd: ROOT, stdio: 'inherit'});
+  if (r.status !== 0) throw new Error('./run build failed');
 }
 
 const {MIME} = require('../../www/serve.js'); // the demo server's content types

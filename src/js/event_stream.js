@@ -1,0 +1,377 @@
+// The JS face of EventStream: the public class, over a handful of wasm exports (the engine in
+// src/engine/sse.rs, reached through src/js/event_stream.rs). Owns what is JavaScript by
+// nature: option checks with their InvalidArgumentsError messages, URL resolution, the
+// listener registries, onopen/onmessage/onerror, once() with a timeout, the for-await queues,
+// and the event objects. Every lifecycle rule (reconnects, last id, status policy) is the
+// engine's; readyState and lastEventId are read from it.
+//
+// The engine hands over the events of one pump in ONE call, `deliver(es, nums, text)`: `nums`
+// holds records (kind, then numbers and UTF-16 lengths of the strings in `text`, in order):
+//   0 open | 1 message typeLen dataLen idLen | 2 error kind status(-1: none) msgLen
+//   3 reconnecting attempt delay | 4 giveUp attempts | 5 close reason lastIdLen
+// Nothing is delivered after close: a listener that closes the stream ends the batch.
+
+import { AsyncQueue, Emitter, makeError } from './support.js';
+
+/// The wasm exports (`SseEngine`'s static methods: open, close, watch, state, lastId); handed
+/// over by the wasm before it makes the first object.
+let host = null;
+export function setHost(h) {
+  host = typeof h === 'function' ? h : h.constructor;
+}
+
+// `for await` buffer: message events kept for a slow consumer before the oldest is dropped.
+const ITERATOR_BUFFER = 1000;
+const LIFECYCLE = ['open', 'error', 'reconnecting', 'giveUp', 'close'];
+const KINDS = ['status', 'contentType', 'unauthorized', 'network', 'ended', 'oversized', 'headers'];
+const REASONS = ['client', 'noContent', 'giveUp', 'error'];
+const BACKOFF = ['initialDelay', 'multiplier', 'maxDelay', 'jitter', 'randomness', 'maxAttempts'];
+
+const invalid = (m) => makeError('InvalidArgumentsError', m);
+const wrong = (option, expected) => invalid(`The ${option} option must be ${expected}`);
+const absent = (v) => v === undefined || v === null;
+const isObject = (v) => typeof v === 'object' && v !== null;
+// A property read that a hostile object (a Proxy, a throwing getter) cannot turn into a throw.
+const read = (o, k) => {
+  try {
+    return o[k];
+  } catch (_) {
+    return undefined;
+  }
+};
+
+function report(e) {
+  if (typeof globalThis.reportError === 'function') globalThis.reportError(e);
+  else setTimeout(() => { throw e; });
+}
+
+function eventName(name) {
+  if (typeof name !== 'string') throw invalid('The event name must be a string');
+  return name;
+}
+
+// A header map -> [[name, value], ...] (numbers become strings), or the text of what is wrong.
+// Checked by `new Headers`, so `fetch` cannot fail on it later; page objects may throw anywhere.
+function headerPairs(v) {
+  try {
+    if (!isObject(v)) return 'an object of header names to strings';
+    const src = typeof Headers === 'function' && v instanceof Headers ? Array.from(v)
+      : Array.isArray(v) ? v : Object.entries(v);
+    const out = [];
+    for (const p of src) {
+      if (!Array.isArray(p)) return 'pairs of strings';
+      const k = p[0], x = p[1];
+      if (typeof k !== 'string') return 'string header names';
+      if (typeof x === 'number') out.push([k, String(x)]);
+      else if (typeof x === 'string') out.push([k, x]);
+      else return 'a string for header ' + k;
+      if (out.length > 256) return 'at most 256 headers';
+    }
+    new Headers(out);
+    return out;
+  } catch (e) {
+    return 'a readable map of valid header names and ISO-8859-1 values';
+  }
+}
+
+// Pairs -> "name\nvalue\n..." (a checked header holds no newline).
+const flat = (pairs) => pairs.map((p) => p[0] + '\n' + p[1]).join('\n');
+
+// getHeaders() (sync or async) -> the flat headers; rejects with the text of the failure only.
+export async function callGetHeaders(fn) {
+  let v;
+  try {
+    v = await fn();
+  } catch (e) {
+    let why = 'getHeaders threw or rejected';
+    try {
+      if (typeof e === 'string') why = e;
+      else if (isObject(e) && typeof e.message === 'string') why = e.message;
+    } catch (_) {}
+    throw why;
+  }
+  if (absent(v)) return '';
+  const h = headerPairs(v);
+  if (typeof h === 'string') throw 'getHeaders must return ' + h;
+  return flat(h);
+}
+
+function parseUrl(url) {
+  if (typeof url === 'string') return url;
+  // A `URL` object (or anything with a string `href`).
+  if (isObject(url)) {
+    const h = read(url, 'href');
+    if (typeof h === 'string') return h;
+  }
+  throw invalid('url must be a string or a URL');
+}
+
+// Resolves against the page (or worker) location; only http: and https: are accepted.
+function resolveUrl(url) {
+  let base = 'http://localhost/';
+  try {
+    if (typeof globalThis.location.href === 'string') base = globalThis.location.href;
+  } catch (_) {}
+  let u;
+  try {
+    u = new URL(url, base);
+  } catch (_) {}
+  if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) {
+    throw invalid('Invalid EventStream option or url: url');
+  }
+  return u.href;
+}
+
+function parseOptions(options) {
+  const o = { fetch: false, cred: false, backoff: [], lastEventId: undefined, param: 'lastEventId', headers: '', getHeaders: undefined };
+  if (absent(options)) return o;
+  if (!isObject(options)) throw invalid('options must be an object');
+  let v = read(options, 'transport');
+  if (!absent(v)) {
+    if (v !== 'eventsource' && v !== 'fetch') throw wrong('transport', "'eventsource' or 'fetch'");
+    o.fetch = v === 'fetch';
+  }
+  v = read(options, 'withCredentials');
+  if (!absent(v)) {
+    if (typeof v !== 'boolean') throw wrong('withCredentials', 'a boolean');
+    o.cred = v;
+  }
+  v = read(options, 'autoReconnectOptions');
+  if (!absent(v)) {
+    if (!isObject(v)) throw wrong('autoReconnectOptions', 'an object');
+    o.backoff = BACKOFF.map((key) => {
+      const x = read(v, key);
+      if (absent(x)) return undefined;
+      if (typeof x !== 'number') throw wrong('autoReconnectOptions.' + key, 'a number');
+      if (key === 'maxAttempts' && x !== Infinity && !(x >= 1 && Number.isInteger(x) && x <= 4294967295)) {
+        throw wrong('autoReconnectOptions.maxAttempts', 'a positive integer or Infinity');
+      }
+      return x;
+    });
+  }
+  v = read(options, 'lastEventId');
+  if (!absent(v)) {
+    // A server cannot send NUL, CR or LF in an id, and no header can carry them.
+    if (typeof v === 'string' && !/[\0\r\n]/.test(v)) o.lastEventId = v;
+    else if (typeof v === 'number' && Number.isFinite(v)) o.lastEventId = String(v);
+    else throw wrong('lastEventId', 'a string without NUL, CR or LF');
+  }
+  v = read(options, 'lastEventIdParam');
+  if (!absent(v)) {
+    if (typeof v !== 'string' || v === '') throw wrong('lastEventIdParam', 'a non-empty string');
+    o.param = v;
+  }
+  let headers = false;
+  v = read(options, 'headers');
+  if (!absent(v)) {
+    const h = headerPairs(v);
+    if (typeof h === 'string') throw wrong('headers', h);
+    o.headers = flat(h);
+    headers = h.length > 0;
+  }
+  v = read(options, 'getHeaders');
+  if (!absent(v)) {
+    if (typeof v !== 'function') throw wrong('getHeaders', 'a function');
+    o.getHeaders = v;
+  }
+  if (!o.fetch && (headers || o.getHeaders)) {
+    throw invalid("The headers and getHeaders options need transport: 'fetch' (EventSource cannot send headers)");
+  }
+  return o;
+}
+
+function wireQueue(emitter, queue, closed) {
+  if (closed) {
+    queue.end();
+    return queue;
+  }
+  const offs = [
+    emitter.on('message', (ev) => queue.push(ev)),
+    // After close() nothing is delivered, not even what the loop has not read yet.
+    emitter.on('close', (ev) => { if (ev.reason === 'client') queue.return(); else queue.end(); }),
+  ];
+  queue.onReturn = () => { for (const off of offs) off(); };
+  return queue;
+}
+
+let deliverTo;
+
+/// `new EventStream(url, options)`: Server-Sent Events with reconnection, resume and the status
+/// policy of API.md.
+export class EventStream {
+  #id;
+  #url;
+  #em = new Emitter();
+  // addEventListener listeners of lifecycle names, for server events of those types.
+  #server = new Emitter();
+  #handlers = { open: null, message: null, error: null };
+  #closed = false;
+  #lastId = '';
+
+  constructor(url, options) {
+    if (!host) throw makeError('Error', 'sockline is not initialized (await init() first)');
+    const href = parseUrl(url);
+    const o = parseOptions(options);
+    const u = resolveUrl(href);
+    const b = o.backoff;
+    const r = host.open(this, u, o.fetch, o.cred, b[0], b[1], b[2], b[3], b[4], b[5],
+      o.lastEventId, o.param, o.headers, o.getHeaders);
+    if (typeof r === 'string') throw invalid('Invalid option ' + r);
+    this.#id = r;
+    this.#url = u;
+  }
+
+  static {
+    deliverTo = (es, nums, text) => es.#batch(nums, text);
+  }
+
+  /// 0 connecting (also while waiting to reconnect), 1 open, 2 closed.
+  get readyState() {
+    return this.#closed ? 2 : host.state(this.#id);
+  }
+
+  get url() {
+    return this.#url;
+  }
+
+  get lastEventId() {
+    return this.#closed ? this.#lastId : host.lastId(this.#id);
+  }
+
+  /// Closes for good and releases every listener, timer and request it holds.
+  close() {
+    if (!this.#closed) host.close(this.#id);
+  }
+
+  /// Like a wasm-bindgen object's free(): closes (the object holds nothing else).
+  free() {
+    this.close();
+  }
+
+  #watch(name) {
+    if (!this.#closed) host.watch(this.#id, name);
+  }
+
+  /// Adds a listener; returns the function that removes it.
+  on(name, listener) {
+    const remover = this.#em.on(eventName(name), listener);
+    this.#watch(name);
+    return remover;
+  }
+
+  /// The first payload of `name`; rejects with TimeoutError after `timeoutMs`.
+  once(name, timeoutMs) {
+    if (typeof name !== 'string') return Promise.reject(invalid('The event name must be a string'));
+    this.#watch(name);
+    return this.#em.once(name, timeoutMs);
+  }
+
+  /// Removes `listener` from `name`, or every listener of `name` when omitted (those added with
+  /// addEventListener too).
+  off(name, listener) {
+    this.#em.off(name, listener);
+    this.#server.off(name, listener);
+  }
+
+  /// Like `on`, and for a lifecycle name also the server events of that type (as a native
+  /// EventSource delivers a server `event: error` to addEventListener('error')).
+  addEventListener(name, listener) {
+    if (absent(listener)) return;
+    this.#em.on(eventName(name), listener);
+    if (LIFECYCLE.includes(name)) this.#server.on(name, listener);
+    this.#watch(name);
+  }
+
+  removeEventListener(name, listener) {
+    if (absent(listener)) return;
+    this.#em.off(name, listener);
+    this.#server.off(name, listener);
+  }
+
+  get onopen() {
+    return this.#handlers.open;
+  }
+  set onopen(f) {
+    this.#handlers.open = typeof f === 'function' ? f : null;
+  }
+  get onmessage() {
+    return this.#handlers.message;
+  }
+  set onmessage(f) {
+    this.#handlers.message = typeof f === 'function' ? f : null;
+  }
+  get onerror() {
+    return this.#handlers.error;
+  }
+  set onerror(f) {
+    this.#handlers.error = typeof f === 'function' ? f : null;
+  }
+
+  /// `for await (const ev of es)`: message events; ends on close. Holds at most 1000 unread
+  /// events, dropping the oldest.
+  [Symbol.asyncIterator]() {
+    return wireQueue(this.#em, new AsyncQueue(ITERATOR_BUFFER), this.#closed);
+  }
+
+  #batch(n, text) {
+    let i = 0, at = 0;
+    const str = (len) => text.slice(at, (at += len));
+    while (i < n.length) {
+      // A listener closed the stream: nothing more is delivered.
+      if (this.#closed) return;
+      const kind = n[i++];
+      let name, payload, server = false;
+      if (kind === 0) {
+        name = 'open';
+        payload = { type: 'open' };
+      } else if (kind === 1) {
+        const lt = n[i++], ld = n[i++], li = n[i++];
+        name = str(lt);
+        payload = { type: name, data: str(ld), lastEventId: str(li) };
+        server = LIFECYCLE.includes(name);
+      } else if (kind === 2) {
+        const type = KINDS[n[i++]], status = n[i++];
+        name = 'error';
+        payload = makeError('EventStreamError', str(n[i++]), status < 0 ? { type } : { type, status });
+      } else if (kind === 3) {
+        name = 'reconnecting';
+        payload = { attempt: n[i++], delay: n[i++] };
+      } else if (kind === 4) {
+        name = 'giveUp';
+        payload = { attempts: n[i++] };
+      } else {
+        name = 'close';
+        payload = { reason: REASONS[n[i++]] };
+        this.#lastId = str(n[i++]);
+        this.#closed = true;
+      }
+      if (server) {
+        // A server event named like a lifecycle event: addEventListener listeners only.
+        this.#server.emit(name, payload);
+        continue;
+      }
+      const h = name === 'open' || name === 'message' || name === 'error' ? this.#handlers[name] : null;
+      if (h) {
+        try {
+          h.call(undefined, payload);
+        } catch (e) {
+          report(e);
+        }
+      }
+      this.#em.emit(name, payload);
+    }
+  }
+}
+
+if (typeof Symbol.dispose === 'symbol') {
+  EventStream.prototype[Symbol.dispose] = EventStream.prototype.free;
+}
+
+export function deliver(es, nums, text) {
+  deliverTo(es, nums, text);
+}
+
+/// `es[Symbol.asyncIterator]()` (for Rust callers of the test binding).
+export function iteratorOf(es) {
+  return es[Symbol.asyncIterator]();
+}
