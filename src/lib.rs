@@ -35,7 +35,6 @@ pub mod engine;
 #[cfg(target_arch = "wasm32")]
 pub mod client;
 
-/// The Rust `EventStream` (Server-Sent Events).
 #[cfg(target_arch = "wasm32")]
 pub mod stream;
 
