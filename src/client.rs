@@ -18,6 +18,8 @@ use std::rc::{Rc, Weak};
 use futures::channel::{mpsc, oneshot};
 use gloo_timers::callback::Timeout;
 
+use crate::auth_storage::AuthStorage;
+use crate::error::{ConfigError, Error};
 use crate::proto::table::IdTable;
 use crate::proto::{
     AuthState, CallError, CallId, CallOptions, ChannelState, Config, Output, ReplyTo, Session,
@@ -28,15 +30,26 @@ use crate::web::storage::{Loaded, StoreKind, TokenStore};
 use crate::web::websocket::{WsConn, WsEvent};
 use crate::web::{now, random_seed};
 
+#[cfg(feature = "serde")]
+mod typed;
+mod wait;
+
+#[cfg(feature = "serde")]
+pub use typed::MESSAGES_BUFFER;
+
 /// What a call settles with: the answer's `data` as JSON text, or an error.
 pub type CallResult = Result<Option<String>, CallError>;
 
 /// Options of [`Socket::new`] beyond the session [`Config`].
 #[derive(Debug, Clone)]
 pub struct SocketOptions {
+    /// Timeouts, reconnect backoff, protocol version and limits (`url` is set by
+    /// [`Socket::new`]).
     pub config: Config,
+    /// Connect at once (default `true`); otherwise call [`Socket::connect`].
     pub auto_connect: bool,
-    pub storage: StoreKind,
+    /// Where the auth token is kept (default `localStorage`).
+    pub storage: AuthStorage,
     /// Storage key; default `socketcluster.authToken.<host>:<port>`.
     pub auth_token_name: Option<String>,
 }
@@ -46,7 +59,7 @@ impl Default for SocketOptions {
         SocketOptions {
             config: Config::default(),
             auto_connect: true,
-            storage: StoreKind::Local,
+            storage: AuthStorage::Local,
             auth_token_name: None,
         }
     }
@@ -56,67 +69,114 @@ impl Default for SocketOptions {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum SocketEvent {
+    /// A connection attempt starts.
     Connecting,
+    /// The handshake completed.
     Connect {
+        /// The socket id the server gave.
         id: String,
+        /// The server's `pingTimeout`, ms.
         ping_timeout: f64,
+        /// Whether the server accepted the stored token.
         is_authenticated: bool,
+        /// The server's `authError` (JSON text) when it rejected the token; see [`crate::Error::from_server_json`].
         auth_error: Option<String>,
     },
+    /// An attempt closed before the handshake completed.
     ConnectAbort {
+        /// The close code.
         code: u16,
+        /// The close reason.
         reason: String,
     },
+    /// An open connection closed.
     Disconnect {
+        /// The close code.
         code: u16,
+        /// The close reason.
         reason: String,
     },
+    /// After every `ConnectAbort` and `Disconnect`.
     Close {
+        /// The close code.
         code: u16,
+        /// The close reason.
         reason: String,
     },
+    /// Something went wrong that no call reports.
     Error(SocketError),
+    /// A frame that is not a packet (its text).
     Raw(String),
+    /// A reconnect is scheduled.
     Reconnecting {
+        /// Its number since the last open (1-based).
         attempt: u32,
+        /// Its delay, ms.
         delay: f64,
     },
+    /// `max_attempts` reconnects failed: the socket stays closed.
     GiveUp {
+        /// How many were made.
         attempts: u32,
     },
     /// A server transmit or invoke; answer invokes with [`Responder::respond`].
     ServerEvent {
+        /// The event name.
         event: String,
+        /// Its data's JSON text.
         data: Option<String>,
+        /// How to answer, for an invoke.
         reply: Option<Responder>,
     },
+    /// The server accepted the channel.
     Subscribe(String),
+    /// The server refused a subscription.
     SubscribeFail {
+        /// The channel.
         channel: String,
+        /// The server's error, JSON text (see [`crate::Error::from_server_json`]).
         error: String,
     },
+    /// The channel is no longer subscribed (also when a lost connection sends it back to pending).
     Unsubscribe(String),
+    /// A channel's state changed.
     SubscribeStateChange {
+        /// The channel.
         channel: String,
+        /// The state before.
         old: ChannelState,
+        /// The state now.
         new: ChannelState,
     },
+    /// The server removed the socket from a channel.
     KickOut {
+        /// The channel.
         channel: String,
+        /// The server's message.
         message: Option<String>,
     },
+    /// A channel message.
     Publish {
+        /// The channel.
         channel: String,
+        /// The message's JSON text.
         data: Option<String>,
     },
+    /// The server issued or accepted a token.
     Authenticate {
+        /// The signed token.
         signed_token: String,
     },
+    /// The token was removed.
     Deauthenticate {
+        /// The token before, if any.
         old_signed_token: Option<String>,
     },
+    /// The authentication state changed.
     AuthStateChange {
+        /// The state before.
         old: AuthState,
+        /// The state now.
         new: AuthState,
     },
 }
@@ -125,6 +185,7 @@ pub enum SocketEvent {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum SocketError {
+    /// A protocol or handshake error, a bad stored token, a dropped transmit.
     Session(SessionError),
     /// Token storage failed and fell back to memory.
     Storage(String),
@@ -189,7 +250,7 @@ pub struct HandlerId(u64);
 impl Socket {
     /// Creates a socket for a normalised URL (see [`normalize_url`]); connects at once unless
     /// `auto_connect` is false.
-    pub fn new(url: &str, opts: SocketOptions) -> Result<Socket, String> {
+    pub fn new(url: &str, opts: SocketOptions) -> Result<Socket, ConfigError> {
         Socket::with_query(url, None, opts)
     }
 
@@ -197,9 +258,32 @@ impl Socket {
     pub fn with_query(
         url: &str,
         query: Option<&str>,
+        opts: SocketOptions,
+    ) -> Result<Socket, ConfigError> {
+        // The same checks as `with_store`, made first to name the option.
+        normalize_url(url, query)?;
+        if let Err(option) = opts.config.backoff.validate() {
+            return Err(ConfigError {
+                option,
+                message: format!("Invalid option {option}"),
+            });
+        }
+        let store = opts.storage.clone().into();
+        Socket::with_store(url, query, opts, store).map_err(|message| ConfigError {
+            option: "url",
+            message,
+        })
+    }
+
+    /// [`Socket::with_query`] with the token store given as the driver's kind (the JS adapter
+    /// passes the page's storage object here).
+    pub(crate) fn with_store(
+        url: &str,
+        query: Option<&str>,
         mut opts: SocketOptions,
+        store: StoreKind,
     ) -> Result<Socket, String> {
-        let (url, host_port) = normalize_url(url, query)?;
+        let (url, host_port) = normalize(url, query)?;
         opts.config.url = url;
         opts.config
             .backoff
@@ -209,7 +293,7 @@ impl Socket {
             .auth_token_name
             .clone()
             .unwrap_or_else(|| format!("socketcluster.authToken.{host_port}"));
-        let store = TokenStore::new(opts.storage.clone(), name);
+        let store = TokenStore::new(store, name);
         let session = Session::new(opts.config.clone(), random_seed());
         let inner = Rc::new_cyclic(|me| Inner {
             session: RefCell::new(session),
@@ -245,6 +329,7 @@ impl Socket {
         self.inner.idle.borrow_mut().push(Rc::new(f));
     }
 
+    /// Removes a handler added with [`Socket::on_event`].
     pub fn remove_handler(&self, id: HandlerId) {
         self.inner.handlers.borrow_mut().retain(|(i, _)| *i != id.0);
     }
@@ -265,18 +350,23 @@ impl Socket {
         }
     }
 
+    /// `connecting`, `open` or `closed`.
     pub fn state(&self) -> State {
         self.inner.session.borrow().state()
     }
+    /// The socket id of the open connection.
     pub fn id(&self) -> Option<String> {
         self.inner.session.borrow().id().map(str::to_string)
     }
+    /// The normalised WebSocket URL.
     pub fn url(&self) -> String {
         self.inner.session.borrow().config().url.clone()
     }
+    /// Whether the server accepted a token.
     pub fn auth_state(&self) -> AuthState {
         self.inner.session.borrow().auth_state()
     }
+    /// The signed token the server accepted.
     pub fn signed_auth_token(&self) -> Option<String> {
         self.inner
             .session
@@ -284,16 +374,20 @@ impl Socket {
             .signed_token()
             .map(str::to_string)
     }
+    /// Whether a reconnect is scheduled.
     pub fn pending_reconnect(&self) -> bool {
         self.inner.session.borrow().pending_reconnect()
     }
+    /// Reconnects scheduled since the last open.
     pub fn connect_attempts(&self) -> u32 {
         self.inner.session.borrow().connect_attempts()
     }
+    /// The storage key of the auth token.
     pub fn auth_token_name(&self) -> String {
         self.inner.store.name().to_string()
     }
 
+    /// Connects (again) after [`Socket::disconnect`] or with `auto_connect: false`.
     pub fn connect(&self) {
         self.inner.ensure_page_watch();
         let t = now();
@@ -310,6 +404,7 @@ impl Socket {
         self.inner.pump();
     }
 
+    /// Closes the connection with `code` and connects again at once.
     pub fn reconnect(&self, code: u16, reason: &str) {
         self.inner.ensure_page_watch();
         let t = now();
@@ -334,13 +429,21 @@ impl Socket {
         self.inner.track(r, Box::new(done));
     }
 
-    /// Emits and waits for the answer (`data` JSON text).
-    pub async fn emit(&self, event: &str, data: Option<String>, opts: CallOptions) -> CallResult {
+    /// Emits JSON text and waits for the answer's `data` JSON text (for apps that bring their
+    /// own codec; `emit` takes serde types).
+    pub async fn emit_text(
+        &self,
+        event: &str,
+        data: Option<String>,
+        opts: CallOptions,
+    ) -> Result<Option<String>, Error> {
         let (tx, rx) = oneshot::channel();
         self.emit_with(event, data, opts, move |r| {
             let _ = tx.send(r);
         });
-        rx.await.unwrap_or_else(|_| Err(closed_error(event)))
+        rx.await
+            .unwrap_or_else(|_| Err(closed_error(event)))
+            .map_err(Error::from)
     }
 
     /// Sends without waiting for an answer; never fails.
@@ -350,6 +453,7 @@ impl Socket {
         self.inner.pump();
     }
 
+    /// Publishes JSON text; `done` is called exactly once with the acknowledgement.
     pub fn publish_with(
         &self,
         channel: &str,
@@ -366,7 +470,8 @@ impl Socket {
         self.inner.track(r, Box::new(done));
     }
 
-    pub async fn publish(&self, channel: &str, data: Option<&str>) -> Result<(), CallError> {
+    /// Publishes JSON text and waits for the server's acknowledgement.
+    pub async fn publish_text(&self, channel: &str, data: Option<&str>) -> Result<(), Error> {
         let (tx, rx) = oneshot::channel();
         self.publish_with(channel, data, CallOptions::default(), move |r| {
             let _ = tx.send(r);
@@ -374,8 +479,10 @@ impl Socket {
         rx.await
             .unwrap_or_else(|_| Err(closed_error("#publish")))
             .map(|_| ())
+            .map_err(Error::from)
     }
 
+    /// Publishes JSON text without waiting for an acknowledgement.
     pub fn transmit_publish(&self, channel: &str, data: Option<&str>) {
         let t = now();
         self.inner
@@ -392,6 +499,7 @@ impl Socket {
         self.channel(name)
     }
 
+    /// Unsubscribes from `name` (the channel is forgotten).
     pub fn unsubscribe(&self, name: &str) {
         let t = now();
         self.inner.session.borrow_mut().unsubscribe(name, t);
@@ -406,10 +514,12 @@ impl Socket {
         }
     }
 
+    /// Channel names, subscribed ones only unless `include_pending`.
     pub fn subscriptions(&self, include_pending: bool) -> Vec<String> {
         self.inner.session.borrow().subscriptions(include_pending)
     }
 
+    /// Subscribes the pending channels now (with `auto_subscribe_on_connect` off).
     pub fn process_pending_subscriptions(&self) {
         self.inner
             .session
@@ -425,6 +535,7 @@ impl Socket {
         self.inner.track(r, Box::new(done));
     }
 
+    /// Removes the token (here and in storage) and tells the server.
     pub fn deauthenticate(&self) {
         let t = now();
         self.inner.session.borrow_mut().deauthenticate(t);
@@ -459,7 +570,7 @@ impl Socket {
     }
 }
 
-fn closed_error(event: &str) -> CallError {
+pub(crate) fn closed_error(event: &str) -> CallError {
     CallError::BadConnection {
         kind: crate::proto::BadConnectionKind::Closed,
         code: 1000,
@@ -501,9 +612,11 @@ pub struct Channel {
 }
 
 impl Channel {
+    /// The channel name.
     pub fn name(&self) -> &str {
         &self.name
     }
+    /// `pending`, `subscribed` or `unsubscribed`.
     pub fn state(&self) -> ChannelState {
         self.socket
             .upgrade()
@@ -511,7 +624,8 @@ impl Channel {
                 s.session.borrow().channel_state(&self.name)
             })
     }
-    fn socket(&self) -> Option<Socket> {
+    /// The socket, unless every handle to it is gone.
+    pub(crate) fn socket(&self) -> Option<Socket> {
         self.socket.upgrade().map(|inner| Socket { inner })
     }
     /// Calls `f` with every message's JSON text until the returned id is removed.
@@ -527,8 +641,12 @@ impl Channel {
             })
         })
     }
-    /// Messages as a Stream (bounded: new messages are dropped while `capacity` are unread).
-    pub fn messages(&self, capacity: usize) -> Option<impl futures::Stream<Item = Option<String>>> {
+    /// Messages' JSON text as a Stream (bounded: new messages are dropped while `capacity` are
+    /// unread); `None` once the socket is gone.
+    pub fn messages_text(
+        &self,
+        capacity: usize,
+    ) -> Option<impl futures::Stream<Item = Option<String>>> {
         use futures::StreamExt;
         let name = self.name.clone();
         let s = self.socket()?;
@@ -553,17 +671,20 @@ impl Channel {
             futures::future::ready(out)
         }))
     }
-    pub async fn publish(&self, data: Option<&str>) -> Result<(), CallError> {
+    /// Publishes JSON text to this channel and waits for the acknowledgement.
+    pub async fn publish_text(&self, data: Option<&str>) -> Result<(), Error> {
         match self.socket() {
-            Some(s) => s.publish(&self.name, data).await,
-            None => Err(closed_error("#publish")),
+            Some(s) => s.publish_text(&self.name, data).await,
+            None => Err(closed_error("#publish").into()),
         }
     }
+    /// Publishes JSON text without waiting for an acknowledgement.
     pub fn transmit_publish(&self, data: Option<&str>) {
         if let Some(s) = self.socket() {
             s.transmit_publish(&self.name, data);
         }
     }
+    /// Unsubscribes (the channel is forgotten).
     pub fn unsubscribe(&self) {
         if let Some(s) = self.socket() {
             s.unsubscribe(&self.name);
@@ -802,6 +923,19 @@ impl Inner {
                         }
                     });
                 }
+                #[cfg(feature = "token-storage")]
+                Loaded::Pending(f) => {
+                    let weak = self.me.clone();
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let t = f.await;
+                        if let Some(inner) = weak.upgrade() {
+                            inner.report_unreadable(t.as_deref());
+                            let now = now();
+                            inner.session.borrow_mut().handle_token(gen, t, now);
+                            inner.pump();
+                        }
+                    });
+                }
             },
             Output::Send { gen, text } => {
                 let current = self.session.borrow().generation() == gen;
@@ -936,7 +1070,14 @@ impl Drop for Inner {
 /// an empty or `/` path becomes `/socketcluster/`. Anything else (`'not a url'`, `''`, a
 /// relative path) is refused. Returns the URL and the `host:port` used by the default token key
 /// (port 80/443 filled in like socketcluster-client).
-pub fn normalize_url(url: &str, query: Option<&str>) -> Result<(String, String), String> {
+pub fn normalize_url(url: &str, query: Option<&str>) -> Result<(String, String), ConfigError> {
+    normalize(url, query).map_err(|message| ConfigError {
+        option: "url",
+        message,
+    })
+}
+
+fn normalize(url: &str, query: Option<&str>) -> Result<(String, String), String> {
     let parsed = if url.starts_with('/') && !url.starts_with("//") {
         let base = web_sys::window()
             .and_then(|w| w.location().href().ok())

@@ -1,12 +1,64 @@
 //! sockline: a browser realtime client SDK — SocketCluster over `WebSocket` and Server-Sent
-//! Events over `EventSource`/`fetch` — compiled to WebAssembly.
+//! Events over `EventSource`/`fetch` — compiled to WebAssembly, for Rust front ends (Leptos,
+//! Yew, Dioxus, plain wasm-bindgen) and, through its npm package, for JavaScript.
 //!
-//! Layers (data flows one way, top to bottom):
+//! Everything a Rust app names is at the crate root: [`Socket`], [`Channel`], [`EventStream`],
+//! their options, events and one [`Error`]. Payloads are your serde types (feature `serde`, on
+//! by default); the `*_text` methods take JSON text instead.
+//!
+//! # Quick start
+//!
+//! (Compiled as a doc test for wasm32: `cargo test --doc --target wasm32-unknown-unknown`.)
+//!
+#![cfg_attr(target_arch = "wasm32", doc = "```no_run")]
+#![cfg_attr(not(target_arch = "wasm32"), doc = "```ignore")]
+//! use futures::StreamExt;
+//! use serde::{Deserialize, Serialize};
+//! use sockline::{Error, EventStream, EventStreamOptions, Socket, SocketOptions, SubscribeOptions};
+//!
+//! #[derive(Serialize, Deserialize)]
+//! struct Greeting {
+//!     hello: String,
+//! }
+//!
+//! async fn run() -> Result<(), Error> {
+//!     let socket = Socket::new("ws://localhost:8000/socketcluster/", SocketOptions::default())?;
+//!     socket.connected().await?;
+//!
+//!     // A call with typed request and answer.
+//!     let echo: Greeting = socket.emit("echo", &Greeting { hello: "world".into() }).await?;
+//!     assert_eq!(echo.hello, "world");
+//!
+//!     // A channel as a Stream of typed messages.
+//!     let news = socket.subscribe("news", SubscribeOptions::default());
+//!     news.subscribed().await?;
+//!     news.publish(&Greeting { hello: "everyone".into() }).await?;
+//!     let mut messages = news.messages::<Greeting>();
+//!     while let Some(message) = messages.next().await {
+//!         println!("news: {}", message?.hello);
+//!     }
+//!
+//!     // Answer a procedure the server invokes.
+//!     socket.on_invoke("greet", |who: String| async move { Ok(Greeting { hello: who }) });
+//!
+//!     // Server-Sent Events that resume from the last event id.
+//!     let mut ticks = EventStream::new("/ticks", EventStreamOptions::default())?;
+//!     while let Some(event) = ticks.next().await {
+//!         let tick: u64 = event.json()?;
+//!         println!("tick {tick}");
+//!     }
+//!     Ok(())
+//! }
+//! ```
+//!
+//! # Layers
+//!
+//! Data flows one way, top to bottom:
 //! - [`proto`]: the SocketCluster core, sans-IO (no clock, no RNG, no `web_sys`).
 //! - [`sse`]: the Server-Sent Events core, sans-IO.
 //! - `web`: thin browser drivers (WebSocket, EventSource, fetch, timers, page events, storage).
 //! - `engine`: wires a core to its drivers (the pump) and hands events to a face.
-//! - `client`, `stream`: the Rust face (futures and Streams).
+//! - [`client`], [`stream`]: the Rust face (futures and Streams), re-exported at the root.
 //! - `js`: the JS face: wasm-bindgen exports and hand-written JS modules.
 //!
 //! Rules every layer keeps:
@@ -21,32 +73,60 @@
 //! - Nothing a page passes or a server sends may trap the wasm: wrongly typed arguments throw
 //!   `InvalidArgumentsError`, bad input becomes an error value or event.
 //! - Every queue is bounded; no `Closure::forget`.
+#![deny(missing_docs)]
 
 pub mod proto;
 pub mod sse;
 
+/// Browser drivers (WebSocket, EventSource, fetch, page events, storage); internal.
 #[cfg(target_arch = "wasm32")]
+#[doc(hidden)]
+#[allow(missing_docs)]
 pub mod web;
 
-/// The engines: a core wired to its drivers, under both faces.
+/// The engines: a core wired to its drivers, under both faces; internal.
 #[cfg(target_arch = "wasm32")]
+#[doc(hidden)]
+#[allow(missing_docs)]
 pub mod engine;
 
 #[cfg(target_arch = "wasm32")]
+pub mod auth_storage;
+#[cfg(target_arch = "wasm32")]
 pub mod client;
-
+#[cfg(target_arch = "wasm32")]
+pub mod error;
 #[cfg(target_arch = "wasm32")]
 pub mod stream;
 
 /// The wasm-bindgen adapter (public so browser tests can drive the JS classes).
 #[cfg(target_arch = "wasm32")]
 #[doc(hidden)]
+#[allow(missing_docs)]
 pub mod js;
 
 #[cfg(target_arch = "wasm32")]
-pub use client::{Channel, Socket};
+pub use auth_storage::AuthStorage;
+#[cfg(all(target_arch = "wasm32", feature = "token-storage"))]
+pub use auth_storage::{TokenLoad, TokenStorage};
+#[cfg(all(target_arch = "wasm32", feature = "serde"))]
+pub use client::MESSAGES_BUFFER;
 #[cfg(target_arch = "wasm32")]
-pub use stream::EventStream;
+pub use client::{
+    normalize_url, Channel, EventsStream, HandlerId, Responder, Socket, SocketError, SocketEvent,
+    SocketOptions,
+};
+#[cfg(target_arch = "wasm32")]
+pub use error::{ConfigError, Error};
+pub use proto::{
+    AuthState, BackoffConfig, BadConnectionKind, CallOptions, ChannelState, Config, ReplyTo,
+    SessionError, State, SubscribeOptions,
+};
+#[cfg(target_arch = "wasm32")]
+pub use stream::{
+    CloseReason, ErrorKind, EventStream, EventStreamOptions, GetHeaders, ListenerId, MessageEvent,
+    NextMessage, ReadyState, StreamError, StreamEvent, Transport, STREAM_BUFFER,
+};
 
 /// The global allocator of the wasm: talc, smaller than std's dlmalloc (feature `talc`, on by
 /// default; a Rust app with its own `#[global_allocator]` turns it off).
@@ -57,3 +137,8 @@ pub use stream::EventStream;
 ))]
 #[global_allocator]
 static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
+/// The README's Rust quick start, compiled as a doc test (for wasm32, where the API exists).
+#[cfg(all(doctest, target_arch = "wasm32"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeQuickStart;

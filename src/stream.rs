@@ -28,6 +28,7 @@ use std::task::{Context, Poll, Waker};
 use wasm_bindgen::prelude::*;
 
 use crate::engine::sse::SseEngine;
+use crate::error::ConfigError;
 use crate::proto::backoff::BackoffConfig;
 use crate::sse::session::Config;
 
@@ -43,12 +44,20 @@ pub const STREAM_BUFFER: usize = 1024;
 /// Options of [`EventStream::new`] (API.md, EventStream).
 #[derive(Clone)]
 pub struct EventStreamOptions {
+    /// `EventSource` (default) or `fetch`.
     pub transport: Transport,
+    /// Send cookies cross-origin (`withCredentials`).
     pub with_credentials: bool,
+    /// Reconnect delays (`autoReconnectOptions`).
     pub backoff: BackoffConfig,
+    /// Resume after this id on the first request (`lastEventId`).
     pub last_event_id: Option<String>,
+    /// The query parameter that carries the last id on `eventsource` reconnects
+    /// (`lastEventIdParam`, default `lastEventId`).
     pub last_event_id_param: String,
+    /// Request headers (`fetch` only).
     pub headers: Vec<(String, String)>,
+    /// Headers asked for before every `fetch` attempt (`getHeaders`).
     pub get_headers: Option<GetHeaders>,
 }
 
@@ -102,11 +111,15 @@ impl std::fmt::Debug for EventStream {
 
 impl EventStream {
     /// Connects to `url` (resolved against the page). Errors name the offending option.
-    pub fn new(url: &str, opts: EventStreamOptions) -> Result<EventStream, String> {
-        let url = resolve_url(url)?;
-        opts.backoff.validate().map_err(str::to_string)?;
+    pub fn new(url: &str, opts: EventStreamOptions) -> Result<EventStream, ConfigError> {
+        let bad = |option: &'static str| ConfigError {
+            option,
+            message: format!("Invalid EventStream option or url: {option}"),
+        };
+        let url = resolve_url(url).map_err(|_| bad("url"))?;
+        opts.backoff.validate().map_err(bad)?;
         if opts.last_event_id_param.is_empty() {
-            return Err("lastEventIdParam".into());
+            return Err(bad("lastEventIdParam"));
         }
         let face = Rc::new(RefCell::new(Face {
             listeners: Vec::new(),
@@ -135,14 +148,17 @@ impl EventStream {
         Ok(EventStream { engine, face })
     }
 
+    /// `Connecting`, `Open` or `Closed`.
     pub fn ready_state(&self) -> ReadyState {
         self.engine.ready_state()
     }
 
+    /// The resolved URL.
     pub fn url(&self) -> String {
         self.engine.url()
     }
 
+    /// The id the next reconnect resumes after.
     pub fn last_event_id(&self) -> String {
         self.engine.last_event_id()
     }
@@ -168,6 +184,7 @@ impl EventStream {
         self.add_listener(None, Rc::new(f))
     }
 
+    /// Removes a listener.
     pub fn off(&self, id: ListenerId) {
         let removed = {
             let mut face = self.face.borrow_mut();

@@ -7,8 +7,8 @@ mod common;
 use common::*;
 use futures::StreamExt;
 use sockline::client::{SocketEvent, SocketOptions};
-use sockline::proto::{CallError, CallOptions, State, SubscribeOptions};
-use sockline::Socket;
+use sockline::proto::{CallOptions, State, SubscribeOptions};
+use sockline::{Error, Socket};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -40,20 +40,20 @@ async fn connected() -> Socket {
 async fn emit_future_resolves_with_json_text() {
     let s = connected().await;
     let r = s
-        .emit(
+        .emit_text(
             "echo",
             Some(r#"{"hello":"world"}"#.into()),
             CallOptions::default(),
         )
         .await;
     assert_eq!(r, Ok(Some(r#"{"hello":"world"}"#.to_string())));
-    let r = s.emit("fail", None, CallOptions::default()).await;
+    let r = s.emit_text("fail", None, CallOptions::default()).await;
     match r {
-        Err(CallError::Server(text)) => assert!(text.contains("MyCustomError"), "{text}"),
+        Err(e @ Error::Server { .. }) => assert_eq!(e.name(), "MyCustomError", "{e:?}"),
         other => panic!("{other:?}"),
     }
     let r = s
-        .emit(
+        .emit_text(
             "noReply",
             None,
             CallOptions {
@@ -62,7 +62,7 @@ async fn emit_future_resolves_with_json_text() {
             },
         )
         .await;
-    assert!(matches!(r, Err(CallError::Timeout { .. })), "{r:?}");
+    assert!(matches!(r, Err(Error::Timeout { .. })), "{r:?}");
     s.disconnect(1000, "");
 }
 
@@ -70,14 +70,16 @@ async fn emit_future_resolves_with_json_text() {
 async fn channel_messages_stream() {
     let s = connected().await;
     let ch = s.subscribe("rust-api", SubscribeOptions::default());
-    let mut msgs = ch.messages(16).expect("stream");
+    let mut msgs = ch.messages_text(16).expect("stream");
     assert!(
         until(5_000, || ch.state()
             == sockline::proto::ChannelState::Subscribed)
         .await
     );
-    s.publish("rust-api", Some("1")).await.expect("published");
-    ch.publish(Some(r#""two""#)).await.expect("published");
+    s.publish_text("rust-api", Some("1"))
+        .await
+        .expect("published");
+    ch.publish_text(Some(r#""two""#)).await.expect("published");
     let first = msgs.next().await;
     let second = msgs.next().await;
     assert_eq!(first, Some(Some("1".to_string())));

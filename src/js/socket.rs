@@ -126,7 +126,10 @@ fn check_options_object(opts: &JsValue, what: &str) -> Result<(), JsValue> {
     }
 }
 
-fn parse_socket_options(options: &JsValue) -> Result<(SocketOptions, Option<String>), JsValue> {
+/// The options, the query string and the token store (the JS option `authStorage`).
+type Parsed = (SocketOptions, Option<String>, StoreKind);
+
+fn parse_socket_options(options: &JsValue) -> Result<Parsed, JsValue> {
     check_options_object(options, "options")?;
     let mut o = SocketOptions::default();
     let c = &mut o.config;
@@ -223,8 +226,9 @@ fn parse_socket_options(options: &JsValue) -> Result<(SocketOptions, Option<Stri
                 invalid_arguments("Invalid option authTokenName: expected a string")
             })?);
     }
+    let mut storage = StoreKind::Local;
     if let Some(v) = get(options, "authStorage") {
-        o.storage = match v.as_string().as_deref() {
+        storage = match v.as_string().as_deref() {
             Some("local") => StoreKind::Local,
             Some("session") => StoreKind::Session,
             Some("memory") => StoreKind::Memory,
@@ -254,7 +258,7 @@ fn parse_socket_options(options: &JsValue) -> Result<(SocketOptions, Option<Stri
             ))
         }
     };
-    Ok((o, query))
+    Ok((o, query, storage))
 }
 
 fn call_options(v: &JsValue) -> Result<CallOptions, JsValue> {
@@ -692,11 +696,11 @@ impl JsSocket {
 impl JsSocket {
     fn build(url: &str, options: JsValue) -> Result<JsSocket, JsValue> {
         super::init_once();
-        let (mut opts, query) = parse_socket_options(&options)?;
+        let (mut opts, query, storage) = parse_socket_options(&options)?;
         let auto_connect = opts.auto_connect;
         opts.auto_connect = false;
-        let socket =
-            Socket::with_query(url, query.as_deref(), opts).map_err(|m| invalid_arguments(&m))?;
+        let socket = Socket::with_store(url, query.as_deref(), opts, storage)
+            .map_err(|m| invalid_arguments(&m))?;
         let emitter = Emitter::new();
         let slots: Slots = Rc::new(RefCell::new(NameTable::new()));
 

@@ -10,10 +10,15 @@ pub const MAX_TOKEN_LEN: usize = 64 * 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum JwtError {
+    /// The token is longer than [`MAX_TOKEN_LEN`].
     TooLong,
+    /// The token does not have three `.`-separated segments.
     Segments,
+    /// The payload segment is not base64url.
     Base64,
+    /// The payload is not UTF-8.
     Utf8,
+    /// The payload is not a JSON object.
     NotJsonObject,
 }
 

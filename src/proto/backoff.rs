@@ -8,10 +8,15 @@
 /// Options of the backoff (`autoReconnectOptions`). Durations are milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BackoffConfig {
+    /// Delay before the first reconnect, ms (`initialDelay`).
     pub initial_delay: f64,
+    /// Growth factor per attempt, 1..=1000 (`multiplier`).
     pub multiplier: f64,
+    /// Largest delay, ms (`maxDelay`).
     pub max_delay: f64,
+    /// Fraction of the delay drawn at random, 0..=1 (`jitter`).
     pub jitter: f64,
+    /// Extra random delay of up to this many ms (`randomness`).
     pub randomness: f64,
     /// `None` is `Infinity`: never give up.
     pub max_attempts: Option<u32>,
@@ -105,9 +110,11 @@ fn clamp01(v: f64) -> f64 {
 pub struct XorShift(u64);
 
 impl XorShift {
+    /// An RNG seeded with `seed` (any value, 0 included).
     pub fn new(seed: u64) -> Self {
         XorShift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
+    /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
@@ -120,6 +127,7 @@ impl XorShift {
     pub fn next_f64(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
+    /// Uniform in `[0, n)` (0 when `n` is 0).
     pub fn below(&mut self, n: u64) -> u64 {
         if n == 0 {
             0

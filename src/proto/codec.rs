@@ -20,6 +20,7 @@ pub fn ping_text(protocol_version: u8) -> &'static str {
     }
 }
 
+/// The pong frame text for the protocol version (`#2` for v1, `""` for v2).
 pub fn pong_text(protocol_version: u8) -> &'static str {
     if protocol_version == 1 {
         "#2"
@@ -46,19 +47,27 @@ pub enum Packet<'a> {
     /// `{"event": "...", "data": ..., "cid": <number>}`: the peer wants an answer. `cid` keeps
     /// the number's exact text so the answer echoes it verbatim.
     Invoke {
+        /// The event name.
         event: Cow<'a, str>,
+        /// The `data` field's JSON text, when present.
         data: Option<&'a str>,
+        /// The exact text of the `cid` number.
         cid: &'a str,
     },
     /// `{"event": "...", "data": ...}` without a numeric `cid`.
     Transmit {
+        /// The event name.
         event: Cow<'a, str>,
+        /// The `data` field's JSON text, when present.
         data: Option<&'a str>,
     },
     /// `{"rid": <number>, "data"?: ..., "error"?: ...}`.
     Response {
+        /// The id of the call answered.
         rid: f64,
+        /// The `data` field's JSON text, when present.
         data: Option<&'a str>,
+        /// The `error` field's JSON text, when present.
         error: Option<&'a str>,
     },
     /// Valid JSON of an unknown shape (the element's text).

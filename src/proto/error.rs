@@ -10,16 +10,26 @@ use std::fmt;
 #[non_exhaustive]
 pub enum CallError {
     /// No answer within `ackTimeout` (`TimeoutError`).
-    Timeout { event: String },
+    Timeout {
+        /// The event of the call.
+        event: String,
+    },
     /// The connection was lost or is closed (`BadConnectionError`).
     BadConnection {
+        /// `closed`, `disconnect` or `connectAbort`.
         kind: BadConnectionKind,
+        /// The close code.
         code: u16,
+        /// The close reason.
         reason: String,
+        /// The event of the call.
         event: String,
     },
     /// The outbox was full (`OutboxFullError`).
-    OutboxFull { limit: usize },
+    OutboxFull {
+        /// The `outboxLimit`.
+        limit: usize,
+    },
     /// The server answered with an error: its exact JSON text.
     Server(String),
     /// A call the socket refused (`InvalidArgumentsError`).
@@ -38,6 +48,7 @@ pub enum BadConnectionKind {
 }
 
 impl BadConnectionKind {
+    /// The JS `type` text.
     pub fn as_str(self) -> &'static str {
         match self {
             BadConnectionKind::Closed => "closed",

@@ -23,13 +23,21 @@ use super::table::{desc_then_asc, heapsort, NameTable};
 pub struct Config {
     /// The full WebSocket URL, query included.
     pub url: String,
+    /// Time a call waits for its answer, ms (`ackTimeout`, default 10 000).
     pub ack_timeout: f64,
+    /// Time a connection attempt may take up to the handshake answer, ms (`connectTimeout`, default 20 000).
     pub connect_timeout: f64,
+    /// Never close for a missing ping (`pingTimeoutDisabled`).
     pub ping_timeout_disabled: bool,
+    /// 1 (`#1`/`#2` pings) or 2 (empty frames), as the server (`protocolVersion`).
     pub protocol_version: u8,
+    /// Reconnect after a lost connection (`autoReconnect`, default true).
     pub auto_reconnect: bool,
+    /// Reconnect delays (`autoReconnectOptions`).
     pub backoff: BackoffConfig,
+    /// Subscribe the pending channels on every connect (`autoSubscribeOnConnect`).
     pub auto_subscribe_on_connect: bool,
+    /// Calls and transmits that may wait for the connection (`outboxLimit`, default 1000).
     pub outbox_limit: usize,
     /// Largest inbound frame, in UTF-8 bytes (`maxPayload`): a bigger one closes the connection
     /// with 1009 and the socket reconnects.
@@ -62,12 +70,16 @@ pub type CallId = u64;
 /// `socket.state`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
+    /// Connecting (or waiting to reconnect).
     Connecting,
+    /// The handshake completed.
     Open,
+    /// Closed.
     Closed,
 }
 
 impl State {
+    /// The JS text (`connecting`, `open`, `closed`).
     pub fn as_str(self) -> &'static str {
         match self {
             State::Connecting => "connecting",
@@ -80,11 +92,14 @@ impl State {
 /// `socket.authState`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthState {
+    /// The server accepted a signed token.
     Authenticated,
+    /// No accepted token.
     Unauthenticated,
 }
 
 impl AuthState {
+    /// The JS text (`authenticated`, `unauthenticated`).
     pub fn as_str(self) -> &'static str {
         match self {
             AuthState::Authenticated => "authenticated",
@@ -96,12 +111,16 @@ impl AuthState {
 /// `channel.state`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChannelState {
+    /// Waiting for the connection or the server's answer.
     Pending,
+    /// The server accepted the subscription.
     Subscribed,
+    /// Not subscribed.
     Unsubscribed,
 }
 
 impl ChannelState {
+    /// The JS text (`pending`, `subscribed`, `unsubscribed`).
     pub fn as_str(self) -> &'static str {
         match self {
             ChannelState::Pending => "pending",
@@ -114,23 +133,29 @@ impl ChannelState {
 /// Options of `subscribe`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubscribeOptions {
+    /// Subscribe only once the socket is authenticated (`waitForAuth`).
     pub wait_for_auth: bool,
     /// JSON text sent as the `#subscribe` data's `data` field.
     pub data: Option<String>,
+    /// Order of the `#subscribe` frames on connect (higher first).
     pub priority: f64,
 }
 
 /// Options of one emit/publish.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct CallOptions {
+    /// This call's `ackTimeout` instead of the socket's, ms.
     pub ack_timeout: Option<f64>,
+    /// How often the call is sent again after a lost connection.
     pub retries: u32,
 }
 
 /// Where the answer to a server invoke goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplyTo {
+    /// The connection generation the invoke arrived on.
     pub gen: u64,
+    /// The exact text of the invoke's `cid`.
     pub rid: String,
 }
 
@@ -139,13 +164,21 @@ pub struct ReplyTo {
 #[non_exhaustive]
 pub enum SessionError {
     /// The connection closed with a code other than 1000/1001 (`SocketProtocolError`).
-    Protocol { code: u16, message: String },
+    Protocol {
+        /// The close code.
+        code: u16,
+        /// The close reason, or sc-errors' text for the code.
+        message: String,
+    },
     /// The server refused the handshake: its error's JSON text.
     Handshake(String),
     /// An auth token that cannot be decoded.
     BadAuthToken(auth::JwtError),
     /// A transmit was dropped because the outbox was full.
-    OutboxFull { limit: usize },
+    OutboxFull {
+        /// The `outboxLimit`.
+        limit: usize,
+    },
 }
 
 /// What the driver must do or deliver, in order.
@@ -154,23 +187,31 @@ pub enum SessionError {
 pub enum Output {
     /// Open a WebSocket for generation `gen`.
     Open {
+        /// The connection generation.
         gen: u64,
+        /// The WebSocket URL.
         url: String,
     },
     /// The socket of `gen` is open at the transport level: load the auth token and call
     /// [`Session::handle_token`].
     LoadToken {
+        /// The connection generation.
         gen: u64,
     },
     /// Send a text frame on the socket of `gen`.
     Send {
+        /// The connection generation.
         gen: u64,
+        /// The frame.
         text: String,
     },
     /// Close the socket of `gen` (the session already considers it closed).
     Close {
+        /// The connection generation.
         gen: u64,
+        /// The close code.
         code: u16,
+        /// The close reason.
         reason: String,
     },
     /// Store the signed token.
@@ -178,76 +219,121 @@ pub enum Output {
     /// Remove the stored token.
     RemoveToken,
 
+    /// `connecting`.
     Connecting,
+    /// `connect`: the handshake completed.
     Connect {
+        /// The socket id the server gave.
         id: String,
+        /// The server's `pingTimeout`, ms.
         ping_timeout: f64,
+        /// Whether the server accepted the token sent.
         is_authenticated: bool,
         /// JSON text of `authError` when present.
         auth_error: Option<String>,
     },
+    /// `connectAbort`: an attempt closed before the handshake completed.
     ConnectAbort {
+        /// The close code.
         code: u16,
+        /// The close reason.
         reason: String,
     },
+    /// `disconnect`: an open connection closed.
     Disconnect {
+        /// The close code.
         code: u16,
+        /// The close reason.
         reason: String,
     },
+    /// `close`: after every `connectAbort` and `disconnect`.
     Closed {
+        /// The close code.
         code: u16,
+        /// The close reason.
         reason: String,
     },
+    /// `error`.
     Error(SessionError),
     /// A frame (or batch element) that is not a packet.
     Raw(String),
+    /// `reconnecting`: a reconnect is scheduled.
     Reconnecting {
+        /// Its number since the last open (1-based).
         attempt: u32,
+        /// Its delay, ms.
         delay: f64,
     },
+    /// `giveUp`: `maxAttempts` reconnects failed.
     GiveUp {
+        /// How many were made.
         attempts: u32,
     },
     /// A server transmit (`reply: None`) or invoke.
     ServerEvent {
+        /// The event name.
         event: String,
+        /// Its data's JSON text.
         data: Option<String>,
+        /// Where the answer goes, for an invoke.
         reply: Option<ReplyTo>,
     },
     /// A call settles, exactly once.
     Settle {
+        /// The call.
         id: CallId,
+        /// The answer's data JSON text, or why it failed.
         result: Result<Option<String>, CallError>,
     },
+    /// `subscribe`: the server accepted the channel.
     Subscribe(String),
     /// The server refused a subscription: its error's JSON text.
     SubscribeFail {
+        /// The channel.
         channel: String,
+        /// The server's error, JSON text.
         error: String,
     },
+    /// `unsubscribe` (also when a lost connection sends a channel back to pending).
     Unsubscribe(String),
+    /// `subscribeStateChange`.
     SubscribeStateChange {
+        /// The channel.
         channel: String,
+        /// The state before.
         old: ChannelState,
+        /// The state now.
         new: ChannelState,
     },
+    /// `kickOut`: the server removed the socket from a channel.
     KickOut {
+        /// The channel.
         channel: String,
+        /// The server's message.
         message: Option<String>,
     },
     /// A channel message for a channel in the map.
     Publish {
+        /// The channel.
         channel: String,
+        /// The message's JSON text.
         data: Option<String>,
     },
+    /// `authenticate`: the server issued or accepted a token.
     Authenticate {
+        /// The signed token.
         signed_token: String,
     },
+    /// `deauthenticate`: the token was removed.
     Deauthenticate {
+        /// The token before, if any.
         old_signed_token: Option<String>,
     },
+    /// `authStateChange`.
     AuthStateChange {
+        /// The state before.
         old: AuthState,
+        /// The state now.
         new: AuthState,
     },
 }
@@ -381,9 +467,11 @@ impl Session {
 
     // ---- accessors ------------------------------------------------------------------------
 
+    /// The configuration.
     pub fn config(&self) -> &Config {
         &self.cfg
     }
+    /// `connecting`, `open` or `closed`.
     pub fn state(&self) -> State {
         match self.phase {
             Phase::Idle => State::Closed,
@@ -391,21 +479,27 @@ impl Session {
             _ => State::Connecting,
         }
     }
+    /// The socket id of the open connection.
     pub fn id(&self) -> Option<&str> {
         self.id.as_deref()
     }
+    /// The current connection generation (every attempt has its own).
     pub fn generation(&self) -> u64 {
         self.gen
     }
+    /// Whether a reconnect is scheduled.
     pub fn pending_reconnect(&self) -> bool {
         self.reconnect_at.is_some()
     }
+    /// Reconnects scheduled since the last open.
     pub fn connect_attempts(&self) -> u32 {
         self.scheduled
     }
+    /// Whether the server accepted a token.
     pub fn auth_state(&self) -> AuthState {
         self.auth_state
     }
+    /// The accepted signed token.
     pub fn signed_token(&self) -> Option<&str> {
         self.signed_token.as_deref()
     }
@@ -417,11 +511,13 @@ impl Session {
     pub fn in_flight(&self) -> usize {
         self.pending.len()
     }
+    /// The state of the channel `name`.
     pub fn channel_state(&self, name: &str) -> ChannelState {
         self.channels
             .get(name)
             .map_or(ChannelState::Unsubscribed, |c| c.state)
     }
+    /// Whether the channel exists (pending or subscribed).
     pub fn has_channel(&self, name: &str) -> bool {
         self.channels.contains_key(name)
     }
@@ -439,6 +535,7 @@ impl Session {
 
     // ---- outputs --------------------------------------------------------------------------
 
+    /// The next output to act on, in order.
     pub fn poll_output(&mut self) -> Option<Output> {
         self.out.pop_front()
     }

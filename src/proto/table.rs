@@ -25,6 +25,7 @@ impl<V> Default for NameTable<V> {
 }
 
 impl<V> NameTable<V> {
+    /// An empty table.
     pub const fn new() -> Self {
         NameTable { items: Vec::new() }
     }
@@ -33,16 +34,19 @@ impl<V> NameTable<V> {
         self.items.binary_search_by(|(k, _)| k.as_str().cmp(name))
     }
 
+    /// The value of `name`.
     pub fn get(&self, name: &str) -> Option<&V> {
         let i = self.find(name).ok()?;
         self.items.get(i).map(|(_, v)| v)
     }
 
+    /// The value of `name`, mutably.
     pub fn get_mut(&mut self, name: &str) -> Option<&mut V> {
         let i = self.find(name).ok()?;
         self.items.get_mut(i).map(|(_, v)| v)
     }
 
+    /// Whether `name` is in the table.
     pub fn contains_key(&self, name: &str) -> bool {
         self.find(name).is_ok()
     }
@@ -61,6 +65,7 @@ impl<V> NameTable<V> {
         }
     }
 
+    /// Removes `name`, returning its value.
     pub fn remove(&mut self, name: &str) -> Option<V> {
         let i = self.find(name).ok()?;
         Some(self.items.remove(i).1)
@@ -81,14 +86,17 @@ impl<V> NameTable<V> {
         self.items.iter_mut().map(|(k, v)| (&*k, v))
     }
 
+    /// The number of entries.
     pub fn len(&self) -> usize {
         self.items.len()
     }
 
+    /// Whether the table is empty.
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
 
+    /// Removes every entry.
     pub fn clear(&mut self) {
         self.items.clear();
     }
@@ -111,6 +119,7 @@ impl<V> Default for IdTable<V> {
 }
 
 impl<V> IdTable<V> {
+    /// An empty table.
     pub const fn new() -> Self {
         IdTable {
             items: VecDeque::new(),
@@ -136,11 +145,13 @@ impl<V> IdTable<V> {
         }
     }
 
+    /// The value of `id`.
     pub fn get(&self, id: u64) -> Option<&V> {
         let i = self.items.binary_search_by(|(k, _)| k.cmp(&id)).ok()?;
         self.items.get(i).map(|(_, v)| v)
     }
 
+    /// Removes `id`, returning its value.
     pub fn remove(&mut self, id: u64) -> Option<V> {
         let i = self.items.binary_search_by(|(k, _)| k.cmp(&id)).ok()?;
         self.items.remove(i).map(|(_, v)| v)
@@ -151,10 +162,12 @@ impl<V> IdTable<V> {
         std::mem::take(&mut self.items)
     }
 
+    /// The number of entries.
     pub fn len(&self) -> usize {
         self.items.len()
     }
 
+    /// Whether the table is empty.
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }

@@ -29,9 +29,11 @@ pub struct RecentIds {
 }
 
 impl RecentIds {
+    /// Whether `id` was delivered recently.
     pub fn contains(&self, id: &str) -> bool {
         self.set.contains_key(id)
     }
+    /// Remembers `id` (forgetting the oldest past [`RECENT_IDS`]).
     pub fn insert(&mut self, id: &str) {
         if self.set.contains_key(id) {
             return;
@@ -44,9 +46,11 @@ impl RecentIds {
         self.order.push_back(id.to_string());
         self.set.insert(id.to_string(), ());
     }
+    /// The number of ids remembered.
     pub fn len(&self) -> usize {
         self.order.len()
     }
+    /// Whether none are remembered.
     pub fn is_empty(&self) -> bool {
         self.order.is_empty()
     }
@@ -56,9 +60,17 @@ impl RecentIds {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Next {
     /// Schedule reconnect number `attempt` (1-based since the last open) after `delay` ms.
-    Reconnect { attempt: u32, delay: f64 },
+    Reconnect {
+        /// Its number.
+        attempt: u32,
+        /// Its delay, ms.
+        delay: f64,
+    },
     /// `maxAttempts` reconnects failed: stop for good.
-    GiveUp { attempts: u32 },
+    GiveUp {
+        /// How many were made.
+        attempts: u32,
+    },
 }
 
 /// Why a `fetch` response is refused for good.
@@ -80,11 +92,19 @@ pub enum Response {
     /// 204: close for good, no retry.
     Close,
     /// 429 / 5xx: retry with backoff; `retry_after` (ms) is a floor.
-    Retry { retry_after: Option<f64> },
+    Retry {
+        /// The `Retry-After` header, ms.
+        retry_after: Option<f64>,
+    },
     /// 401 / 403 and `getHeaders` may refresh the credentials: retry once, at once.
     RetryAuth,
     /// Fail with `error.status`, no retry.
-    Fail { status: u16, kind: FailKind },
+    Fail {
+        /// The HTTP status.
+        status: u16,
+        /// Why.
+        kind: FailKind,
+    },
 }
 
 /// Reconnect/last-id policy of one `EventStream`.
@@ -120,6 +140,7 @@ impl Policy {
         }
     }
 
+    /// The id sent on the next reconnect (`Last-Event-ID`).
     pub fn last_event_id(&self) -> &str {
         &self.last_event_id
     }

@@ -40,16 +40,22 @@ pub enum Transport {
 /// `readyState`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadyState {
+    /// Connecting or waiting to reconnect.
     Connecting = 0,
+    /// Receiving.
     Open = 1,
+    /// Closed for good.
     Closed = 2,
 }
 
 /// A `message` or named event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageEvent {
+    /// `message` or the event's `event:` type.
     pub event_type: String,
+    /// The data (lines joined with `\n`).
     pub data: String,
+    /// The last event id after this event.
     pub last_event_id: String,
 }
 
@@ -74,6 +80,7 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// The JS `type` text.
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorKind::Status => "status",
@@ -91,8 +98,11 @@ impl ErrorKind {
 /// `status`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamError {
+    /// What went wrong.
     pub kind: ErrorKind,
+    /// The HTTP status, when there was one.
     pub status: Option<u16>,
+    /// A description.
     pub message: String,
 }
 
@@ -116,6 +126,7 @@ pub enum CloseReason {
 }
 
 impl CloseReason {
+    /// The JS `reason` text.
     pub fn as_str(self) -> &'static str {
         match self {
             CloseReason::Client => "client",
@@ -130,18 +141,27 @@ impl CloseReason {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum StreamEvent {
+    /// The response is open.
     Open,
     /// `message` and every named event.
     Message(MessageEvent),
+    /// A failed or dropped connection, or an event dropped.
     Error(StreamError),
+    /// A reconnect is scheduled.
     Reconnecting {
+        /// Its number since the last open (1-based).
         attempt: u32,
+        /// Its delay, ms.
         delay: f64,
     },
+    /// `maxAttempts` reconnects failed: the stream is closed.
     GiveUp {
+        /// How many were made.
         attempts: u32,
     },
+    /// Closed for good.
     Close {
+        /// Why.
         reason: CloseReason,
     },
 }
@@ -174,9 +194,13 @@ pub fn is_lifecycle_name(name: &str) -> bool {
 pub struct Config {
     /// The resolved `http:`/`https:` URL.
     pub url: String,
+    /// `EventSource` or `fetch`.
     pub transport: Transport,
+    /// Reconnect delays.
     pub backoff: BackoffConfig,
+    /// Resume after this id on the first request.
     pub last_event_id: Option<String>,
+    /// The query parameter carrying the last id on `eventsource` reconnects.
     pub last_event_id_param: String,
     /// Static headers (`fetch` only).
     pub headers: Vec<(String, String)>,
@@ -191,21 +215,35 @@ pub enum Command {
     /// `message`, `open` and `error`). Its inputs: `handle_es_*`; if it cannot be constructed,
     /// [`Session::handle_open_failed`].
     OpenEventSource {
+        /// The connection generation.
         gen: u64,
+        /// The URL (with the last id parameter on a reconnect).
         url: String,
+        /// Named event types to listen to.
         names: Vec<String>,
     },
     /// Call `getHeaders` for connection `gen`; answer with [`Session::handle_headers`].
-    GetHeaders { gen: u64 },
+    GetHeaders {
+        /// The connection generation.
+        gen: u64,
+    },
     /// `GET url` with `headers` for connection `gen`. Its inputs: [`Session::handle_response`],
     /// then chunks, then the end or a failure; if `fetch` throws, `handle_open_failed`.
     Fetch {
+        /// The connection generation.
         gen: u64,
+        /// The URL.
         url: String,
+        /// The request headers (`Last-Event-ID` included on a reconnect).
         headers: Vec<(String, String)>,
     },
     /// Add a native listener for the event type `name` to the `EventSource` of `gen`.
-    Listen { gen: u64, name: String },
+    Listen {
+        /// The connection generation.
+        gen: u64,
+        /// The event type.
+        name: String,
+    },
     /// Let go of the current connection (close the `EventSource`, abort the `fetch`).
     Release,
 }
@@ -264,6 +302,7 @@ impl Session {
         }
     }
 
+    /// `Connecting`, `Open` or `Closed`.
     pub fn ready_state(&self) -> ReadyState {
         match self.phase {
             Phase::Open => ReadyState::Open,
@@ -272,14 +311,17 @@ impl Session {
         }
     }
 
+    /// The resolved URL.
     pub fn url(&self) -> &str {
         &self.cfg.url
     }
 
+    /// The transport.
     pub fn transport(&self) -> Transport {
         self.cfg.transport
     }
 
+    /// The id the next reconnect resumes after.
     pub fn last_event_id(&self) -> &str {
         self.policy.last_event_id()
     }
@@ -300,10 +342,12 @@ impl Session {
         &self.names
     }
 
+    /// The next command for the engine, in order.
     pub fn poll_command(&mut self) -> Option<Command> {
         self.commands.pop_front()
     }
 
+    /// The next event for the face, in order.
     pub fn poll_event(&mut self) -> Option<StreamEvent> {
         self.events.pop_front()
     }

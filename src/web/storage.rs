@@ -11,19 +11,41 @@ use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use crate::auth_storage::AuthStorage;
+#[cfg(feature = "token-storage")]
+use crate::auth_storage::{TokenLoad, TokenStorage};
+
 /// Which store.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum StoreKind {
     Local,
     Session,
     Memory,
+    /// The JS option's object.
     Custom(JsValue),
+    /// A Rust `TokenStorage`.
+    #[cfg(feature = "token-storage")]
+    Rust(std::rc::Rc<dyn TokenStorage>),
 }
 
-/// A loaded token: at once, or after the user's Promise settles.
+impl From<AuthStorage> for StoreKind {
+    fn from(a: AuthStorage) -> StoreKind {
+        match a {
+            AuthStorage::Local => StoreKind::Local,
+            AuthStorage::Session => StoreKind::Session,
+            AuthStorage::Memory => StoreKind::Memory,
+            #[cfg(feature = "token-storage")]
+            AuthStorage::Custom(s) => StoreKind::Rust(s),
+        }
+    }
+}
+
+/// A loaded token: at once, after the user's Promise settles, or after a Rust store's future.
 pub enum Loaded {
     Ready(Option<String>),
     Later(Promise),
+    #[cfg(feature = "token-storage")]
+    Pending(futures::future::LocalBoxFuture<'static, Option<String>>),
 }
 
 pub struct TokenStore {
@@ -83,6 +105,13 @@ impl TokenStore {
     }
 
     pub fn load(&self) -> Loaded {
+        #[cfg(feature = "token-storage")]
+        if let StoreKind::Rust(store) = &self.kind {
+            return match store.load_token(&self.name) {
+                TokenLoad::Ready(t) => Loaded::Ready(t),
+                TokenLoad::Later(f) => Loaded::Pending(f),
+            };
+        }
         if let StoreKind::Custom(obj) = &self.kind {
             return match call(obj, "loadToken", &[JsValue::from_str(&self.name)]) {
                 Some(v) if v.is_instance_of::<Promise>() => Loaded::Later(v.unchecked_into()),
@@ -110,6 +139,11 @@ impl TokenStore {
     }
 
     pub fn save(&self, token: &str) {
+        #[cfg(feature = "token-storage")]
+        if let StoreKind::Rust(store) = &self.kind {
+            store.save_token(&self.name, token);
+            return;
+        }
         if let StoreKind::Custom(obj) = &self.kind {
             let _ = call(
                 obj,
@@ -142,6 +176,11 @@ impl TokenStore {
     }
 
     pub fn remove(&self) {
+        #[cfg(feature = "token-storage")]
+        if let StoreKind::Rust(store) = &self.kind {
+            store.remove_token(&self.name);
+            return;
+        }
         if let StoreKind::Custom(obj) = &self.kind {
             let _ = call(obj, "removeToken", &[JsValue::from_str(&self.name)]);
             return;

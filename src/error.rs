@@ -1,0 +1,248 @@
+//! The errors of the Rust API: one [`Error`] for everything a call, a wait or a stream can fail
+//! with, and [`ConfigError`] for options [`Socket::new`](crate::Socket::new) and
+//! [`EventStream::new`](crate::EventStream::new) refuse.
+//!
+//! Variants carry the same names and fields as the JS package's errors (`TimeoutError`,
+//! `BadConnectionError` with `type`/`code`/`reason`, `OutboxFullError`, `InvalidArgumentsError`,
+//! server errors with their own `name`, `message` and other fields, `EventStreamError`), so a
+//! Rust app and a JS app handle the same cases. The JS adapter never uses this module (nor its
+//! `Display`): it builds its `Error` objects from the core's values directly, so none of this
+//! reaches the npm package.
+
+use std::fmt;
+
+use js_sys::{Object, Reflect, JSON};
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::proto::{BadConnectionKind, CallError};
+use crate::stream::{ErrorKind, StreamError};
+
+/// Everything the Rust API can fail with.
+///
+/// [`Error::name`] is the `name` the JS package gives the same error.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Error {
+    /// `TimeoutError`: no answer within `ackTimeout`, or a state that did not come within its
+    /// bound ([`Socket::connected`](crate::Socket::connected) and friends). `event` names
+    /// the call or the state waited for.
+    Timeout {
+        /// The event of the call (`echo`, `#publish`, …) or the state (`connect`, …).
+        event: String,
+    },
+    /// `BadConnectionError`: the connection was lost or the socket is closed.
+    BadConnection {
+        /// `closed`, `disconnect` or `connectAbort` (JS `type`).
+        kind: BadConnectionKind,
+        /// The close code.
+        code: u16,
+        /// The close reason.
+        reason: String,
+        /// The event of the call that was aborted.
+        event: String,
+    },
+    /// `OutboxFullError`: `outboxLimit` calls already wait for the connection.
+    OutboxFull {
+        /// The `outboxLimit`.
+        limit: usize,
+    },
+    /// `InvalidArgumentsError`: a call the socket refused (for example a payload serde could
+    /// not turn into a JS value).
+    InvalidArguments {
+        /// What was wrong.
+        message: String,
+    },
+    /// An error the server answered with (a procedure's error, a refused subscription, a
+    /// rejected auth token).
+    Server {
+        /// Its `name` (`Error` when the server sent none, or sent a plain value).
+        name: String,
+        /// Its `message` (the value itself when the server sent a string).
+        message: String,
+        /// The JSON text of an object with every other field it carried (`{}` when none; a
+        /// non-object error is `{"value": …}`).
+        fields: String,
+    },
+    /// `EventStreamError`: an `EventStream` could not connect or dropped an event.
+    EventStream {
+        /// What went wrong (JS `type`).
+        kind: ErrorKind,
+        /// The HTTP status, when there was one.
+        status: Option<u16>,
+        /// A description.
+        message: String,
+    },
+    /// A payload that does not fit the Rust type it was read as (serde).
+    Payload {
+        /// The deserializer's message.
+        message: String,
+    },
+    /// An option or URL that was refused.
+    Config(ConfigError),
+}
+
+impl Error {
+    /// The JS name of the error (`TimeoutError`, `BadConnectionError`, …; a server error's own
+    /// name; `PayloadError` for a payload of the wrong shape).
+    pub fn name(&self) -> &str {
+        match self {
+            Error::Timeout { .. } => "TimeoutError",
+            Error::BadConnection { .. } => "BadConnectionError",
+            Error::OutboxFull { .. } => "OutboxFullError",
+            Error::InvalidArguments { .. } | Error::Config(_) => "InvalidArgumentsError",
+            Error::Server { name, .. } => name,
+            Error::EventStream { .. } => "EventStreamError",
+            Error::Payload { .. } => "PayloadError",
+        }
+    }
+
+    /// A server error from the JSON text the server sent (as the JS package hydrates it).
+    pub fn from_server_json(text: &str) -> Error {
+        let v = JSON::parse(text).unwrap_or_else(|_| JsValue::from_str(text));
+        if v.is_object() && !js_sys::Array::is_array(&v) {
+            let text_of = |k: &str| Reflect::get(&v, &JsValue::from_str(k)).ok()?.as_string();
+            let name = text_of("name").unwrap_or_else(|| "Error".into());
+            let message =
+                text_of("message").unwrap_or_else(|| "Invalid error message format".into());
+            let rest = Object::new();
+            for k in Object::keys(v.unchecked_ref::<Object>()).iter() {
+                if matches!(k.as_string().as_deref(), Some("name" | "message" | "stack")) {
+                    continue;
+                }
+                let _ = Reflect::set(&rest, &k, &Reflect::get(&v, &k).unwrap_or_default());
+            }
+            Error::Server {
+                name,
+                message,
+                fields: stringify(&rest),
+            }
+        } else {
+            let message = v.as_string().unwrap_or_else(|| stringify(&v));
+            let rest = Object::new();
+            let _ = Reflect::set(&rest, &JsValue::from_str("value"), &v);
+            Error::Server {
+                name: "Error".into(),
+                message,
+                fields: stringify(&rest),
+            }
+        }
+    }
+
+    /// The JSON text a server-invoked procedure answers with when its handler fails: a server
+    /// error keeps its name and fields; any other error is `{name, message}`.
+    #[cfg(feature = "serde")]
+    pub(crate) fn to_server_json(&self) -> String {
+        let o = match self {
+            Error::Server { fields, .. } => JSON::parse(fields)
+                .ok()
+                .filter(JsValue::is_object)
+                .unwrap_or_else(|| Object::new().into()),
+            _ => Object::new().into(),
+        };
+        let _ = Reflect::set(&o, &"name".into(), &JsValue::from_str(self.name()));
+        let _ = Reflect::set(&o, &"message".into(), &JsValue::from_str(&self.to_string()));
+        stringify(&o)
+    }
+}
+
+fn stringify(v: &JsValue) -> String {
+    JSON::stringify(v)
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_else(|| "null".into())
+}
+
+impl From<CallError> for Error {
+    fn from(e: CallError) -> Error {
+        match e {
+            CallError::Timeout { event } => Error::Timeout { event },
+            CallError::BadConnection {
+                kind,
+                code,
+                reason,
+                event,
+            } => Error::BadConnection {
+                kind,
+                code,
+                reason,
+                event,
+            },
+            CallError::OutboxFull { limit } => Error::OutboxFull { limit },
+            CallError::Server(text) => Error::from_server_json(&text),
+            CallError::InvalidArguments(message) => Error::InvalidArguments { message },
+        }
+    }
+}
+
+impl From<StreamError> for Error {
+    fn from(e: StreamError) -> Error {
+        Error::EventStream {
+            kind: e.kind,
+            status: e.status,
+            message: e.message,
+        }
+    }
+}
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Error {
+        Error::Config(e)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Timeout { event } => write!(f, "{event} timed out"),
+            Error::BadConnection {
+                kind,
+                code,
+                reason,
+                event,
+            } => write!(
+                f,
+                "{event} was aborted due to a bad connection ({}, code {code}{}{reason})",
+                kind.as_str(),
+                if reason.is_empty() { "" } else { ": " }
+            ),
+            Error::OutboxFull { limit } => write!(
+                f,
+                "the outbox is full ({limit} calls wait for the connection)"
+            ),
+            Error::InvalidArguments { message } | Error::Payload { message } => {
+                f.write_str(message)
+            }
+            Error::Server { message, .. } => f.write_str(message),
+            Error::EventStream { message, .. } => f.write_str(message),
+            Error::Config(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Config(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// An option or URL that [`Socket::new`](crate::Socket::new) or
+/// [`EventStream::new`](crate::EventStream::new) refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The option, in the JS package's spelling (`url`, `autoReconnectOptions.maxDelay`,
+    /// `lastEventIdParam`, …).
+    pub option: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
