@@ -84,7 +84,7 @@ pub mod sse;
 #[allow(missing_docs)]
 pub mod web;
 
-/// The engines: a core wired to its drivers, under both faces; internal.
+// The engines: a core wired to its drivers, under both faces (internal).
 #[cfg(target_arch = "wasm32")]
 #[doc(hidden)]
 #[allow(missing_docs)]

@@ -4,7 +4,7 @@
 //! Owns the browser objects of one stream (the current connection, the reconnect timer) and the
 //! pump; owns no rule (every decision is the session's) and no listener (the faces keep theirs).
 //! **No `RefCell` borrow is held across a call into JS**: each input takes one short borrow to
-//! feed the session, and [`SseEngine::pump`] runs the session's commands, arms or clears the
+//! feed the session, and `SseEngine::pump` runs the session's commands, arms or clears the
 //! timer and calls the sink with no borrow held. A page that wraps `fetch`, `EventSource`,
 //! `setTimeout` or `addEventListener` and calls back into the stream from inside (even
 //! `close()`) sees a consistent stream: a connection opened for a generation the session left
