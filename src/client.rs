@@ -1112,19 +1112,22 @@ fn normalize(url: &str, query: Option<&str>) -> Result<(String, String), String>
             if existing.is_empty() || existing == "?" {
                 u.set_search(q);
             } else {
-                u.set_search(&format!("{}&{}", existing.trim_start_matches('?'), q));
+                let mut search = String::from(existing.trim_start_matches('?'));
+                search.push('&');
+                search.push_str(q);
+                u.set_search(&search);
             }
         }
     }
     u.set_hash("");
-    let port = if u.port().is_empty() {
-        if secure {
-            "443".to_string()
-        } else {
-            "80".to_string()
-        }
-    } else {
-        u.port()
-    };
-    Ok((u.href(), format!("{}:{}", u.hostname(), port)))
+    // (push_str, not format!: no formatting machinery on this path)
+    let mut host_port = u.hostname();
+    host_port.push(':');
+    let port = u.port();
+    host_port.push_str(match (port.is_empty(), secure) {
+        (false, _) => &port,
+        (true, true) => "443",
+        (true, false) => "80",
+    });
+    Ok((u.href(), host_port))
 }

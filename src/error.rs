@@ -98,33 +98,46 @@ impl Error {
 
     /// A server error from the JSON text the server sent (as the JS package hydrates it).
     pub fn from_server_json(text: &str) -> Error {
-        let v = JSON::parse(text).unwrap_or_else(|_| JsValue::from_str(text));
-        if v.is_object() && !js_sys::Array::is_array(&v) {
-            let text_of = |k: &str| Reflect::get(&v, &JsValue::from_str(k)).ok()?.as_string();
-            let name = text_of("name").unwrap_or_else(|| "Error".into());
-            let message =
-                text_of("message").unwrap_or_else(|| "Invalid error message format".into());
-            let rest = Object::new();
+        // Plain matches, no `Result`/`Option` helpers over JS values: sharing those generic
+        // helpers with the JS adapter changes how its code inlines (and grows the npm wasm).
+        let v = match JSON::parse(text) {
+            Ok(v) => v,
+            Err(_) => JsValue::from_str(text),
+        };
+        let rest = Object::new();
+        let (name, message) = if v.is_object() && !js_sys::Array::is_array(&v) {
+            let name = match field_text(&v, "name") {
+                Some(n) => n,
+                None => "Error".to_string(),
+            };
+            let message = match field_text(&v, "message") {
+                Some(m) => m,
+                None => "Invalid error message format".to_string(),
+            };
             for k in Object::keys(v.unchecked_ref::<Object>()).iter() {
-                if matches!(k.as_string().as_deref(), Some("name" | "message" | "stack")) {
-                    continue;
+                let skip = match k.as_string() {
+                    Some(k) => k == "name" || k == "message" || k == "stack",
+                    None => false,
+                };
+                if !skip {
+                    if let Ok(x) = Reflect::get(&v, &k) {
+                        let _ = Reflect::set(&rest, &k, &x);
+                    }
                 }
-                let _ = Reflect::set(&rest, &k, &Reflect::get(&v, &k).unwrap_or_default());
             }
-            Error::Server {
-                name,
-                message,
-                fields: stringify(&rest),
-            }
+            (name, message)
         } else {
-            let message = v.as_string().unwrap_or_else(|| stringify(&v));
-            let rest = Object::new();
+            let message = match v.as_string() {
+                Some(m) => m,
+                None => stringify(&v),
+            };
             let _ = Reflect::set(&rest, &JsValue::from_str("value"), &v);
-            Error::Server {
-                name: "Error".into(),
-                message,
-                fields: stringify(&rest),
-            }
+            ("Error".to_string(), message)
+        };
+        Error::Server {
+            name,
+            message,
+            fields: stringify(&rest),
         }
     }
 
@@ -132,11 +145,11 @@ impl Error {
     /// error keeps its name and fields; any other error is `{name, message}`.
     #[cfg(feature = "serde")]
     pub(crate) fn to_server_json(&self) -> String {
-        let o = match self {
-            Error::Server { fields, .. } => JSON::parse(fields)
-                .ok()
-                .filter(JsValue::is_object)
-                .unwrap_or_else(|| Object::new().into()),
+        let o: JsValue = match self {
+            Error::Server { fields, .. } => match JSON::parse(fields) {
+                Ok(o) if o.is_object() => o,
+                _ => Object::new().into(),
+            },
             _ => Object::new().into(),
         };
         let _ = Reflect::set(&o, &"name".into(), &JsValue::from_str(self.name()));
@@ -145,11 +158,22 @@ impl Error {
     }
 }
 
+/// `v[key]` when it is a string.
+fn field_text(v: &JsValue, key: &str) -> Option<String> {
+    match Reflect::get(v, &JsValue::from_str(key)) {
+        Ok(x) => x.as_string(),
+        Err(_) => None,
+    }
+}
+
 fn stringify(v: &JsValue) -> String {
-    JSON::stringify(v)
-        .ok()
-        .and_then(|s| s.as_string())
-        .unwrap_or_else(|| "null".into())
+    match JSON::stringify(v) {
+        Ok(s) => match s.as_string() {
+            Some(s) => s,
+            None => "null".to_string(),
+        },
+        Err(_) => "null".to_string(),
+    }
 }
 
 impl From<CallError> for Error {
@@ -202,7 +226,12 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "{event} was aborted due to a bad connection ({}, code {code}{}{reason})",
-                kind.as_str(),
+                // (not `kind.as_str()`: one more caller changes how the JS path inlines it)
+                match kind {
+                    BadConnectionKind::Closed => "closed",
+                    BadConnectionKind::Disconnect => "disconnect",
+                    BadConnectionKind::ConnectAbort => "connectAbort",
+                },
                 if reason.is_empty() { "" } else { ": " }
             ),
             Error::OutboxFull { limit } => write!(
