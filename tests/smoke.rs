@@ -12,9 +12,10 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 use web_sys::{Event, MessageEvent, WebSocket};
 
+mod common;
+
 wasm_bindgen_test_configure!(run_in_browser);
 
-const URL: &str = "ws://127.0.0.1:8101/socketcluster/";
 const HANDSHAKE: &str = r##"{"event":"#handshake","data":{"authToken":null},"cid":1}"##;
 const TIMEOUT_MS: u32 = 5_000;
 
@@ -22,7 +23,8 @@ type Reply = Result<String, String>;
 
 #[wasm_bindgen_test]
 async fn socketcluster_handshake_round_trip() {
-    let ws = WebSocket::new(URL).expect("WebSocket::new");
+    let url = common::main_url();
+    let ws = WebSocket::new(&url).expect("WebSocket::new");
     let (tx, rx) = oneshot::channel::<Reply>();
     let tx = Rc::new(RefCell::new(Some(tx)));
     let finish = {
@@ -58,7 +60,7 @@ async fn socketcluster_handshake_round_trip() {
         let finish = finish.clone();
         Closure::<dyn FnMut(Event)>::new(move |_| {
             finish(Err(format!(
-                "WebSocket error (is the fixture on {URL} up?)"
+                "WebSocket error (is the fixture on {url} up?)"
             )))
         })
     };
