@@ -38,6 +38,8 @@ extern "C" {
     fn hostile_server_errors(url: &str, control: &str) -> Promise;
     #[wasm_bindgen(js_name = freeCloses)]
     fn free_closes(url: &str, control: &str, sse: &str) -> Promise;
+    #[wasm_bindgen(js_name = channelFree)]
+    fn channel_free(url: &str, control: &str) -> Promise;
     #[wasm_bindgen(js_name = closeTexts)]
     fn close_texts(url: &str, control: &str) -> Promise;
     #[wasm_bindgen(js_name = sameModule)]
@@ -302,6 +304,57 @@ async fn free_closes_a_socket_and_an_event_stream() {
     );
     assert_eq!(get(&r, "sseOpenBefore").as_f64(), Some(1.0), "{}", json(&r));
     assert_eq!(get(&r, "sseOpenAfter").as_f64(), Some(0.0), "{}", json(&r));
+}
+
+#[wasm_bindgen_test]
+async fn a_freed_channel_unsubscribes_and_the_next_object_for_its_name_works() {
+    let r = run(30_000, channel_free(&main_url(), &control_url())).await;
+    let name = field(&r, "channel.name").as_string().unwrap_or_default();
+    assert!(name.starts_with("hx-cf-"), "{}", json(&r));
+    assert_eq!(
+        json(&get(&r, "afterFree")),
+        format!(
+            r#"{{"subscriptions":[],"socketHeard":["{name}"],"channelHeard":["unsubscribe"],"freedThrows":true}}"#
+        ),
+        "{}",
+        json(&r)
+    );
+    assert_eq!(
+        json(&get(&r, "channel")),
+        format!(r#"{{"fresh":true,"state":"unsubscribed","name":"{name}"}}"#),
+        "{}",
+        json(&r)
+    );
+    assert_eq!(
+        get(&r, "subscribeSame").as_bool(),
+        Some(true),
+        "{}",
+        json(&r)
+    );
+    assert_eq!(
+        get(&r, "resubscribed").as_string().as_deref(),
+        Some("subscribed"),
+        "{}",
+        json(&r)
+    );
+    assert_eq!(json(&get(&r, "fresh")), "[1]", "{}", json(&r));
+    assert_eq!(json(&get(&r, "loop")), "[1]", "{}", json(&r));
+    assert_eq!(json(&get(&r, "old")), "[]", "{}", json(&r));
+    assert_eq!(
+        json(&get(&r, "afterDispose")),
+        r#"{"subscriptions":[],"state":"unsubscribed"}"#,
+        "{}",
+        json(&r)
+    );
+    assert_eq!(
+        json(&get(&r, "neverSubscribed")),
+        format!(
+            r#"{{"state":"unsubscribed","name":"hx-cf2-{}"}}"#,
+            &name[6..]
+        ),
+        "{}",
+        json(&r)
+    );
 }
 
 // ---- item 16: socketcluster-client's close texts, undefined reasons ------------------------

@@ -446,7 +446,8 @@ fn batch_push(batch: &Batch, slots: &Slots, channel: &str, data: Option<&str>) {
     }
 }
 
-/// A channel (`socket.subscribe(name)`), with its own listeners and watchers.
+/// A channel (`socket.subscribe(name)`), with its own listeners and watchers. An explicit
+/// `free()` unsubscribes first and drops the name's listeners and watchers.
 #[wasm_bindgen(js_name = Channel)]
 pub struct JsChannel {
     name: String,
@@ -470,12 +471,25 @@ fn wrap_slot(
         slots: Rc::downgrade(slots),
         slot: RefCell::new(contents.clone()),
     };
+    super::close_on_free_once(&CHANNEL_FREE_PATCHED, || {
+        JsChannel {
+            name: String::new(),
+            socket: std::rc::Weak::new(),
+            slots: std::rc::Weak::new(),
+            slot: RefCell::new(contents.clone()),
+        }
+        .into()
+    });
     let js: JsValue = ch.into();
     install_async_iterator(&js);
     ChannelSlot { js, ..contents }
 }
 
 const WATCH: &str = "message";
+
+thread_local! {
+    static CHANNEL_FREE_PATCHED: Cell<bool> = const { Cell::new(false) };
+}
 
 #[wasm_bindgen(js_class = Channel)]
 impl JsChannel {
@@ -608,6 +622,29 @@ impl JsChannel {
         cut(&self.live());
         if let Some(s) = self.sock() {
             s.unsubscribe(&self.name);
+        }
+    }
+
+    /// What an explicit `free()` does before releasing the object: `unsubscribe()`, then the
+    /// socket forgets what it keeps for the name (listeners and watchers are removed, `for await`
+    /// loops end), so the next `channel(name)` / `subscribe(name)` makes a fresh object.
+    #[wasm_bindgen(js_name = "__close", skip_typescript)]
+    pub fn close_for_free(&self) {
+        self.unsubscribe();
+        let current = self
+            .slots
+            .upgrade()
+            .and_then(|map| map.borrow_mut().remove(&self.name));
+        let mine = self.slot.borrow().clone();
+        // (no borrow is held: ending a queue resolves a `for await` waiter)
+        for s in current.iter().chain([&mine]) {
+            cut(s);
+            s.emitter.off(&JsValue::UNDEFINED, &JsValue::UNDEFINED);
+            s.watchers.off(&JsValue::UNDEFINED, &JsValue::UNDEFINED);
+            let qs: Vec<AsyncQueue> = s.queues.borrow_mut().drain(..).collect();
+            for q in qs {
+                q.end();
+            }
         }
     }
 

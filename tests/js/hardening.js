@@ -652,6 +652,77 @@ export async function freeCloses(url, controlBase, sseBase) {
   return out;
 }
 
+// Channel.free(): unsubscribes, then releases the name's listeners and watchers; a later
+// `channel(name)` / `subscribe(name)` returns a fresh, working object.
+export async function channelFree(url, controlBase) {
+  const m = await glue();
+  const s = await opened(m, url);
+  const tag = Math.random().toString(36).slice(2);
+  const name = `hx-cf-${tag}`;
+  const out = {};
+  // What `f()` returns, or how it threw.
+  const attempt = (f) => {
+    try {
+      return f();
+    } catch (e) {
+      return { threw: describe(e) };
+    }
+  };
+  const ch = s.subscribe(name);
+  await ch.once('subscribe', 5000);
+  const old = [];
+  ch.watch((d) => old.push(d));
+  const chHeard = [];
+  ch.on('unsubscribe', () => chHeard.push('unsubscribe'));
+  const sockHeard = [];
+  s.on('unsubscribe', (n) => sockHeard.push(n));
+  ch.free();
+  out.afterFree = {
+    subscriptions: s.subscriptions(true),
+    socketHeard: [...sockHeard],
+    channelHeard: [...chHeard],
+    freedThrows: attempt(() => ch.state).threw !== undefined,
+  };
+  const c2 = s.channel(name);
+  out.channel = attempt(() => ({ fresh: c2 !== ch, state: c2.state, name: c2.name }));
+  const c3 = attempt(() => s.subscribe(name));
+  out.subscribeSame = c3 === c2;
+  const fresh = [];
+  const loop = [];
+  out.resubscribed = await (async () => {
+    try {
+      await c3.once('subscribe', 5000);
+      c3.watch((d) => fresh.push(d));
+      (async () => {
+        for await (const d of c3) {
+          loop.push(d);
+          break;
+        }
+      })();
+      return c3.state;
+    } catch (e) {
+      return { threw: describe(e) };
+    }
+  })();
+  await control(controlBase, '/sendRaw', { socketId: s.id, text: JSON.stringify(pub(name, 1)) });
+  await until(5000, () => fresh.length > 0 && loop.length > 0);
+  out.fresh = fresh;
+  out.loop = loop;
+  out.old = old;
+  // `[Symbol.dispose]` is the same as free(); a channel that was never subscribed too.
+  if (typeof Symbol.dispose === 'symbol') attempt(() => c3[Symbol.dispose]());
+  else attempt(() => c3.free());
+  out.afterDispose = { subscriptions: s.subscriptions(true), state: attempt(() => s.channel(name).state) };
+  const other = `hx-cf2-${tag}`;
+  attempt(() => s.channel(other).free());
+  out.neverSubscribed = attempt(() => {
+    const c = s.channel(other);
+    return { state: c.state, name: c.name };
+  });
+  s.disconnect();
+  return out;
+}
+
 // ---- item 16: close texts and reasons ------------------------------------------------------------
 
 export async function closeTexts(url, controlBase) {
