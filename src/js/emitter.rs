@@ -67,7 +67,8 @@ extern "C" {
     #[wasm_bindgen(method)]
     pub fn end(this: &AsyncQueue);
 
-    /// Defines `[Symbol.asyncIterator]` on the prototype of `instance` as `this.__iterator()`.
+    /// Defines `[Symbol.asyncIterator]` on the prototype of `instance` as `this.__iterator()`,
+    /// and makes its `free()` call `this.__close()` first (the `Channel` class).
     #[wasm_bindgen(js_name = installAsyncIterator)]
     pub fn install_async_iterator(instance: &JsValue);
 

@@ -376,6 +376,14 @@ struct ChannelSlot {
     cut: Rc<Cell<u32>>,
 }
 
+/// Ends the `for await` loops over `slot` (no borrow is held: ending one resolves its waiter).
+fn end_loops(slot: &ChannelSlot) {
+    let qs: Vec<AsyncQueue> = slot.queues.borrow_mut().drain(..).collect();
+    for q in qs {
+        q.end();
+    }
+}
+
 /// Stops delivery of `slot`'s batched messages (the page unsubscribed or disconnected).
 fn cut(slot: &ChannelSlot) {
     slot.cut.set(slot.cut.get().wrapping_add(1));
@@ -471,25 +479,12 @@ fn wrap_slot(
         slots: Rc::downgrade(slots),
         slot: RefCell::new(contents.clone()),
     };
-    super::close_on_free_once(&CHANNEL_FREE_PATCHED, || {
-        JsChannel {
-            name: String::new(),
-            socket: std::rc::Weak::new(),
-            slots: std::rc::Weak::new(),
-            slot: RefCell::new(contents.clone()),
-        }
-        .into()
-    });
     let js: JsValue = ch.into();
     install_async_iterator(&js);
     ChannelSlot { js, ..contents }
 }
 
 const WATCH: &str = "message";
-
-thread_local! {
-    static CHANNEL_FREE_PATCHED: Cell<bool> = const { Cell::new(false) };
-}
 
 #[wasm_bindgen(js_class = Channel)]
 impl JsChannel {
@@ -630,22 +625,21 @@ impl JsChannel {
     /// loops end), so the next `channel(name)` / `subscribe(name)` makes a fresh object.
     #[wasm_bindgen(js_name = "__close", skip_typescript)]
     pub fn close_for_free(&self) {
-        self.unsubscribe();
-        let current = self
+        if let Some(s) = self.sock() {
+            s.unsubscribe(&self.name);
+        }
+        // (the slot this object joined, if the socket still has it: see `live`)
+        let Some(s) = self
             .slots
             .upgrade()
-            .and_then(|map| map.borrow_mut().remove(&self.name));
-        let mine = self.slot.borrow().clone();
-        // (no borrow is held: ending a queue resolves a `for await` waiter)
-        for s in current.iter().chain([&mine]) {
-            cut(s);
-            s.emitter.off(&JsValue::UNDEFINED, &JsValue::UNDEFINED);
-            s.watchers.off(&JsValue::UNDEFINED, &JsValue::UNDEFINED);
-            let qs: Vec<AsyncQueue> = s.queues.borrow_mut().drain(..).collect();
-            for q in qs {
-                q.end();
-            }
-        }
+            .and_then(|map| map.borrow_mut().remove(&self.name))
+        else {
+            return;
+        };
+        cut(&s);
+        s.emitter.off(&JsValue::UNDEFINED, &JsValue::UNDEFINED);
+        s.watchers.off(&JsValue::UNDEFINED, &JsValue::UNDEFINED);
+        end_loops(&s);
     }
 
     /// Used by `[Symbol.asyncIterator]`: a bounded queue of this channel's messages.
@@ -1385,10 +1379,7 @@ fn dispatch(
                 s.emitter.emit("subscribeFail", &err, &name);
                 // The channel is gone: `for await` loops over it end, as on unsubscribe.
                 if !Socket::from_handle(h).is_some_and(|s| s.has_channel(channel)) {
-                    let qs: Vec<AsyncQueue> = s.queues.borrow_mut().drain(..).collect();
-                    for q in qs {
-                        q.end();
-                    }
+                    end_loops(&s);
                 }
             }
             maybe_drop_slot(slots, h, channel);
@@ -1399,10 +1390,7 @@ fn dispatch(
             if let Some(s) = slot(c) {
                 s.emitter.emit("unsubscribe", &name, &u);
                 if Socket::from_handle(h).is_none_or(|s| !s.has_channel(c)) {
-                    let qs: Vec<AsyncQueue> = s.queues.borrow_mut().drain(..).collect();
-                    for q in qs {
-                        q.end();
-                    }
+                    end_loops(&s);
                 }
             }
             maybe_drop_slot(slots, h, c);

@@ -253,7 +253,8 @@ export class AsyncQueue {
   }
 }
 
-// Gives every instance of `instance`'s class `for await` support through its `__iterator()`.
+// Gives every instance of `instance`'s class (`Channel`) `for await` support through its
+// `__iterator()`, and a `free()` that closes first (its `__close()`, see closeOnFree).
 export function installAsyncIterator(instance) {
   const proto = Object.getPrototypeOf(instance);
   if (proto && !Object.prototype.hasOwnProperty.call(proto, Symbol.asyncIterator)) {
@@ -263,6 +264,7 @@ export function installAsyncIterator(instance) {
       },
       configurable: true,
     });
+    patchFree(proto);
   }
 }
 
@@ -281,6 +283,12 @@ export function isWellFormed(s) {
 export function closeOnFree(probe) {
   const proto = Object.getPrototypeOf(probe);
   const free = proto.free;
+  patchFree(proto);
+  free.call(probe);
+}
+
+function patchFree(proto) {
+  const free = proto.free;
   if (!Object.prototype.hasOwnProperty.call(proto, '__closesOnFree')) {
     const closing = function () {
       if (this.__wbg_ptr) {
@@ -298,7 +306,6 @@ export function closeOnFree(probe) {
       Object.defineProperty(proto, Symbol.dispose, { value: closing, writable: true, configurable: true });
     }
   }
-  free.call(probe);
 }
 
 export function isFunction(v) {
