@@ -10,6 +10,7 @@ import * as sockline from '/pkg/sockline.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
+document.getElementById('rust-link').search = location.search; // the Rust page uses ?base= too
 // The fixtures listen on 127.0.0.1 only; `localhost` may resolve to ::1.
 const host = !location.hostname || location.hostname === 'localhost' ? '127.0.0.1' : location.hostname;
 const base = Number(params.get('base')) || 8100;

@@ -323,6 +323,43 @@ async function demoChecks(browser) {
       return `${key} expired across a cut, 50 more across another, 1 more after switching to fetch: ${JSON.stringify(figures)}; target/e2e/sessions{,-live}.png`;
     });
 
+    // The Rust example page (examples/rust-ticker, built by ./run demo and ./run test into
+    // www/rust/pkg/), served next to the JS demo.
+    await check('Rust example page /rust/: a Channel as a typed Stream ticks, EventStream counts', async () => {
+      if (!fs.existsSync(path.join(h.ROOT, 'www', 'rust', 'pkg', 'sockline_rust_ticker.js'))) {
+        throw new Error('www/rust/pkg/ is missing: build it with ./run demo (build_rust_example)');
+      }
+      let rust = await newPage(browser);
+      rust.on('response', (r) => {
+        if (r.status() >= 400) rust.errors.push(`HTTP ${r.status()} ${r.url()}`);
+      });
+      try {
+        await rust.goto(new URL(`/rust/?base=${h.BASE_PORT}`, demo.url).href);
+        await rust.waitForFunction(() => document.querySelectorAll('#ticks li').length >= 2, null, {timeout: WAIT});
+        await rust.click('#publish');
+        await rust.waitForFunction(
+          () => [...document.querySelectorAll('#ticks li')].some((li) => li.textContent.includes('from button (clicked ✓)')),
+          null,
+          {timeout: WAIT}
+        );
+        await rust.waitForFunction(() => Number(document.getElementById('sse-count').textContent) >= 2, null, {
+          timeout: WAIT,
+        });
+        let state = await text(rust, '#state');
+        assert(state === 'open', `state pill says ${state}`);
+        assert((await text(rust, '#channel-state')) === 'subscribed', 'channel not subscribed');
+        noPageErrors(rust);
+        let file = path.join(OUT, 'rust.png');
+        await rust.screenshot({path: file, fullPage: true});
+        return `ticks listed (last ${await text(rust, '#tick-count')}), button tick listed, SSE counter ${await text(rust, '#sse-count')}; target/e2e/rust.png`;
+      } catch (err) {
+        let shown = await rust.evaluate(() => document.body.innerText).catch(() => '');
+        throw new Error(`${err.message}; page errors: ${rust.errors.join(' | ') || 'none'}; page: ${shown.replace(/\s+/g, ' ').slice(0, 400)}`);
+      } finally {
+        await rust.close();
+      }
+    });
+
     await check('demo page: screenshot target/e2e/demo.png', async () => {
       assert(loaded, 'page did not load');
       let file = path.join(OUT, 'demo.png');
