@@ -274,8 +274,8 @@ async fn typed_channel_stream_across_server_disconnect_and_resubscription() {
         got.push(within(5_000, ticks.next()).await.unwrap().unwrap().n);
     }
     server_disconnect(&s, 4100).await;
-    s.connected().await.expect("reconnected");
-    ch.subscribed().await.expect("re-subscribed");
+    s.connected_within(5_000).await.expect("reconnected");
+    ch.subscribed_within(5_000).await.expect("re-subscribed");
     for n in 4..=6 {
         publish_tick(&name, n).await;
     }
@@ -332,7 +332,7 @@ async fn state_futures_resolve_and_fail() {
         },
     )
     .unwrap();
-    match bad.authenticated().await {
+    match bad.authenticated_within(5_000).await {
         Err(e @ Error::Server { .. }) => assert!(e.name().ends_with("Error"), "{e:?}"),
         other => panic!("{other:?}"),
     }
@@ -458,7 +458,7 @@ async fn custom_auth_storage_used_across_a_reconnect() {
         .emit("login", &serde_json::json!({"username": "carol"}))
         .await
         .unwrap();
-    s.authenticated().await.unwrap();
+    s.authenticated_within(5_000).await.unwrap();
     assert!(store.token.borrow().is_some(), "saved");
     assert!(store
         .calls
@@ -466,7 +466,7 @@ async fn custom_auth_storage_used_across_a_reconnect() {
         .contains(&"save typed.token".to_string()));
 
     server_disconnect(&s, 4100).await;
-    s.connected().await.expect("reconnected");
+    s.connected_within(5_000).await.expect("reconnected");
     // the reconnect's handshake loaded the token from the custom store
     assert_eq!(
         store
@@ -477,7 +477,7 @@ async fn custom_auth_storage_used_across_a_reconnect() {
             .count(),
         2
     );
-    s.authenticated()
+    s.authenticated_within(5_000)
         .await
         .expect("authenticated with the stored token");
     let me: Option<WhoAmI> = s.emit("whoami", &()).await.unwrap();
