@@ -6,9 +6,7 @@ mod common;
 
 use common::*;
 use futures::StreamExt;
-use sockline::client::{SocketEvent, SocketOptions};
-use sockline::proto::{CallOptions, State, SubscribeOptions};
-use sockline::{Error, Socket};
+use sockline::{CallOptions, Error, Socket, SocketEvent, SocketOptions, State, SubscribeOptions};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -71,11 +69,7 @@ async fn channel_messages_stream() {
     let s = connected().await;
     let ch = s.subscribe("rust-api", SubscribeOptions::default());
     let mut msgs = ch.messages_text(16).expect("stream");
-    assert!(
-        until(5_000, || ch.state()
-            == sockline::proto::ChannelState::Subscribed)
-        .await
-    );
+    assert!(until(5_000, || ch.state() == sockline::ChannelState::Subscribed).await);
     s.publish_text("rust-api", Some("1"))
         .await
         .expect("published");
