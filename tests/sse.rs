@@ -8,6 +8,7 @@ mod common;
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use common::sse::*;
 use common::*;
 use js_sys::{Array, Function, Promise, Reflect};
 use sockline::js::event_stream::JsEventStream;
@@ -17,35 +18,6 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-const ES: &str = "eventsource";
-const FETCH: &str = "fetch";
-/// Fast, deterministic backoff for tests (no jitter).
-const FAST: &str = "{initialDelay: 40, multiplier: 2, maxDelay: 2000, jitter: 0}";
-
-fn key(name: &str) -> String {
-    format!("{name}-{}", (js_sys::Math::random() * 1e12) as u64)
-}
-
-fn sse(path: &str) -> String {
-    format!("{}{path}", sse_url())
-}
-
-fn open(url: &str, opts: &str) -> JsEventStream {
-    JsEventStream::new(url.into(), js(opts)).expect("new EventStream")
-}
-
-type Calls = Rc<RefCell<Vec<Array>>>;
-
-fn listen(es: &JsEventStream, name: &str) -> Calls {
-    let (f, calls) = recorder();
-    es.on(name.into(), f.into()).expect("on");
-    calls
-}
-
-fn count(c: &Calls) -> usize {
-    c.borrow().len()
-}
-
 fn field(c: &Calls, i: usize, key: &str) -> JsValue {
     c.borrow()
         .get(i)
@@ -53,38 +25,8 @@ fn field(c: &Calls, i: usize, key: &str) -> JsValue {
         .unwrap_or(JsValue::UNDEFINED)
 }
 
-fn datas(c: &Calls) -> Vec<String> {
-    c.borrow()
-        .iter()
-        .map(|a| get(&a.get(0), "data").as_string().unwrap_or_default())
-        .collect()
-}
-
 fn nums(range: std::ops::RangeInclusive<u32>) -> Vec<String> {
     range.map(|i| i.to_string()).collect()
-}
-
-async fn stats(key: &str) -> JsValue {
-    control(&format!("/sse/stats?key={key}"), None).await
-}
-
-async fn stat_num(key: &str, field: &str) -> f64 {
-    get(&stats(key).await, field).as_f64().unwrap_or(-1.0)
-}
-
-/// Waits until the fixture sees no open connection for `key`.
-async fn fixture_sees_closed(key: &str) -> bool {
-    let k = key.to_string();
-    // Generous: on a loaded machine the server can hear of an aborted fetch late.
-    until_async(10_000, move || {
-        let k = k.clone();
-        async move { stat_num(&k, "open").await == 0.0 }
-    })
-    .await
-}
-
-fn opts(transport: &str, extra: &str) -> String {
-    format!("{{transport: '{transport}', autoReconnectOptions: {FAST}, {extra}}}")
 }
 
 // ---------------------------------------------------------------------------------------------

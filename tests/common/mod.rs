@@ -2,6 +2,8 @@
 //! waits, and small JS conveniences.
 #![allow(dead_code)]
 
+pub mod sse;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 
