@@ -376,6 +376,17 @@ struct ChannelSlot {
     cut: Rc<Cell<u32>>,
 }
 
+/// Drops the ended `for await` queues of `slot` (the `is_done` calls into JS run with no borrow
+/// held); true when none is left.
+fn prune_queues(slot: &ChannelSlot) -> bool {
+    let all = std::mem::take(&mut *slot.queues.borrow_mut());
+    let live: Vec<AsyncQueue> = all.into_iter().filter(|q| !q.is_done()).collect();
+    let mut qs = slot.queues.borrow_mut();
+    let added = std::mem::replace(&mut *qs, live); // any queue added meanwhile stays, after
+    qs.extend(added);
+    qs.is_empty()
+}
+
 /// Ends the `for await` loops over `slot` (no borrow is held: ending one resolves its waiter).
 fn end_loops(slot: &ChannelSlot) {
     let qs: Vec<AsyncQueue> = slot.queues.borrow_mut().drain(..).collect();
@@ -647,9 +658,8 @@ impl JsChannel {
     pub fn iterator(&self) -> AsyncQueue {
         let q = AsyncQueue::new(ITERATOR_BUFFER, &JsValue::UNDEFINED);
         let slot = self.live();
-        let mut qs = slot.queues.borrow_mut();
-        qs.retain(|q| !q.is_done());
-        qs.push(q.clone());
+        prune_queues(&slot);
+        slot.queues.borrow_mut().push(q.clone());
         q
     }
 }
@@ -1242,16 +1252,12 @@ fn maybe_drop_slot(slots: &Slots, h: &std::rc::Weak<crate::client::InnerHandle>,
     if !gone {
         return;
     }
-    let mut map = slots.borrow_mut();
-    if let Some(slot) = map.get(name) {
-        let queues_done = {
-            let mut qs = slot.queues.borrow_mut();
-            qs.retain(|q| !q.is_done());
-            qs.is_empty()
-        };
-        if queues_done && slot.watchers.is_empty() && slot.emitter.is_empty() {
-            map.remove(name);
-        }
+    // The checks call into JS (`is_done`, `is_empty`): made on a clone, with no borrow held.
+    let slot = slots.borrow().get(name).cloned();
+    let Some(slot) = slot else { return };
+    if prune_queues(&slot) && slot.watchers.is_empty() && slot.emitter.is_empty() {
+        let removed = slots.borrow_mut().remove(name);
+        drop(removed); // outside the borrow: dropping releases JS handles
     }
 }
 
