@@ -5,8 +5,12 @@
 
 mod common;
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use common::frames::*;
 use common::*;
-use js_sys::{Array, Function};
+use js_sys::Array;
 use sockline::js::socket::{connect, JsSocket};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -18,54 +22,6 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", (js_sys::Math::random() * 1e9).floor() as u64)
-}
-
-async fn opened(opts: &str) -> JsSocket {
-    let s = connect(&main_url(), js(opts)).expect("connect");
-    within(5_000, s.once("connect".into(), JsValue::UNDEFINED))
-        .await
-        .expect("connect event");
-    s
-}
-
-/// Subscribes `name` and returns the list of what its watcher received.
-async fn watched(s: &JsSocket, name: &str) -> (JsValue, Rc<RefCell<Vec<Array>>>) {
-    let ch = s
-        .subscribe(name.into(), JsValue::UNDEFINED)
-        .expect("subscribe");
-    let (f, got) = recorder();
-    let watch: Function = get(&ch, "watch").dyn_into().unwrap();
-    watch.call1(&ch, &f).unwrap();
-    assert!(
-        until(5_000, || get(&ch, "state").as_string().as_deref()
-            == Some("subscribed"))
-        .await,
-        "{name} subscribed"
-    );
-    (ch, got)
-}
-
-use std::cell::RefCell;
-use std::rc::Rc;
-
-/// Publishes `head + fill.repeat(count)` from the server; returns the frame's UTF-8 size.
-async fn publish_big(channel: &str, head: &str, fill: &str, count: u32) -> f64 {
-    let r = control(
-        "/publishBig",
-        Some(&format!(
-            r#"{{"channel":"{channel}","head":"{head}","fill":"{fill}","count":{count}}}"#
-        )),
-    )
-    .await;
-    get(&r, "frameBytes").as_f64().expect("frameBytes")
-}
-
-/// Length of the string a watcher received as its call `i`.
-fn received_len(got: &Rc<RefCell<Vec<Array>>>, i: usize) -> Option<f64> {
-    got.borrow()
-        .get(i)
-        .and_then(|a| a.get(0).dyn_into::<js_sys::JsString>().ok())
-        .map(|s| s.length() as f64)
 }
 
 /// Records the first argument of every `name` event of `s`.

@@ -5,12 +5,8 @@
 
 mod common;
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
+use common::frames::*;
 use common::*;
-use js_sys::{Array, Function};
-use sockline::js::socket::{connect, JsSocket};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -18,43 +14,6 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 const MIB: f64 = 1024.0 * 1024.0;
-
-async fn opened(opts: &str) -> JsSocket {
-    let s = connect(&main_url(), js(opts)).expect("connect");
-    within(5_000, s.once("connect".into(), JsValue::UNDEFINED))
-        .await
-        .expect("connect event");
-    s
-}
-
-/// Subscribes `name` and returns the list of what its watcher received.
-async fn watched(s: &JsSocket, name: &str) -> Rc<RefCell<Vec<Array>>> {
-    let ch = s
-        .subscribe(name.into(), JsValue::UNDEFINED)
-        .expect("subscribe");
-    let (f, got) = recorder();
-    let watch: Function = get(&ch, "watch").dyn_into().unwrap();
-    watch.call1(&ch, &f).unwrap();
-    assert!(
-        until(5_000, || get(&ch, "state").as_string().as_deref()
-            == Some("subscribed"))
-        .await,
-        "{name} subscribed"
-    );
-    got
-}
-
-/// Publishes `head + fill.repeat(count)` from the server; returns the frame's UTF-8 size.
-async fn publish_big(channel: &str, head: &str, fill: &str, count: u32) -> f64 {
-    let r = control(
-        "/publishBig",
-        Some(&format!(
-            r#"{{"channel":"{channel}","head":"{head}","fill":"{fill}","count":{count}}}"#
-        )),
-    )
-    .await;
-    get(&r, "frameBytes").as_f64().expect("frameBytes")
-}
 
 /// The size of this module's wasm memory (it only ever grows).
 fn wasm_memory() -> f64 {
@@ -64,21 +23,13 @@ fn wasm_memory() -> f64 {
         .byte_length() as f64
 }
 
-/// Length of the string a watcher received as its call `i`.
-fn received_len(got: &Rc<RefCell<Vec<Array>>>, i: usize) -> Option<f64> {
-    got.borrow()
-        .get(i)
-        .and_then(|a| a.get(0).dyn_into::<js_sys::JsString>().ok())
-        .map(|s| s.length() as f64)
-}
-
 #[wasm_bindgen_test]
 async fn a_refused_frame_takes_no_wasm_memory_and_an_accepted_one_at_most_twice_its_size() {
     // The worst case for wasm-bindgen's string glue: a non-ASCII character first (it then
     // reserves 3 bytes for every remaining UTF-16 unit).
     let s = opened("{}").await;
     let name = format!("memory-{}", (js_sys::Math::random() * 1e9) as u64);
-    let got = watched(&s, &name).await;
+    let (_, got) = watched(&s, &name).await;
 
     // Over the default cap (16 MiB): refused before it is copied into wasm memory.
     let before = wasm_memory();
@@ -99,7 +50,7 @@ async fn a_refused_frame_takes_no_wasm_memory_and_an_accepted_one_at_most_twice_
 
     // Accepted under a larger cap: at most twice its size.
     let s = opened("{maxPayload: 64 * 1024 * 1024}").await;
-    let got = watched(&s, &name).await;
+    let (_, got) = watched(&s, &name).await;
     let before = wasm_memory();
     let frame = publish_big(&name, "é", "x", 24 * 1024 * 1024).await;
     assert!(

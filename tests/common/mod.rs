@@ -2,6 +2,7 @@
 //! waits, and small JS conveniences.
 #![allow(dead_code)]
 
+pub mod frames;
 pub mod sse;
 
 use std::cell::RefCell;

@@ -302,9 +302,14 @@ export async function sendWrapperDisconnects(url) {
   } finally {
     w.restore();
   }
+  return report(s, w, uncaught, { called: done, stateAfter });
+}
+
+// What a wrapped-globals run saw: `fields`, the wrappers' errors, whether an echo still works,
+// and the uncaught errors; then the socket is closed.
+async function report(s, w, uncaught, fields) {
   const out = {
-    called: done,
-    stateAfter,
+    ...fields,
     errors: w.errors.map(describe),
     echo: await echoWorks(s).catch((e) => ({ failed: describe(e) })),
   };
@@ -373,16 +378,7 @@ export async function wrappedGlobals(url, mode, controlBase) {
   } finally {
     w.restore();
   }
-  const out = {
-    phase,
-    seen: [...w.seen].sort(),
-    errors: w.errors.map(describe),
-    echo: await echoWorks(s).catch((e) => ({ failed: describe(e) })),
-  };
-  s.disconnect();
-  uncaught.stop();
-  out.uncaught = uncaught.list.map(String);
-  return out;
+  return report(s, w, uncaught, { phase, seen: [...w.seen].sort() });
 }
 
 // ---- item 3: close codes reach the server ----------------------------------------------------
