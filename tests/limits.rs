@@ -66,7 +66,7 @@ async fn expect_1009_then_reconnect(
         json(&r)
     );
     assert!(
-        until(10_000, || s.rust().state() == sockline::proto::State::Open
+        until(10_000, || s.state() == "open"
             && get(ch, "state").as_string().as_deref()
                 == Some("subscribed"))
         .await,

@@ -81,14 +81,14 @@ async fn wait(socket: &Socket, event: &'static str, ms: u32, decide: Decide) -> 
 impl Socket {
     /// The bound of [`Self::connected`]: the `connect_timeout` option (20 s by default).
     fn connect_bound(&self) -> u32 {
-        let ms = self.inner.session.borrow().config().connect_timeout;
+        let ms = self.inner.engine.session().config().connect_timeout;
         ms.clamp(0.0, u32::MAX as f64) as u32
     }
 
     /// The bound of the waits that need a connection and then an answer.
     fn answer_bound(&self) -> u32 {
         let ms = {
-            let s = self.inner.session.borrow();
+            let s = self.inner.engine.session();
             s.config().connect_timeout + s.config().ack_timeout
         };
         ms.clamp(0.0, u32::MAX as f64) as u32

@@ -11,4 +11,5 @@
 //! the engine. Inputs carry the connection generation they belong to; a late one is ignored by
 //! the core.
 
+pub mod socket;
 pub mod sse;

@@ -12,13 +12,7 @@
 // Nothing is delivered after close: a listener that closes the stream ends the batch.
 
 import { AsyncQueue, Emitter, makeError } from './support.js';
-
-/// The wasm exports (`SseEngine`'s static methods: open, close, watch, state, lastId); handed
-/// over by the wasm before it makes the first object.
-let host = null;
-export function setHost(h) {
-  host = typeof h === 'function' ? h : h.constructor;
-}
+import { sseHost as host } from './support.js';
 
 // `for await` buffer: message events kept for a slow consumer before the oldest is dropped.
 const ITERATOR_BUFFER = 1000;

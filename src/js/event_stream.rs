@@ -22,12 +22,16 @@ use crate::engine::sse::{GetHeaders, SseEngine};
 use crate::proto::backoff::BackoffConfig;
 use crate::sse::session::{Config, StreamEvent, Transport};
 
+#[wasm_bindgen(module = "/src/js/support.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = setSseHost)]
+    fn set_host(host: SseHost);
+}
+
 #[wasm_bindgen(module = "/src/js/event_stream.js")]
 extern "C" {
     /// The events of one pump, encoded (see `event_stream.js`): one call per pump.
     fn deliver(face: &JsValue, nums: Vec<f64>, text: String);
-    #[wasm_bindgen(js_name = setHost)]
-    fn set_host(host: SseHost);
     #[wasm_bindgen(js_name = callGetHeaders)]
     fn call_get_headers(f: &Function) -> Promise;
     #[wasm_bindgen(js_name = iteratorOf)]

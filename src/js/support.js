@@ -2,6 +2,18 @@
 // things that are plain JavaScript by nature (async iterators, answering server invokes).
 // Owned by src/js/; nothing here knows the protocol.
 
+// The wasm exports each class calls (`SocketEngine`, `SseEngine`: static methods), handed over
+// by the wasm before it makes the first object (a live binding for socket.js, event_stream.js).
+// They live here because the wasm always imports this module (so the package always ships it).
+export let socketHost = null;
+export let sseHost = null;
+export function setSocketHost(h) {
+  socketHost = typeof h === 'function' ? h : h.constructor;
+}
+export function setSseHost(h) {
+  sseHost = typeof h === 'function' ? h : h.constructor;
+}
+
 export function makeError(name, message, fields) {
   const e = new Error(message);
   e.name = name;

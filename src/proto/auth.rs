@@ -22,15 +22,22 @@ pub enum JwtError {
     NotJsonObject,
 }
 
-impl std::fmt::Display for JwtError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+impl JwtError {
+    /// What is wrong, in words (never the token).
+    pub fn as_str(&self) -> &'static str {
+        match self {
             JwtError::TooLong => "the auth token is too long",
             JwtError::Segments => "the auth token does not have three segments",
             JwtError::Base64 => "the auth token payload is not base64url",
             JwtError::Utf8 => "the auth token payload is not UTF-8",
             JwtError::NotJsonObject => "the auth token payload is not a JSON object",
-        })
+        }
+    }
+}
+
+impl std::fmt::Display for JwtError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

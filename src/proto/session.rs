@@ -179,6 +179,9 @@ pub enum SessionError {
         /// The `outboxLimit`.
         limit: usize,
     },
+    /// The token store failed (reported by the driver; the token is kept in memory meanwhile):
+    /// the store's message (`StorageError`).
+    Storage(String),
 }
 
 /// What the driver must do or deliver, in order.

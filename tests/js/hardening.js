@@ -765,5 +765,9 @@ export async function closeTexts(url, controlBase) {
 // Whether `socket` (made from Rust) is an instance of the module's `Socket` class.
 export async function sameModule(socket) {
   const m = await glue();
-  return Object.getPrototypeOf(socket) === m.Socket.prototype && typeof m.connect === 'function';
+  // (the module's `Socket` export makes objects of the class the Rust side made `socket` of)
+  const other = new m.Socket('ws://127.0.0.1:9/', { autoConnect: false });
+  const same = Object.getPrototypeOf(other) === Object.getPrototypeOf(socket) && typeof m.connect === 'function';
+  other.free();
+  return same;
 }

@@ -1,0 +1,563 @@
+//! The SocketCluster engine: one [`Session`] wired to the browser `WebSocket` driver, one
+//! `setTimeout` timer, the page's online/offline/wake events and the token store, with one face
+//! callback ([`Sink`]) for the user-visible events.
+//!
+//! Owns the browser objects of one socket and the pump; owns no rule (every decision is the
+//! session's) and no listener or Promise (the faces keep theirs: the Rust face in
+//! [`crate::client`], the JS face in `src/js/socket.js`). **No `RefCell` borrow is held across a
+//! call into JS**: each input takes one short borrow to feed the session, and
+//! [`SocketEngine::pump`] runs the driver commands, arms or clears the timer and calls the sink
+//! with no borrow held, so a page that wraps `WebSocket`, `setTimeout` or `addEventListener`, and
+//! any listener, may call back into the socket.
+//!
+//! The sink gets the events of a pump in one call; events are handed over before the next
+//! driver command runs (a `connecting` listener that disconnects opens no WebSocket). Calls are
+//! keyed by the face: `emit`/`publish`/`authenticate` take the face's key, and the
+//! [`Output::Settle`] events the sink gets carry that key as their `id`.
+
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+
+use gloo_timers::callback::Timeout;
+
+use crate::proto::table::IdTable;
+use crate::proto::{CallError, CallId, CallOptions, Config, Output, Session, State};
+use crate::proto::{ReplyTo, SessionError, SubscribeOptions};
+use crate::web::page::{PageEvent, PageWatch};
+use crate::web::storage::{Loaded, StoreKind, TokenStore};
+use crate::web::websocket::{WsConn, WsEvent};
+use crate::web::{now, random_seed};
+
+/// The face callback: the user-visible events of one pump, in order (never a driver command:
+/// `Open`, `LoadToken`, `Send`, `Close`, `SaveToken`, `RemoveToken`). Token-store failures
+/// arrive as [`Output::Error`] with [`SessionError::Storage`].
+pub type Sink = Box<dyn Fn(&[Output])>;
+
+/// One socket's engine (see the module docs).
+pub struct SocketEngine {
+    session: RefCell<Session>,
+    /// The WebSocket and the connection generation it belongs to.
+    conn: RefCell<Option<(u64, WsConn)>>,
+    timer: RefCell<Option<(f64, Timeout)>>,
+    page: RefCell<Option<PageWatch>>,
+    store: TokenStore,
+    /// Session call id → the face's key.
+    keys: RefCell<IdTable<u64>>,
+    /// Events waiting for the sink.
+    pending: RefCell<Vec<Output>>,
+    sink: Sink,
+    pumping: Cell<bool>,
+    me: Weak<SocketEngine>,
+}
+
+impl SocketEngine {
+    /// An engine for `config` (its `url` normalised, see [`normalize_url`]), keeping the token
+    /// under `token_name` in `store`. It does not connect: call [`SocketEngine::connect`].
+    pub fn new(config: Config, token_name: String, store: StoreKind, sink: Sink) -> Rc<Self> {
+        let store = TokenStore::new(store, token_name);
+        Rc::new_cyclic(|me| SocketEngine {
+            session: RefCell::new(Session::new(config, random_seed())),
+            conn: RefCell::new(None),
+            timer: RefCell::new(None),
+            page: RefCell::new(None),
+            store,
+            keys: RefCell::new(IdTable::new()),
+            pending: RefCell::new(Vec::new()),
+            sink,
+            pumping: Cell::new(false),
+            me: me.clone(),
+        })
+    }
+
+    /// The session, for reading its state (never held across a call into the engine).
+    pub fn session(&self) -> std::cell::Ref<'_, Session> {
+        self.session.borrow()
+    }
+
+    /// The storage key of the auth token.
+    pub fn token_name(&self) -> &str {
+        self.store.name()
+    }
+
+    /// Connects (again).
+    pub fn connect(&self) {
+        self.ensure_page_watch();
+        let t = now();
+        self.session.borrow_mut().connect(t);
+        self.pump();
+    }
+
+    /// Closes with `code`; browser listeners and the timer are released at the end of the pump.
+    pub fn disconnect(&self, code: u16, reason: &str) {
+        let t = now();
+        self.session.borrow_mut().disconnect(code, reason, t);
+        self.pump();
+    }
+
+    /// Closes the connection with `code` and connects again at once.
+    pub fn reconnect(&self, code: u16, reason: &str) {
+        self.ensure_page_watch();
+        let t = now();
+        self.session.borrow_mut().reconnect(code, reason, t);
+        self.pump();
+    }
+
+    /// Emits with an answer, settled (exactly once) as `Settle { id: key, .. }`.
+    pub fn emit(&self, key: u64, event: &str, data: Option<String>, opts: CallOptions) {
+        let t = now();
+        let r = self.session.borrow_mut().emit(event, data, true, opts, t);
+        self.track(key, r);
+    }
+
+    /// Sends without an answer.
+    pub fn transmit(&self, event: &str, data: Option<String>) {
+        let t = now();
+        self.session.borrow_mut().transmit(event, data, t);
+        self.pump();
+    }
+
+    /// Publishes, settled as `Settle { id: key, .. }`.
+    pub fn publish(&self, key: u64, channel: &str, data: Option<&str>, opts: CallOptions) {
+        let t = now();
+        let r = self.session.borrow_mut().publish(channel, data, opts, t);
+        self.track(key, r);
+    }
+
+    /// Publishes without an acknowledgement.
+    pub fn transmit_publish(&self, channel: &str, data: Option<&str>) {
+        let t = now();
+        self.session.borrow_mut().transmit_publish(channel, data, t);
+        self.pump();
+    }
+
+    /// `#authenticate`, settled as `Settle { id: key, .. }` with `{isAuthenticated, authError}`.
+    pub fn authenticate(&self, key: u64, token: &str) {
+        let t = now();
+        let r = self.session.borrow_mut().authenticate(token, t);
+        self.track(key, r);
+    }
+
+    /// Removes the token (here and in storage) and tells the server.
+    pub fn deauthenticate(&self) {
+        let t = now();
+        self.session.borrow_mut().deauthenticate(t);
+        self.pump();
+    }
+
+    /// Subscribes (or updates nothing if the channel exists).
+    pub fn subscribe(&self, name: &str, opts: SubscribeOptions) {
+        self.session.borrow_mut().subscribe(name, opts);
+        self.pump();
+    }
+
+    /// Unsubscribes from `name`.
+    pub fn unsubscribe(&self, name: &str) {
+        let t = now();
+        self.session.borrow_mut().unsubscribe(name, t);
+        self.pump();
+    }
+
+    /// Subscribes the pending channels now.
+    pub fn process_pending_subscriptions(&self) {
+        self.session.borrow_mut().process_pending_subscriptions();
+        self.pump();
+    }
+
+    /// Answers a server invoke (dropped if its connection is gone).
+    pub fn respond(&self, to: &ReplyTo, result: Result<Option<String>, String>) {
+        self.session.borrow_mut().respond(to, result);
+        self.pump();
+    }
+
+    /// Checks staleness and deadlines now (as a timer or a page wake-up would).
+    pub fn check(&self) {
+        let t = now();
+        self.session.borrow_mut().handle_wake(t);
+        self.pump();
+    }
+
+    fn track(&self, key: u64, r: Result<CallId, CallError>) {
+        match r {
+            Ok(id) => {
+                self.keys.borrow_mut().insert(id, key);
+            }
+            Err(e) => self.pending.borrow_mut().push(Output::Settle {
+                id: key,
+                result: Err(e),
+            }),
+        }
+        self.pump();
+    }
+
+    fn ensure_page_watch(&self) {
+        if self.page.borrow().is_some() {
+            return;
+        }
+        let weak = self.me.clone();
+        // (addEventListener runs outside the borrow of `page`)
+        let watch = PageWatch::new(Rc::new(move |ev| {
+            if let Some(e) = weak.upgrade() {
+                let t = now();
+                {
+                    let mut s = e.session.borrow_mut();
+                    match ev {
+                        PageEvent::Online => s.handle_online(t),
+                        PageEvent::Offline => s.handle_offline(t),
+                        PageEvent::Wake => s.handle_wake(t),
+                    }
+                }
+                e.pump();
+            }
+        }));
+        let spare = {
+            let mut page = self.page.borrow_mut();
+            if page.is_some() {
+                Some(watch) // a nested call (from a wrapped addEventListener) was first
+            } else {
+                *page = Some(watch);
+                None
+            }
+        };
+        drop(spare);
+    }
+
+    fn closed_for_good(&self) -> bool {
+        let s = self.session.borrow();
+        s.state() == State::Closed && !s.pending_reconnect()
+    }
+
+    /// Releases the page listeners, the timer and the connection once nothing can happen any
+    /// more (dropped outside the borrows: removeEventListener, clearTimeout, close).
+    fn release(&self) {
+        let page = self.page.borrow_mut().take();
+        drop(page);
+        let timer = self.timer.borrow_mut().take();
+        drop(timer);
+        let conn = self.conn.borrow_mut().take();
+        drop(conn);
+    }
+
+    fn on_ws(&self, gen: u64, ev: WsEvent) {
+        let t = now();
+        {
+            let mut s = self.session.borrow_mut();
+            match ev {
+                WsEvent::Open => s.handle_open(gen, t),
+                WsEvent::Text(text) => s.handle_text(gen, &text, t),
+                WsEvent::TooBig => s.handle_oversized(gen, t),
+                WsEvent::Close { code, reason } => {
+                    let code = if code == 0 { 1005 } else { code };
+                    s.handle_close(gen, code, &reason, t)
+                }
+            }
+        }
+        self.pump();
+    }
+
+    /// Sends `text` on the connection of `gen`. The connection is taken out of its cell for the
+    /// call (a page may have wrapped `WebSocket.prototype.send` and call back into the socket),
+    /// then put back unless a nested call installed another one.
+    fn send(&self, gen: u64, text: &str) -> bool {
+        let conn = self.conn.borrow_mut().take();
+        let Some((g, c)) = conn else { return false };
+        let sent = g == gen && c.send(text);
+        let spare = {
+            let mut slot = self.conn.borrow_mut();
+            if slot.is_none() {
+                *slot = Some((g, c));
+                None
+            } else {
+                Some(c)
+            }
+        };
+        drop(spare);
+        sent
+    }
+
+    /// Hands the waiting events to the sink (no borrow held).
+    fn flush(&self) {
+        let events = std::mem::take(&mut *self.pending.borrow_mut());
+        if !events.is_empty() {
+            (self.sink)(&events);
+        }
+    }
+
+    /// Drains the session's outputs in order (events go to the sink before the next driver
+    /// command runs, and at the end), re-arms the timer, and releases the browser objects once
+    /// the socket is closed for good.
+    pub fn pump(&self) {
+        if self.pumping.replace(true) {
+            return;
+        }
+        loop {
+            let out = self.session.borrow_mut().poll_output();
+            match out {
+                Some(out) => self.apply(out),
+                None => {
+                    if self.pending.borrow().is_empty() {
+                        break;
+                    }
+                    self.flush(); // (listeners may have fed the session: drain again)
+                }
+            }
+        }
+        self.pumping.set(false);
+        self.rearm();
+        if self.closed_for_good() {
+            self.release();
+        }
+    }
+
+    /// Arms the one timer for the session's next deadline. setTimeout and clearTimeout (which a
+    /// page may have wrapped) run outside the borrow of `timer`.
+    fn rearm(&self) {
+        let deadline = self.session.borrow().poll_timeout();
+        let armed = matches!((&*self.timer.borrow(), deadline), (Some((t, _)), Some(d)) if *t == d);
+        if armed {
+            return;
+        }
+        let old = self.timer.borrow_mut().take();
+        drop(old);
+        let Some(d) = deadline else { return };
+        let wait = (d - now()).clamp(0.0, crate::proto::backoff::MAX_TIMER_MS);
+        let weak = self.me.clone();
+        let t = Timeout::new(wait.ceil() as u32, move || {
+            if let Some(e) = weak.upgrade() {
+                let fired = e.timer.borrow_mut().take();
+                drop(fired);
+                let t = now();
+                e.session.borrow_mut().handle_timeout(t);
+                e.pump();
+            }
+        });
+        let spare = self.timer.borrow_mut().replace((d, t));
+        drop(spare);
+    }
+
+    fn event(&self, out: Output) {
+        self.pending.borrow_mut().push(out);
+    }
+
+    fn apply(&self, out: Output) {
+        match out {
+            Output::Open { gen, url } => {
+                self.flush();
+                // A listener of `connecting` may have closed (or restarted) the socket already.
+                let wanted = {
+                    let s = self.session.borrow();
+                    s.generation() == gen && s.state() == State::Connecting
+                };
+                if !wanted {
+                    return;
+                }
+                let weak = self.me.clone();
+                let handler: Rc<dyn Fn(WsEvent)> = Rc::new(move |ev| {
+                    if let Some(e) = weak.upgrade() {
+                        e.on_ws(gen, ev);
+                    }
+                });
+                let max_payload = self.session.borrow().config().max_payload;
+                match WsConn::open(&url, max_payload, handler) {
+                    Ok(c) => {
+                        let old = self.conn.borrow_mut().replace((gen, c));
+                        drop(old);
+                    }
+                    Err(_) => {
+                        let old = self.conn.borrow_mut().take();
+                        drop(old);
+                        let t = now();
+                        self.session.borrow_mut().handle_close(gen, 1006, "", t);
+                    }
+                }
+            }
+            Output::LoadToken { gen } => {
+                self.flush();
+                match self.store.load() {
+                    Loaded::Ready(t) => {
+                        self.storage_notice();
+                        self.report_unreadable(t.as_deref());
+                        let now = now();
+                        self.session.borrow_mut().handle_token(gen, t, now);
+                    }
+                    Loaded::Later(p) => {
+                        let weak = self.me.clone();
+                        wasm_bindgen_futures::spawn_local(async move {
+                            let t = wasm_bindgen_futures::JsFuture::from(p)
+                                .await
+                                .ok()
+                                .and_then(|v| v.as_string());
+                            if let Some(e) = weak.upgrade() {
+                                e.token_loaded(gen, t);
+                            }
+                        });
+                    }
+                    #[cfg(feature = "token-storage")]
+                    Loaded::Pending(f) => {
+                        let weak = self.me.clone();
+                        wasm_bindgen_futures::spawn_local(async move {
+                            let t = f.await;
+                            if let Some(e) = weak.upgrade() {
+                                e.token_loaded(gen, t);
+                            }
+                        });
+                    }
+                }
+            }
+            Output::Send { gen, text } => {
+                self.flush();
+                let current = self.session.borrow().generation() == gen;
+                if current && !self.send(gen, &text) && self.session.borrow().generation() == gen {
+                    // The socket is gone under us: treat it as closed (1005 retries at once).
+                    let t = now();
+                    self.session.borrow_mut().handle_close(gen, 1005, "", t);
+                }
+            }
+            Output::Close { gen, code, reason } => {
+                self.flush();
+                // The connection of `gen`, even when a new attempt has started since (a
+                // reconnect from a listener, the immediate retry after a self-close): the
+                // server must see this code and reason.
+                let conn = {
+                    let mut slot = self.conn.borrow_mut();
+                    if slot.as_ref().is_some_and(|(g, _)| *g == gen) {
+                        slot.take()
+                    } else {
+                        None
+                    }
+                };
+                if let Some((_, c)) = conn {
+                    c.close(code, &reason);
+                }
+            }
+            Output::SaveToken(t) => {
+                self.flush();
+                self.store.save(&t);
+                self.storage_notice();
+            }
+            Output::RemoveToken => {
+                self.flush();
+                self.store.remove();
+                self.storage_notice();
+            }
+            Output::Settle { id, result } => {
+                let key = self.keys.borrow_mut().remove(id);
+                if let Some(key) = key {
+                    self.event(Output::Settle { id: key, result });
+                }
+            }
+            Output::Closed { code, reason } => {
+                self.flush();
+                let conn = self.conn.borrow_mut().take();
+                drop(conn);
+                self.event(Output::Closed { code, reason });
+            }
+            other => self.event(other),
+        }
+    }
+
+    fn token_loaded(&self, gen: u64, t: Option<String>) {
+        self.report_unreadable(t.as_deref());
+        let now = now();
+        self.session.borrow_mut().handle_token(gen, t, now);
+        self.pump();
+    }
+
+    /// A stored token whose payload cannot be read is still offered to the server (which
+    /// rejects it and has it removed), but the user hears about it now. The message never
+    /// contains the token.
+    fn report_unreadable(&self, token: Option<&str>) {
+        if let Some(Err(e)) = token.map(crate::proto::auth::decode_payload) {
+            self.event(Output::Error(SessionError::BadAuthToken(e)));
+        }
+    }
+
+    fn storage_notice(&self) {
+        if let Some(message) = self.store.take_notice() {
+            self.event(Output::Error(SessionError::Storage(message)));
+        }
+    }
+
+    /// Settles every call still waiting with `error` (the face is going away).
+    pub fn settle_all(&self, error: impl Fn() -> CallError) {
+        let keys = self.keys.borrow_mut().take_all();
+        let events: Vec<Output> = keys
+            .into_iter()
+            .map(|(_, key)| Output::Settle {
+                id: key,
+                result: Err(error()),
+            })
+            .collect();
+        if !events.is_empty() {
+            (self.sink)(&events);
+        }
+    }
+}
+
+/// Applies the URL rules of API.md: an absolute `ws:`/`wss:`/`http:`/`https:` URL
+/// (`http(s):` → `ws(s):`), or a path starting with `/` (not `//`) resolved against the page;
+/// an empty or `/` path becomes `/socketcluster/`. Anything else (`'not a url'`, `''`, a
+/// relative path) is refused with its message. Returns the URL and the `host:port` used by the
+/// default token key (port 80/443 filled in like socketcluster-client).
+pub fn normalize(url: &str, query: Option<&str>) -> Result<(String, String), String> {
+    let parsed = if url.starts_with('/') && !url.starts_with("//") {
+        let base = web_sys::window()
+            .and_then(|w| w.location().href().ok())
+            .unwrap_or_else(|| "http://localhost/".to_string());
+        web_sys::Url::new_with_base(url, &base)
+    } else {
+        web_sys::Url::new(url)
+    };
+    let u = parsed.map_err(|_| {
+        let mut m = String::from("Invalid URL: ");
+        m.push_str(url);
+        m.push_str(" (use an absolute ws:, wss:, http: or https: URL, or a path starting with /)");
+        m
+    })?;
+    let protocol = u.protocol();
+    let secure = match protocol.as_str() {
+        "ws:" | "http:" => false,
+        "wss:" | "https:" => true,
+        other => {
+            let mut m = String::from("Invalid URL scheme ");
+            m.push_str(other);
+            m.push_str(" (use ws:, wss:, http: or https:)");
+            return Err(m);
+        }
+    };
+    u.set_protocol(if secure { "wss:" } else { "ws:" });
+    if u.pathname().is_empty() || u.pathname() == "/" {
+        u.set_pathname("/socketcluster/");
+    }
+    if let Some(q) = query {
+        let q = q.trim_start_matches('?');
+        if !q.is_empty() {
+            let existing = u.search();
+            if existing.is_empty() || existing == "?" {
+                u.set_search(q);
+            } else {
+                let mut search = String::from(existing.trim_start_matches('?'));
+                search.push('&');
+                search.push_str(q);
+                u.set_search(&search);
+            }
+        }
+    }
+    u.set_hash("");
+    // (push_str, not format!: no formatting machinery on this path)
+    let mut host_port = u.hostname();
+    host_port.push(':');
+    let port = u.port();
+    host_port.push_str(match (port.is_empty(), secure) {
+        (false, _) => &port,
+        (true, true) => "443",
+        (true, false) => "80",
+    });
+    Ok((u.href(), host_port))
+}
+
+/// The default storage key of the auth token for `host_port`, as socketcluster-client 20.
+pub fn default_token_name(host_port: &str) -> String {
+    let mut name = String::from("socketcluster.authToken.");
+    name.push_str(host_port);
+    name
+}
