@@ -676,11 +676,49 @@ fn auth_num(s: AuthState) -> f64 {
     f64::from(u8::from(s == AuthState::Authenticated))
 }
 
+/// An upper bound of the text an event adds to the batch (its strings, plus a run's `[`, `,`
+/// and `]`).
+fn text_len(ev: &Output) -> usize {
+    let o = |s: &Option<String>| s.as_ref().map_or(4, String::len);
+    match ev {
+        Output::Publish { channel, data } => channel.len() + o(data) + 2,
+        Output::Connect { id, auth_error, .. } => id.len() + o(auth_error),
+        Output::ConnectAbort { reason, .. }
+        | Output::Disconnect { reason, .. }
+        | Output::Closed { reason, .. } => reason.len(),
+        Output::Raw(t) | Output::Subscribe(t) | Output::Unsubscribe(t) => t.len(),
+        Output::ServerEvent { event, data, reply } => {
+            event.len() + o(data) + reply.as_ref().map_or(0, |r| r.rid.len())
+        }
+        Output::SubscribeFail { channel, error } => channel.len() + error.len(),
+        Output::SubscribeStateChange { channel, .. } => channel.len(),
+        Output::KickOut { channel, message } => channel.len() + o(message),
+        // (a decoded payload is shorter than its token)
+        Output::Authenticate { signed_token } => 2 * signed_token.len(),
+        Output::Deauthenticate { old_signed_token } => 2 * o(old_signed_token),
+        Output::Settle { result, .. } => match result {
+            Ok(d) => o(d),
+            Err(CallError::Timeout { event }) => event.len(),
+            Err(CallError::BadConnection { reason, event, .. }) => reason.len() + event.len(),
+            Err(CallError::Server(t)) | Err(CallError::InvalidArguments(t)) => t.len(),
+            Err(_) => 0,
+        },
+        Output::Error(e) => match e {
+            SessionError::Protocol { message, .. } => message.len(),
+            SessionError::Handshake(t) | SessionError::Storage(t) => t.len(),
+            _ => 64,
+        },
+        _ => 0,
+    }
+}
+
 /// Encodes the events of one pump and hands them to the class in one call.
 fn sink(id: u32, events: &[Output]) {
     let mut b = Batch {
         nums: Vec::with_capacity(events.len() * 3 + 4),
-        text: String::new(),
+        // Exactly the room the text needs (wasm memory never shrinks: a 64 MiB message must
+        // not reserve 128 MiB by doubling).
+        text: String::with_capacity(events.iter().map(text_len).sum()),
         run: None,
     };
     for ev in events {
