@@ -308,11 +308,15 @@ impl SocketEngine {
         }
     }
 
-    /// Arms the one timer for the session's next deadline. setTimeout and clearTimeout (which a
-    /// page may have wrapped) run outside the borrow of `timer`.
+    /// Arms the one timer for the session's next deadline. A timer already armed for an
+    /// earlier time is kept: it fires early, the session finds nothing due, and the timer is
+    /// armed again then (the ping deadline moves with every frame and the earliest ack deadline
+    /// with every answer: re-arming each time would cost a clearTimeout and a setTimeout per
+    /// frame). setTimeout and clearTimeout (which a page may have wrapped) run outside the
+    /// borrow of `timer`.
     fn rearm(&self) {
         let deadline = self.session.borrow().poll_timeout();
-        let armed = matches!((&*self.timer.borrow(), deadline), (Some((t, _)), Some(d)) if *t == d);
+        let armed = matches!((&*self.timer.borrow(), deadline), (Some((t, _)), Some(d)) if *t <= d);
         if armed {
             return;
         }

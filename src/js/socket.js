@@ -27,7 +27,9 @@ const freed = () => makeError('Error', 'The object was freed (free())');
 const isObject = (v) => typeof v === 'object' && v !== null;
 const absent = (v) => v === undefined || v === null;
 // A property read that a hostile object (a Proxy, a throwing getter) cannot turn into a throw.
+// (no object, no read: a `try` that throws on every emit without options is slow)
 const read = (o, k) => {
+  if (!isObject(o) && typeof o !== 'function') return undefined;
   try {
     return o[k];
   } catch (_) {
@@ -144,6 +146,7 @@ function socketOptions(o) {
 
 // {ackTimeout, retries} of emit/publish -> [ackTimeout, retries].
 function callOptions(o) {
+  if (o === undefined) return [];
   objectArg(o, 'The emit options');
   return [num(o, 'ackTimeout', 0, MAX_MS), num(o, 'retries', 0, 1000)];
 }

@@ -428,6 +428,11 @@ fn skip_string(b: &[u8], i: usize) -> Option<usize> {
     }
     let mut i = i + 1;
     loop {
+        // (the plain run first, in one tight loop)
+        i += b
+            .get(i..)?
+            .iter()
+            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
         match *b.get(i)? {
             b'"' => return Some(i + 1),
             b'\\' => match *b.get(i + 1)? {
@@ -487,7 +492,7 @@ fn skip_number(b: &[u8], mut i: usize) -> Option<usize> {
 /// Skips one JSON value starting at `i`; iterative, so nesting depth cannot overflow the stack.
 fn skip_value(b: &[u8], start: usize) -> Option<usize> {
     // Each entry: true = inside an object, false = inside an array.
-    let mut stack: Vec<bool> = Vec::new();
+    let mut stack = Nesting::default();
     let mut i = start;
     loop {
         // Expect a value at i.
@@ -551,6 +556,45 @@ fn skip_value(b: &[u8], start: usize) -> Option<usize> {
                 _ => return None,
             }
         }
+    }
+}
+
+/// The container stack of [`skip_value`]: the first 64 levels in a bit set (no allocation for
+/// the data of an ordinary message), deeper ones in a `Vec`.
+#[derive(Default)]
+struct Nesting {
+    bits: u64,
+    depth: usize,
+    deeper: Vec<bool>,
+}
+
+impl Nesting {
+    fn push(&mut self, in_object: bool) {
+        if self.depth < 64 {
+            self.bits = (self.bits & !(1 << self.depth)) | (u64::from(in_object) << self.depth);
+        } else {
+            self.deeper.push(in_object);
+        }
+        self.depth += 1;
+    }
+
+    fn last(&self) -> Option<&bool> {
+        match self.depth {
+            0 => None,
+            d if d <= 64 => Some(if self.bits >> (d - 1) & 1 == 1 {
+                &true
+            } else {
+                &false
+            }),
+            _ => self.deeper.last(),
+        }
+    }
+
+    fn pop(&mut self) {
+        if self.depth > 64 {
+            self.deeper.pop();
+        }
+        self.depth = self.depth.saturating_sub(1);
     }
 }
 
@@ -832,6 +876,30 @@ mod tests {
         assert!(matches!(decode(&deep, 2), Frame::Packets(_)));
         let bad = "[".repeat(100_000);
         assert_eq!(decode(&bad, 2), Frame::Raw);
+    }
+
+    #[test]
+    fn mixed_nesting_is_tracked_past_64_levels() {
+        let kind = |i: usize| i % 3 == 0; // true: an object level
+        let open: String = (0..100)
+            .map(|i| if kind(i) { "{\"k\":" } else { "[" })
+            .collect();
+        let close: Vec<char> = (0..100)
+            .rev()
+            .map(|i| if kind(i) { '}' } else { ']' })
+            .collect();
+        let frame = |close: &[char]| {
+            let close: String = close.iter().collect();
+            format!("{{\"event\":\"e\",\"data\":{open}1{close}}}")
+        };
+        assert!(matches!(decode(&frame(&close), 2), Frame::Packets(_)));
+        // The closer of level 80 (past the bit set) and of level 10 (in it), each swapped.
+        for level in [80, 10] {
+            let mut bad = close.clone();
+            let at = 99 - level;
+            bad[at] = if bad[at] == '}' { ']' } else { '}' };
+            assert_eq!(decode(&frame(&bad), 2), Frame::Raw, "level {level}");
+        }
     }
 
     #[test]
