@@ -85,18 +85,48 @@ pub fn decode(text: &str, protocol_version: u8) -> Frame<'_> {
             Some(p) => Frame::Packets(vec![p]),
             None => Frame::Raw,
         },
-        Some(b'[') => match array_items(trimmed) {
-            Some(items) => Frame::Packets(
-                items
-                    .into_iter()
-                    .map(|item| packet(item).unwrap_or(Packet::Raw(item)))
-                    .collect(),
-            ),
+        Some(b'[') => match batch(trimmed) {
+            Some(packets) => Frame::Packets(packets),
             None => Frame::Raw,
         },
         _ => Frame::Raw,
     }
 }
+
+/// The packets of a batch frame (a JSON array), each item read once (not skipped, then read).
+/// `None` unless `text` is exactly one valid array.
+fn batch(text: &str) -> Option<Vec<Packet<'_>>> {
+    let b = text.as_bytes();
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'[') {
+        return None;
+    }
+    i = skip_ws(b, i + 1);
+    let mut out = Vec::new();
+    if b.get(i) == Some(&b']') {
+        return (skip_ws(b, i + 1) == b.len()).then_some(out);
+    }
+    loop {
+        i = skip_ws(b, i);
+        let (p, end) = if b.get(i) == Some(&b'{') {
+            let mut f = [None; 5];
+            let end = object_at(text, i, &PACKET_FIELDS, &mut f)?;
+            (packet_of(text.get(i..end)?, f), end)
+        } else {
+            let end = skip_value(b, i)?;
+            (Packet::Raw(text.get(i..end)?), end)
+        };
+        out.push(p);
+        i = skip_ws(b, end);
+        match b.get(i) {
+            Some(b',') => i += 1,
+            Some(b']') => return (skip_ws(b, i + 1) == b.len()).then_some(out),
+            _ => return None,
+        }
+    }
+}
+
+const PACKET_FIELDS: [&str; 5] = ["event", "cid", "rid", "data", "error"];
 
 /// Reads one packet from a JSON text. `None` when the text is not valid JSON; `Packet::Raw` when it
 /// is valid but not a packet.
@@ -108,17 +138,22 @@ fn packet(text: &str) -> Option<Packet<'_>> {
             None
         };
     }
-    let [event, cid, rid, data, error] = fields_of(text, ["event", "cid", "rid", "data", "error"])?;
+    Some(packet_of(text, fields_of(text, PACKET_FIELDS)?))
+}
+
+/// The packet of an object `text` whose fields [`PACKET_FIELDS`] are `fields`.
+fn packet_of<'a>(text: &'a str, fields: [Option<&'a str>; 5]) -> Packet<'a> {
+    let [event, cid, rid, data, error] = fields;
     if let Some(event) = event.and_then(string_cow) {
-        return Some(match cid.filter(|c| is_number(c)) {
+        return match cid.filter(|c| is_number(c)) {
             Some(cid) => Packet::Invoke { event, data, cid },
             None => Packet::Transmit { event, data },
-        });
+        };
     }
     if let Some(rid) = rid.and_then(number_value) {
-        return Some(Packet::Response { rid, data, error });
+        return Packet::Response { rid, data, error };
     }
-    Some(Packet::Raw(text))
+    Packet::Raw(text)
 }
 
 /// Decodes a raw JSON string literal, borrowing it when it has no escapes.
@@ -242,38 +277,40 @@ pub fn fields_of<'a, const N: usize>(
 /// `names[k]`; `false` when `text` is not exactly one valid JSON object.
 fn fields_into<'a>(text: &'a str, names: &[&str], out: &mut [Option<&'a str>]) -> bool {
     let b = text.as_bytes();
-    let mut i = skip_ws(b, 0);
+    let start = skip_ws(b, 0);
+    object_at(text, start, names, out).is_some_and(|end| skip_ws(b, end) == b.len())
+}
+
+/// Reads the JSON object that starts at `i` (filling `out` as [`fields_into`] does); the
+/// index just past its `}`, or `None` when no valid object starts there.
+fn object_at<'a>(
+    text: &'a str,
+    mut i: usize,
+    names: &[&str],
+    out: &mut [Option<&'a str>],
+) -> Option<usize> {
+    let b = text.as_bytes();
     if b.get(i) != Some(&b'{') {
-        return false;
+        return None;
     }
     i = skip_ws(b, i + 1);
     if b.get(i) == Some(&b'}') {
-        return skip_ws(b, i + 1) == b.len();
+        return Some(i + 1);
     }
     loop {
         i = skip_ws(b, i);
         let key_start = i;
-        let Some(key_end) = skip_string(b, i) else {
-            return false;
-        };
-        let Some(raw_key) = text.get(key_start + 1..key_end - 1) else {
-            return false;
-        };
+        let key_end = skip_string(b, i)?;
+        let raw_key = text.get(key_start + 1..key_end - 1)?;
         i = skip_ws(b, key_end);
         if b.get(i) != Some(&b':') {
-            return false;
+            return None;
         }
         i = skip_ws(b, i + 1);
-        let Some(value_end) = skip_value(b, i) else {
-            return false;
-        };
-        let Some(value) = text.get(i..value_end) else {
-            return false;
-        };
+        let value_end = skip_value(b, i)?;
+        let value = text.get(i..value_end)?;
         let slot = if raw_key.contains('\\') {
-            let Some(key) = text.get(key_start..key_end).and_then(unescape) else {
-                return false;
-            };
+            let key = text.get(key_start..key_end).and_then(unescape)?;
             names.iter().position(|n| *n == key)
         } else {
             names.iter().position(|n| *n == raw_key)
@@ -284,8 +321,8 @@ fn fields_into<'a>(text: &'a str, names: &[&str], out: &mut [Option<&'a str>]) -
         i = skip_ws(b, value_end);
         match b.get(i) {
             Some(b',') => i += 1,
-            Some(b'}') => return skip_ws(b, i + 1) == b.len(),
-            _ => return false,
+            Some(b'}') => return Some(i + 1),
+            _ => return None,
         }
     }
 }
@@ -293,31 +330,6 @@ fn fields_into<'a>(text: &'a str, names: &[&str], out: &mut [Option<&'a str>]) -
 /// Whether `text` is exactly one valid JSON object.
 pub fn is_object(text: &str) -> bool {
     fields_into(text, &[], &mut [])
-}
-
-/// The raw texts of a JSON array's items. `None` unless `text` is exactly one valid array.
-pub fn array_items(text: &str) -> Option<Vec<&str>> {
-    let b = text.as_bytes();
-    let mut i = skip_ws(b, 0);
-    if b.get(i) != Some(&b'[') {
-        return None;
-    }
-    i = skip_ws(b, i + 1);
-    let mut out = Vec::new();
-    if b.get(i) == Some(&b']') {
-        return (skip_ws(b, i + 1) == b.len()).then_some(out);
-    }
-    loop {
-        i = skip_ws(b, i);
-        let end = skip_value(b, i)?;
-        out.push(text.get(i..end)?);
-        i = skip_ws(b, end);
-        match b.get(i) {
-            Some(b',') => i += 1,
-            Some(b']') => return (skip_ws(b, i + 1) == b.len()).then_some(out),
-            _ => return None,
-        }
-    }
 }
 
 /// Reads one field of a JSON object text (the last occurrence wins).
