@@ -3,7 +3,8 @@
 //!
 //! Owns what a Rust app holds: event handlers, the settlers of calls (by the key this face gives
 //! the engine), the typed layer (`typed.rs`, serde) and the state futures (`wait.rs`). Payloads
-//! are JSON text at this level. The engine delivers each pump's events in one call with no
+//! are JSON text at this level; errors are [`Error`] values (the core's become one through the
+//! conversions of `error.rs`, as they reach this face). The engine delivers each pump's events in one call with no
 //! borrow held; this face keeps none across a handler either, so handlers may call back into
 //! the socket.
 
@@ -17,10 +18,8 @@ use crate::engine::socket::{default_token_name, normalize, SocketEngine};
 use crate::error::{ConfigError, Error};
 use crate::proto::table::IdTable;
 use crate::proto::{
-    AuthState, CallError, CallOptions, ChannelState, Config, Output, ReplyTo, SessionError, State,
-    SubscribeOptions,
+    AuthState, CallOptions, ChannelState, Config, Output, ReplyTo, State, SubscribeOptions,
 };
-use crate::web::storage::StoreKind;
 
 #[cfg(feature = "serde")]
 mod typed;
@@ -29,8 +28,8 @@ mod wait;
 #[cfg(feature = "serde")]
 pub use typed::MESSAGES_BUFFER;
 
-/// What a call settles with: the answer's `data` as JSON text, or an error.
-pub type CallResult = Result<Option<String>, CallError>;
+/// What a call settles with: the answer's `data` as JSON text, or an [`Error`].
+pub type CallResult = Result<Option<String>, Error>;
 
 /// Options of [`Socket::new`] beyond the session [`Config`].
 #[derive(Debug, Clone)]
@@ -57,7 +56,7 @@ impl Default for SocketOptions {
     }
 }
 
-/// Events of a [`Socket`]. Payloads are JSON text.
+/// Events of a [`Socket`]. Payloads are JSON text; errors are [`Error`] values.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum SocketEvent {
@@ -71,8 +70,9 @@ pub enum SocketEvent {
         ping_timeout: f64,
         /// Whether the server accepted the stored token.
         is_authenticated: bool,
-        /// The server's `authError` (JSON text) when it rejected the token; see [`crate::Error::from_server_json`].
-        auth_error: Option<String>,
+        /// The server's `authError` when it rejected the token (an [`Error::Server`] with its
+        /// name, message and fields).
+        auth_error: Option<Error>,
     },
     /// An attempt closed before the handshake completed.
     ConnectAbort {
@@ -95,8 +95,11 @@ pub enum SocketEvent {
         /// The close reason.
         reason: String,
     },
-    /// Something went wrong that no call reports.
-    Error(SocketError),
+    /// Something went wrong that no call reports: [`Error::SocketProtocol`] (a close code other
+    /// than 1000/1001), [`Error::Server`] (the server refused the handshake),
+    /// [`Error::AuthTokenInvalid`], [`Error::OutboxFull`] (a transmit was dropped) or
+    /// [`Error::Storage`] (web storage failed; the token is kept in memory).
+    Error(Error),
     /// A frame that is not a packet (its text).
     Raw(String),
     /// A reconnect is scheduled.
@@ -126,8 +129,8 @@ pub enum SocketEvent {
     SubscribeFail {
         /// The channel.
         channel: String,
-        /// The server's error, JSON text (see [`crate::Error::from_server_json`]).
-        error: String,
+        /// The server's error ([`Error::Server`]: its name, message and fields).
+        error: Error,
     },
     /// The channel is no longer subscribed (also when a lost connection sends it back to pending).
     Unsubscribe(String),
@@ -173,16 +176,6 @@ pub enum SocketEvent {
     },
 }
 
-/// Errors of the `error` event.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum SocketError {
-    /// A protocol or handshake error, a bad stored token, a dropped transmit.
-    Session(SessionError),
-    /// Token storage failed and fell back to memory.
-    Storage(String),
-}
-
 /// Answers one server invoke (once).
 #[derive(Debug, Clone)]
 pub struct Responder {
@@ -191,10 +184,12 @@ pub struct Responder {
 }
 
 impl Responder {
-    /// `Ok(json data)` or `Err(json error)`.
-    pub fn respond(&self, result: Result<Option<String>, String>) {
+    /// Answers with `Ok(data)` (JSON text, or none) or `Err(error)`. The error reaches the
+    /// server as the JS package sends one: `{name, message, …}` with an [`Error::Server`]'s own
+    /// fields, or the fields the JS error of that name carries.
+    pub fn respond(&self, result: Result<Option<String>, Error>) {
         if let Some(inner) = self.inner.upgrade() {
-            inner.engine.respond(&self.to, result);
+            Socket { inner }.respond(&self.to, result);
         }
     }
     /// The connection generation and `cid` text of the invoke.
@@ -240,41 +235,21 @@ impl Socket {
     pub fn with_query(
         url: &str,
         query: Option<&str>,
-        opts: SocketOptions,
+        mut opts: SocketOptions,
     ) -> Result<Socket, ConfigError> {
-        // The same checks as `with_store`, made first to name the option.
-        normalize_url(url, query)?;
+        let (url, host_port) = normalize_url(url, query)?;
         if let Err(option) = opts.config.backoff.validate() {
             return Err(ConfigError {
                 option,
                 message: format!("Invalid option {option}"),
             });
         }
-        let store = opts.storage.clone().into();
-        Socket::with_store(url, query, opts, store).map_err(|message| ConfigError {
-            option: "url",
-            message,
-        })
-    }
-
-    /// [`Socket::with_query`] with the token store given as the driver's kind (the JS adapter
-    /// passes the page's storage object here).
-    pub(crate) fn with_store(
-        url: &str,
-        query: Option<&str>,
-        mut opts: SocketOptions,
-        store: StoreKind,
-    ) -> Result<Socket, String> {
-        let (url, host_port) = normalize(url, query)?;
         opts.config.url = url;
-        opts.config
-            .backoff
-            .validate()
-            .map_err(|o| format!("Invalid option {o}"))?;
         let name = opts
             .auth_token_name
             .clone()
             .unwrap_or_else(|| default_token_name(&host_port));
+        let store = opts.storage.clone().into();
         let inner = Rc::new_cyclic(|me: &Weak<Inner>| {
             let face = me.clone();
             let sink = Box::new(move |evs: &[Output]| {
@@ -406,9 +381,7 @@ impl Socket {
         self.emit_with(event, data, opts, move |r| {
             let _ = tx.send(r);
         });
-        rx.await
-            .unwrap_or_else(|_| Err(closed_error(event)))
-            .map_err(Error::from)
+        rx.await.unwrap_or_else(|_| Err(closed_error(event)))
     }
 
     /// Sends without waiting for an answer; never fails.
@@ -437,7 +410,6 @@ impl Socket {
         rx.await
             .unwrap_or_else(|_| Err(closed_error("#publish")))
             .map(|_| ())
-            .map_err(Error::from)
     }
 
     /// Publishes JSON text without waiting for an acknowledgement.
@@ -490,8 +462,9 @@ impl Socket {
         self.inner.engine.check();
     }
 
-    /// Answers a server invoke (dropped if its connection is gone).
-    pub fn respond(&self, to: &ReplyTo, result: Result<Option<String>, String>) {
+    /// Answers a server invoke (dropped if its connection is gone); see [`Responder::respond`].
+    pub fn respond(&self, to: &ReplyTo, result: Result<Option<String>, Error>) {
+        let result = result.map_err(|e| e.to_server_json());
         self.inner.engine.respond(to, result);
     }
 
@@ -505,13 +478,9 @@ impl Socket {
     }
 }
 
-pub(crate) fn closed_error(event: &str) -> CallError {
-    CallError::BadConnection {
-        kind: crate::proto::BadConnectionKind::Closed,
-        code: 1000,
-        reason: "Socket dropped".into(),
-        event: event.to_string(),
-    }
+/// The error of a call or wait whose socket was dropped.
+pub(crate) fn closed_error(event: &str) -> Error {
+    Error::closed(event, 1000, "Socket dropped")
 }
 
 /// The Stream of [`Socket::events`].
@@ -610,7 +579,7 @@ impl Channel {
     pub async fn publish_text(&self, data: Option<&str>) -> Result<(), Error> {
         match self.socket() {
             Some(s) => s.publish_text(&self.name, data).await,
-            None => Err(closed_error("#publish").into()),
+            None => Err(closed_error("#publish")),
         }
     }
     /// Publishes JSON text without waiting for an acknowledgement.
@@ -667,7 +636,7 @@ impl Inner {
             if let Output::Settle { id, result } = out {
                 let settler = self.calls.borrow_mut().remove(*id);
                 if let Some(f) = settler {
-                    f(result.clone());
+                    f(result.clone().map_err(Error::from));
                 }
             } else if let Some(ev) = self.event(out) {
                 self.emit_event(ev);
@@ -687,13 +656,12 @@ impl Inner {
                 id,
                 ping_timeout,
                 is_authenticated,
-                auth_error,
+                auth_error: auth_error.map(|t| Error::from_server_json(&t)),
             },
             Output::ConnectAbort { code, reason } => SocketEvent::ConnectAbort { code, reason },
             Output::Disconnect { code, reason } => SocketEvent::Disconnect { code, reason },
             Output::Closed { code, reason } => SocketEvent::Close { code, reason },
-            Output::Error(SessionError::Storage(m)) => SocketEvent::Error(SocketError::Storage(m)),
-            Output::Error(e) => SocketEvent::Error(SocketError::Session(e)),
+            Output::Error(e) => SocketEvent::Error(e.into()),
             Output::Raw(t) => SocketEvent::Raw(t),
             Output::Reconnecting { attempt, delay } => SocketEvent::Reconnecting { attempt, delay },
             Output::GiveUp { attempts } => SocketEvent::GiveUp { attempts },
@@ -706,9 +674,10 @@ impl Inner {
                 }),
             },
             Output::Subscribe(c) => SocketEvent::Subscribe(c),
-            Output::SubscribeFail { channel, error } => {
-                SocketEvent::SubscribeFail { channel, error }
-            }
+            Output::SubscribeFail { channel, error } => SocketEvent::SubscribeFail {
+                channel,
+                error: Error::from_server_json(&error),
+            },
             Output::Unsubscribe(c) => SocketEvent::Unsubscribe(c),
             Output::SubscribeStateChange { channel, old, new } => {
                 SocketEvent::SubscribeStateChange { channel, old, new }

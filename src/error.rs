@@ -4,17 +4,24 @@
 //!
 //! Variants carry the same names and fields as the JS package's errors (`TimeoutError`,
 //! `BadConnectionError` with `type`/`code`/`reason`, `OutboxFullError`, `InvalidArgumentsError`,
-//! server errors with their own `name`, `message` and other fields, `EventStreamError`), so a
-//! Rust app and a JS app handle the same cases. The JS adapter never uses this module (nor its
-//! `Display`): it builds its `Error` objects from the core's values directly, so none of this
-//! reaches the npm package.
+//! server errors with their own `name`, `message` and other fields, `SocketProtocolError`,
+//! `AuthTokenInvalidError`, `StorageError`, `EventStreamError`), so a Rust app and a JS app
+//! handle the same cases.
+//!
+//! This module is the one place where the cores' error values become an [`Error`]: the `From`
+//! conversions of [`CallError`] (a call), [`SessionError`] (the socket's `error` event) and
+//! [`StreamError`] (an `EventStream`), and [`Error::from_server_json`] (a server's error JSON).
+//! The messages of the call errors are the core's ([`crate::proto::error`]), written once. The
+//! JS adapter never uses this module: it builds its `Error` objects from the core's values
+//! directly, so none of this reaches the npm package.
 
 use std::fmt;
 
 use js_sys::{Object, Reflect, JSON};
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::proto::{BadConnectionKind, CallError};
+use crate::proto::error::{bad_connection_text, outbox_full_text, timeout_text};
+use crate::proto::{BadConnectionKind, CallError, SessionError};
 use crate::stream::{ErrorKind, StreamError};
 
 /// Everything the Rust API can fail with.
@@ -41,7 +48,10 @@ pub enum Error {
         /// The event of the call that was aborted.
         event: String,
     },
-    /// `OutboxFullError`: `outboxLimit` calls already wait for the connection.
+    /// `OutboxFullError`: `outboxLimit` calls already wait for the connection (a call fails
+    /// with it; a dropped transmit is reported with it as a [`SocketEvent::Error`]).
+    ///
+    /// [`SocketEvent::Error`]: crate::SocketEvent::Error
     OutboxFull {
         /// The `outboxLimit`.
         limit: usize,
@@ -62,6 +72,32 @@ pub enum Error {
         /// The JSON text of an object with every other field it carried (`{}` when none; a
         /// non-object error is `{"value": …}`).
         fields: String,
+    },
+    /// `SocketProtocolError` (a [`SocketEvent::Error`]): the connection closed with a code other
+    /// than 1000/1001.
+    ///
+    /// [`SocketEvent::Error`]: crate::SocketEvent::Error
+    SocketProtocol {
+        /// The close code.
+        code: u16,
+        /// The close reason, or sc-errors' text for the code.
+        message: String,
+    },
+    /// `AuthTokenInvalidError` (a [`SocketEvent::Error`]): the stored or issued auth token
+    /// cannot be decoded.
+    ///
+    /// [`SocketEvent::Error`]: crate::SocketEvent::Error
+    AuthTokenInvalid {
+        /// What is wrong with it.
+        message: String,
+    },
+    /// `StorageError` (a [`SocketEvent::Error`]): web storage failed; the token is kept in
+    /// memory meanwhile.
+    ///
+    /// [`SocketEvent::Error`]: crate::SocketEvent::Error
+    Storage {
+        /// The storage's message.
+        message: String,
     },
     /// `EventStreamError`: an `EventStream` could not connect or dropped an event.
     EventStream {
@@ -91,6 +127,9 @@ impl Error {
             Error::OutboxFull { .. } => "OutboxFullError",
             Error::InvalidArguments { .. } | Error::Config(_) => "InvalidArgumentsError",
             Error::Server { name, .. } => name,
+            Error::SocketProtocol { .. } => "SocketProtocolError",
+            Error::AuthTokenInvalid { .. } => "AuthTokenInvalidError",
+            Error::Storage { .. } => "StorageError",
             Error::EventStream { .. } => "EventStreamError",
             Error::Payload { .. } => "PayloadError",
         }
@@ -141,20 +180,61 @@ impl Error {
         }
     }
 
-    /// The JSON text a server-invoked procedure answers with when its handler fails: a server
-    /// error keeps its name and fields; any other error is `{name, message}`.
-    #[cfg(feature = "serde")]
+    /// The JSON text a server-invoked procedure is answered with for this error, as the JS
+    /// package's `dehydrate` writes an `Error`: `{name, message, …}` with the fields the JS
+    /// error carries (a server error's own fields; `type`, `code` and `reason` of a
+    /// `BadConnectionError`; `limit`; …).
     pub(crate) fn to_server_json(&self) -> String {
-        let o: JsValue = match self {
-            Error::Server { fields, .. } => match JSON::parse(fields) {
-                Ok(o) if o.is_object() => o,
-                _ => Object::new().into(),
-            },
-            _ => Object::new().into(),
+        let o = Object::new();
+        let set = |k: &str, v: &JsValue| {
+            let _ = Reflect::set(&o, &JsValue::from_str(k), v);
         };
-        let _ = Reflect::set(&o, &"name".into(), &JsValue::from_str(self.name()));
-        let _ = Reflect::set(&o, &"message".into(), &JsValue::from_str(&self.to_string()));
+        set("name", &JsValue::from_str(self.name()));
+        set("message", &JsValue::from_str(&self.to_string()));
+        match self {
+            Error::Server { fields, .. } => {
+                if let Ok(v) = JSON::parse(fields) {
+                    if v.is_object() && !js_sys::Array::is_array(&v) {
+                        for k in Object::keys(v.unchecked_ref::<Object>()).iter() {
+                            let own = k.as_string().is_some_and(|k| k == "name" || k == "message");
+                            if !own {
+                                if let Ok(x) = Reflect::get(&v, &k) {
+                                    let _ = Reflect::set(&o, &k, &x);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            Error::BadConnection {
+                kind, code, reason, ..
+            } => {
+                set("type", &JsValue::from_str(kind.as_str()));
+                set("code", &JsValue::from(*code));
+                set("reason", &JsValue::from_str(reason));
+            }
+            Error::OutboxFull { limit } => set("limit", &JsValue::from(*limit as f64)),
+            Error::SocketProtocol { code, .. } => set("code", &JsValue::from(*code)),
+            Error::EventStream { kind, status, .. } => {
+                set("type", &JsValue::from_str(kind.as_str()));
+                if let Some(s) = status {
+                    set("status", &JsValue::from(*s));
+                }
+            }
+            _ => {}
+        }
         stringify(&o)
+    }
+
+    /// `BadConnectionError` of kind `closed` (code 1000) for `event` on a socket that is gone
+    /// or closed for good.
+    pub(crate) fn closed(event: &str, code: u16, reason: &str) -> Error {
+        Error::BadConnection {
+            kind: BadConnectionKind::Closed,
+            code,
+            reason: reason.to_string(),
+            event: event.to_string(),
+        }
     }
 }
 
@@ -198,6 +278,20 @@ impl From<CallError> for Error {
     }
 }
 
+impl From<SessionError> for Error {
+    fn from(e: SessionError) -> Error {
+        match e {
+            SessionError::Protocol { code, message } => Error::SocketProtocol { code, message },
+            SessionError::Handshake(text) => Error::from_server_json(&text),
+            SessionError::BadAuthToken(why) => Error::AuthTokenInvalid {
+                message: format!("Cannot read the auth token: {why}"),
+            },
+            SessionError::OutboxFull { limit } => Error::OutboxFull { limit },
+            SessionError::Storage(message) => Error::Storage { message },
+        }
+    }
+}
+
 impl From<StreamError> for Error {
     fn from(e: StreamError) -> Error {
         Error::EventStream {
@@ -217,32 +311,16 @@ impl From<ConfigError> for Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Timeout { event } => write!(f, "{event} timed out"),
-            Error::BadConnection {
-                kind,
-                code,
-                reason,
-                event,
-            } => write!(
-                f,
-                "{event} was aborted due to a bad connection ({}, code {code}{}{reason})",
-                // (not `kind.as_str()`: one more caller changes how the JS path inlines it)
-                match kind {
-                    BadConnectionKind::Closed => "closed",
-                    BadConnectionKind::Disconnect => "disconnect",
-                    BadConnectionKind::ConnectAbort => "connectAbort",
-                },
-                if reason.is_empty() { "" } else { ": " }
-            ),
-            Error::OutboxFull { limit } => write!(
-                f,
-                "the outbox is full ({limit} calls wait for the connection)"
-            ),
-            Error::InvalidArguments { message } | Error::Payload { message } => {
-                f.write_str(message)
-            }
-            Error::Server { message, .. } => f.write_str(message),
-            Error::EventStream { message, .. } => f.write_str(message),
+            Error::Timeout { event } => timeout_text(f, event),
+            Error::BadConnection { event, .. } => bad_connection_text(f, event),
+            Error::OutboxFull { limit } => outbox_full_text(f, *limit),
+            Error::InvalidArguments { message }
+            | Error::Payload { message }
+            | Error::Server { message, .. }
+            | Error::SocketProtocol { message, .. }
+            | Error::AuthTokenInvalid { message }
+            | Error::Storage { message }
+            | Error::EventStream { message, .. } => f.write_str(message),
             Error::Config(e) => e.fmt(f),
         }
     }

@@ -113,14 +113,14 @@ pub use auth_storage::{TokenLoad, TokenStorage};
 pub use client::MESSAGES_BUFFER;
 #[cfg(target_arch = "wasm32")]
 pub use client::{
-    normalize_url, Channel, EventsStream, HandlerId, Responder, Socket, SocketError, SocketEvent,
+    normalize_url, CallResult, Channel, EventsStream, HandlerId, Responder, Socket, SocketEvent,
     SocketOptions,
 };
 #[cfg(target_arch = "wasm32")]
 pub use error::{ConfigError, Error};
 pub use proto::{
-    AuthState, BackoffConfig, BadConnectionKind, CallOptions, ChannelState, Config, ReplyTo,
-    SessionError, State, SubscribeOptions,
+    AuthState, BackoffConfig, BadConnectionKind, CallOptions, ChannelState, Config, ReplyTo, State,
+    SubscribeOptions,
 };
 #[cfg(target_arch = "wasm32")]
 pub use stream::{

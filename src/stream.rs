@@ -25,18 +25,23 @@ use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 
+use futures::future::LocalBoxFuture;
 use wasm_bindgen::prelude::*;
 
 use crate::engine::sse::SseEngine;
-use crate::error::ConfigError;
+use crate::error::{ConfigError, Error};
 use crate::proto::backoff::BackoffConfig;
 use crate::sse::session::Config;
 
-pub use crate::engine::sse::GetHeaders;
 pub use crate::sse::session::{
     is_lifecycle_name, CloseReason, ErrorKind, MessageEvent, ReadyState, StreamError, StreamEvent,
     Transport,
 };
+
+/// An async function returning extra request headers, called before every `fetch` attempt
+/// (`getHeaders`). An `Err` is an `error` event of kind [`ErrorKind::Headers`] whose message
+/// carries the error's, and the attempt is retried on the backoff.
+pub type GetHeaders = Rc<dyn Fn() -> LocalBoxFuture<'static, Result<Vec<(String, String)>, Error>>>;
 
 /// Events buffered for the `Stream` consumer; past this the oldest are dropped.
 pub const STREAM_BUFFER: usize = 1024;
@@ -139,10 +144,17 @@ impl EventStream {
             headers: opts.headers,
             get_headers: opts.get_headers.is_some(),
         };
+        // The engine (shared with the JS face) hands the session the failure's text.
+        let get_headers = opts.get_headers.map(|f| -> crate::engine::sse::GetHeaders {
+            Rc::new(move || {
+                let headers = f();
+                Box::pin(async move { headers.await.map_err(|e| e.to_string()) })
+            })
+        });
         let engine = SseEngine::new(
             cfg,
             opts.with_credentials,
-            opts.get_headers,
+            get_headers,
             Rc::new(move |events| deliver(&weak, events)),
         );
         Ok(EventStream { engine, face })

@@ -13,8 +13,9 @@ use common::*;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use sockline::{
-    AuthStorage, BackoffConfig, BadConnectionKind, Config, Error, EventStream, EventStreamOptions,
-    Socket, SocketOptions, State, SubscribeOptions, TokenLoad, TokenStorage, Transport,
+    AuthStorage, BackoffConfig, BadConnectionKind, CallOptions, CallResult, Config, Error,
+    EventStream, EventStreamOptions, Socket, SocketEvent, SocketOptions, State, SubscribeOptions,
+    TokenLoad, TokenStorage, Transport,
 };
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
@@ -240,6 +241,150 @@ async fn server_error_name_message_and_fields_reachable() {
         Some("PayloadError")
     );
     s.disconnect(1000, "");
+}
+
+/// The next event `pick` accepts, within 5 s.
+async fn next_event<T>(
+    events: &mut sockline::EventsStream,
+    pick: impl Fn(&SocketEvent) -> Option<T>,
+) -> T {
+    within(5_000, async {
+        while let Some(e) = events.next().await {
+            if let Some(v) = pick(&e) {
+                return v;
+            }
+        }
+        panic!("the socket's events ended")
+    })
+    .await
+}
+
+#[wasm_bindgen_test]
+async fn typed_errors_in_events_callbacks_and_invoke_answers() {
+    // A callback call settles with sockline::Error (a server error hydrated).
+    let s = open_socket(memory()).await;
+    let (tx, rx) = futures::channel::oneshot::channel::<CallResult>();
+    s.emit_with("fail", None, CallOptions::default(), move |r| {
+        let _ = tx.send(r);
+    });
+    match within(5_000, rx).await.unwrap() {
+        Err(Error::Server { name, fields, .. }) => {
+            assert_eq!(
+                (name.as_str(), fields.as_str()),
+                ("MyCustomError", r#"{"extra":123}"#)
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // subscribeFail carries the server's error as an Error.
+    let mut events = s.events(64);
+    let _forbidden = s.subscribe("forbidden", SubscribeOptions::default());
+    let e = next_event(&mut events, |e| match e {
+        SocketEvent::SubscribeFail { channel, error } if channel == "forbidden" => {
+            Some(error.clone())
+        }
+        _ => None,
+    })
+    .await;
+    assert_eq!(e.name(), "SubscribeForbiddenError", "{e:?}");
+    assert!(matches!(e, Error::Server { .. }), "{e:?}");
+
+    // The error event: a close code other than 1000/1001 is a SocketProtocolError.
+    server_disconnect(&s, 4100).await;
+    let e = next_event(&mut events, |e| match e {
+        SocketEvent::Error(e) => Some(e.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(
+        matches!(e, Error::SocketProtocol { code: 4100, .. }),
+        "{e:?}"
+    );
+    assert_eq!(e.name(), "SocketProtocolError");
+    s.connected_within(5_000).await.expect("reconnected");
+
+    // Invokes answered with typed errors reach the server as the JS package sends them.
+    s.on_event(|e| {
+        let SocketEvent::ServerEvent {
+            event,
+            reply: Some(r),
+            ..
+        } = e
+        else {
+            return;
+        };
+        let error = match event.as_str() {
+            "rustServerError" => Error::Server {
+                name: "RustError".into(),
+                message: "nope ✓".into(),
+                fields: r#"{"extra":[1,2],"name":"ignored"}"#.into(),
+            },
+            "rustTimeout" => Error::Timeout {
+                event: "inner".into(),
+            },
+            "rustBadConnection" => Error::BadConnection {
+                kind: BadConnectionKind::Disconnect,
+                code: 4100,
+                reason: "gone".into(),
+                event: "inner".into(),
+            },
+            _ => return,
+        };
+        r.respond(Err(error));
+    });
+    let id = s.id().unwrap();
+    let invoke = |event: &'static str| {
+        let id = id.clone();
+        async move {
+            let r = control(
+                "/invoke",
+                Some(&format!(
+                    r#"{{"socketId":"{id}","event":"{event}","data":null}}"#
+                )),
+            )
+            .await;
+            serde_json::from_str::<serde_json::Value>(&json(&get(&r, "error"))).unwrap()
+        }
+    };
+    assert_eq!(
+        invoke("rustServerError").await,
+        serde_json::json!({"name": "RustError", "message": "nope ✓", "extra": [1, 2]})
+    );
+    assert_eq!(
+        invoke("rustTimeout").await,
+        serde_json::json!({"name": "TimeoutError", "message": "Event response for inner event timed out"})
+    );
+    assert_eq!(
+        invoke("rustBadConnection").await,
+        serde_json::json!({
+            "name": "BadConnectionError",
+            "message": "Event inner was aborted due to a bad connection",
+            "type": "disconnect", "code": 4100, "reason": "gone"
+        })
+    );
+    s.disconnect(1000, "");
+
+    // connect's authError is an Error too.
+    let bad = Socket::new(
+        &main_url(),
+        SocketOptions {
+            storage: AuthStorage::custom(Recording::with_token("not.a.jwt")),
+            ..SocketOptions::default()
+        },
+    )
+    .unwrap();
+    let mut events = bad.events(64);
+    let auth_error = next_event(&mut events, |e| match e {
+        SocketEvent::Connect { auth_error, .. } => Some(auth_error.clone()),
+        _ => None,
+    })
+    .await;
+    match auth_error {
+        Some(e @ Error::Server { .. }) => assert!(e.name().ends_with("Error"), "{e:?}"),
+        other => panic!("{other:?}"),
+    }
+    bad.disconnect(1000, "");
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

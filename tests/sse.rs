@@ -692,12 +692,12 @@ async fn get_headers_failure_is_an_error_then_retry() {
 #[wasm_bindgen_test]
 async fn rust_api_stream_of_messages() {
     use futures::StreamExt;
-    use sockline::stream::{EventStream, EventStreamOptions, ReadyState, StreamEvent, Transport};
+    use sockline::{EventStream, EventStreamOptions, ReadyState, StreamEvent, Transport};
     for transport in [Transport::EventSource, Transport::Fetch] {
         let k = key("rust");
         let opts = EventStreamOptions {
             transport,
-            backoff: sockline::proto::backoff::BackoffConfig {
+            backoff: sockline::BackoffConfig {
                 initial_delay: 30.0,
                 jitter: 0.0,
                 ..Default::default()
@@ -737,7 +737,7 @@ async fn rust_api_stream_of_messages() {
 
 #[wasm_bindgen_test]
 async fn rust_api_drop_closes() {
-    use sockline::stream::{EventStream, EventStreamOptions, Transport};
+    use sockline::{EventStream, EventStreamOptions, Transport};
     for transport in [Transport::EventSource, Transport::Fetch] {
         let k = key("rustdrop");
         let es = EventStream::new(
@@ -760,4 +760,74 @@ async fn within_future<F: std::future::Future>(ms: u32, f: F) -> Result<F::Outpu
         Either::Left((v, _)) => Ok(v),
         Either::Right(_) => Err(()),
     }
+}
+
+#[wasm_bindgen_test]
+async fn rust_api_get_headers_with_a_typed_error_is_a_headers_error_then_retry() {
+    use futures::StreamExt;
+    use sockline::{
+        BackoffConfig, Error, ErrorKind, EventStream, EventStreamOptions, GetHeaders, StreamEvent,
+        Transport,
+    };
+    let k = key("rustgh");
+    let calls = Rc::new(RefCell::new(0u32));
+    let c = calls.clone();
+    let get_headers: GetHeaders = Rc::new(move || {
+        *c.borrow_mut() += 1;
+        let n = *c.borrow();
+        Box::pin(async move {
+            if n == 1 {
+                Err(Error::InvalidArguments {
+                    message: "no token yet".into(),
+                })
+            } else {
+                Ok(vec![("Authorization".into(), "Bearer secret".into())])
+            }
+        })
+    });
+    let mut es = EventStream::new(
+        &sse(&format!("/auth?n=2&key={k}")),
+        EventStreamOptions {
+            transport: Transport::Fetch,
+            backoff: BackoffConfig {
+                initial_delay: 30.0,
+                jitter: 0.0,
+                ..Default::default()
+            },
+            get_headers: Some(get_headers),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let errors = Rc::new(RefCell::new(Vec::new()));
+    let e = errors.clone();
+    es.on("error", move |ev| {
+        if let StreamEvent::Error(err) = ev {
+            e.borrow_mut().push(Error::from(err.clone()));
+        }
+    });
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        let m = within_future(5_000, StreamExt::next(&mut es))
+            .await
+            .expect("next in time")
+            .expect("open stream");
+        got.push(m.data);
+    }
+    assert_eq!(got, nums(1..=2));
+    assert_eq!(*calls.borrow(), 2);
+    let errors = errors.borrow();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    match &errors[0] {
+        e @ Error::EventStream {
+            kind: ErrorKind::Headers,
+            status: None,
+            message,
+        } => {
+            assert!(message.contains("no token yet"), "{message}");
+            assert_eq!(e.name(), "EventStreamError");
+        }
+        other => panic!("{other:?}"),
+    }
+    es.close();
 }

@@ -334,7 +334,7 @@ async fn close_in_a_listener_delivers_nothing_more() {
 
 #[wasm_bindgen_test]
 async fn rust_stream_ends_at_close_without_queued_events() {
-    use sockline::stream::{EventStream, EventStreamOptions, Transport};
+    use sockline::{EventStream, EventStreamOptions, Transport};
     for transport in [Transport::EventSource, Transport::Fetch] {
         let k = key("rustclose");
         let es = EventStream::new(

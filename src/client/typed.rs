@@ -130,7 +130,7 @@ impl Socket {
                 Ok(req) => req,
                 Err(e) => {
                     if let Some(r) = reply {
-                        r.respond(Err(e.to_server_json()));
+                        r.respond(Err(e));
                     }
                     return;
                 }
@@ -140,10 +140,7 @@ impl Socket {
             wasm_bindgen_futures::spawn_local(async move {
                 let result = fut.await;
                 if let Some(r) = reply {
-                    let answer = result
-                        .and_then(|v| to_json(&v))
-                        .map_err(|e| e.to_server_json());
-                    r.respond(answer);
+                    r.respond(result.and_then(|v| to_json(&v)));
                 }
             });
         })

@@ -39,12 +39,7 @@ fn timeout(event: &str) -> Error {
 
 /// `BadConnectionError` of kind `closed` for a wait on a socket closed for good.
 fn closed(event: &str, code: u16, reason: &str) -> Error {
-    Error::BadConnection {
-        kind: BadConnectionKind::Closed,
-        code,
-        reason: reason.to_string(),
-        event: event.to_string(),
-    }
+    Error::closed(event, code, reason)
 }
 
 /// Whether the socket is closed with no reconnect coming.
@@ -73,7 +68,7 @@ async fn wait(socket: &Socket, event: &'static str, ms: u32, decide: Decide) -> 
     };
     match select(rx, TimeoutFuture::new(ms)).await {
         Either::Left((Ok(r), _)) => r,
-        Either::Left((Err(_), _)) => Err(closed_error(event).into()),
+        Either::Left((Err(_), _)) => Err(closed_error(event)),
         Either::Right(_) => Err(timeout(event)),
     }
 }
@@ -163,7 +158,7 @@ impl Socket {
             SocketEvent::Connect {
                 auth_error: Some(e),
                 ..
-            } => Some(Err(Error::from_server_json(e))),
+            } => Some(Err(e.clone())),
             SocketEvent::AuthStateChange {
                 new: AuthState::Authenticated,
                 ..
@@ -187,7 +182,7 @@ impl Channel {
     /// (`event: "subscribe"`) after `connect_timeout + ack_timeout` (30 s by default).
     pub async fn subscribed(&self) -> Result<(), Error> {
         let Some(s) = self.socket() else {
-            return Err(closed_error("subscribe").into());
+            return Err(closed_error("subscribe"));
         };
         let ms = s.answer_bound();
         self.subscribed_within(ms).await
@@ -196,7 +191,7 @@ impl Channel {
     /// [`Self::subscribed`] with a bound of `ms` milliseconds.
     pub async fn subscribed_within(&self, ms: u32) -> Result<(), Error> {
         let Some(s) = self.socket() else {
-            return Err(closed_error("subscribe").into());
+            return Err(closed_error("subscribe"));
         };
         let not_subscribed = |name: &str| Error::InvalidArguments {
             message: format!("Channel {name} is not subscribed"),
@@ -213,7 +208,7 @@ impl Channel {
         let decide: Decide = Box::new(move |s, ev| match ev {
             SocketEvent::Subscribe(c) if *c == name => Some(Ok(())),
             SocketEvent::SubscribeFail { channel, error } if *channel == name => {
-                Some(Err(Error::from_server_json(error)))
+                Some(Err(error.clone()))
             }
             // (a lost connection emits `unsubscribe` too, but keeps the channel pending)
             SocketEvent::Unsubscribe(c) if *c == name && !s.has_channel(c) => {

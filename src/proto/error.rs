@@ -74,20 +74,34 @@ impl CallError {
 impl fmt::Display for CallError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CallError::Timeout { event } => write!(f, "Event response for {event} event timed out"),
-            CallError::BadConnection { event, .. } => {
-                write!(f, "Event {event} was aborted due to a bad connection")
-            }
-            CallError::OutboxFull { limit } => {
-                write!(
-                    f,
-                    "The outbox is full ({limit} calls wait for the connection)"
-                )
-            }
+            CallError::Timeout { event } => timeout_text(f, event),
+            CallError::BadConnection { event, .. } => bad_connection_text(f, event),
+            CallError::OutboxFull { limit } => outbox_full_text(f, *limit),
             CallError::Server(text) => write!(f, "Server error: {text}"),
             CallError::InvalidArguments(m) => f.write_str(m),
         }
     }
+}
+
+// The messages of the call errors, in sc-errors' (and the JS package's) words: the one copy,
+// written by `CallError` and by the Rust API's `sockline::Error`.
+
+/// `TimeoutError`'s message.
+pub(crate) fn timeout_text(f: &mut fmt::Formatter<'_>, event: &str) -> fmt::Result {
+    write!(f, "Event response for {event} event timed out")
+}
+
+/// `BadConnectionError`'s message.
+pub(crate) fn bad_connection_text(f: &mut fmt::Formatter<'_>, event: &str) -> fmt::Result {
+    write!(f, "Event {event} was aborted due to a bad connection")
+}
+
+/// `OutboxFullError`'s message.
+pub(crate) fn outbox_full_text(f: &mut fmt::Formatter<'_>, limit: usize) -> fmt::Result {
+    write!(
+        f,
+        "The outbox is full ({limit} calls wait for the connection)"
+    )
 }
 
 impl std::error::Error for CallError {}
