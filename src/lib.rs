@@ -58,7 +58,8 @@
 //! - [`sse`]: the Server-Sent Events core, sans-IO.
 //! - `web`: thin browser drivers (WebSocket, EventSource, fetch, timers, page events, storage).
 //! - `engine`: wires a core to its drivers (the pump) and hands events to a face.
-//! - [`client`], [`stream`]: the Rust face (futures and Streams), re-exported at the root.
+//! - the Rust face (futures and Streams: `client.rs`, `stream.rs`, `error.rs`,
+//!   `auth_storage.rs`): private modules, everything they define is at the crate root.
 //! - `js`: the JS face: wasm-bindgen exports and hand-written JS modules.
 //!
 //! Rules every layer keeps:
@@ -91,13 +92,13 @@ pub mod web;
 pub mod engine;
 
 #[cfg(target_arch = "wasm32")]
-pub mod auth_storage;
+mod auth_storage;
 #[cfg(target_arch = "wasm32")]
-pub mod client;
+mod client;
 #[cfg(target_arch = "wasm32")]
-pub mod error;
+mod error;
 #[cfg(target_arch = "wasm32")]
-pub mod stream;
+mod stream;
 
 /// The wasm-bindgen adapter (public so browser tests can drive the JS classes).
 #[cfg(target_arch = "wasm32")]
