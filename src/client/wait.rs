@@ -37,11 +37,6 @@ fn timeout(event: &str) -> Error {
     }
 }
 
-/// `BadConnectionError` of kind `closed` for a wait on a socket closed for good.
-fn closed(event: &str, code: u16, reason: &str) -> Error {
-    Error::closed(event, code, reason)
-}
-
 /// Whether the socket is closed with no reconnect coming.
 fn closed_for_good(s: &Socket) -> bool {
     s.state() == State::Closed && !s.pending_reconnect()
@@ -107,7 +102,7 @@ impl Socket {
             return Ok(());
         }
         if closed_for_good(self) {
-            return Err(closed("connect", 1000, ""));
+            return Err(Error::closed("connect", 1000, ""));
         }
         let decide: Decide = Box::new(|s, ev| match ev {
             SocketEvent::Connect { .. } => Some(Ok(())),
@@ -147,7 +142,7 @@ impl Socket {
             return Ok(());
         }
         if closed_for_good(self) {
-            return Err(closed("authenticate", 1000, ""));
+            return Err(Error::closed("authenticate", 1000, ""));
         }
         let decide: Decide = Box::new(|s, ev| match ev {
             SocketEvent::Authenticate { .. } => Some(Ok(())),
@@ -164,7 +159,7 @@ impl Socket {
                 ..
             } => Some(Ok(())),
             SocketEvent::Close { code, reason } if closed_for_good(s) => {
-                Some(Err(closed("authenticate", *code, reason)))
+                Some(Err(Error::closed("authenticate", *code, reason)))
             }
             _ => None,
         });
@@ -202,7 +197,7 @@ impl Channel {
             ChannelState::Pending => {}
         }
         if closed_for_good(&s) {
-            return Err(closed("subscribe", 1000, ""));
+            return Err(Error::closed("subscribe", 1000, ""));
         }
         let name = self.name.clone();
         let decide: Decide = Box::new(move |s, ev| match ev {
@@ -215,7 +210,7 @@ impl Channel {
                 Some(Err(not_subscribed(c)))
             }
             SocketEvent::Close { code, reason } if closed_for_good(s) => {
-                Some(Err(closed("subscribe", *code, reason)))
+                Some(Err(Error::closed("subscribe", *code, reason)))
             }
             _ => None,
         });

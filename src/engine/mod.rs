@@ -1,8 +1,8 @@
 //! The engines: each wires one sans-IO core to its browser drivers (the pump) and hands the
 //! core's user-visible events to a face through one callback. Both faces stand on an engine side
-//! by side: the Rust face ([`crate::stream`]: futures, Streams, listeners) and the JS face
-//! (`src/js/`: a hand-written JS class over a handful of wasm exports). Neither face goes
-//! through the other.
+//! by side: the Rust face (`src/client.rs`, `src/stream.rs`: futures, Streams, listeners) and
+//! the JS face (`src/js/`: a hand-written JS class over a handful of wasm exports). Neither face
+//! goes through the other.
 //!
 //! The pattern ([`sse::SseEngine`]): an input from a driver or a face is fed to the core under
 //! one short `RefCell` borrow; the pump then drains the core's commands, timer deadline and

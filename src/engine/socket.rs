@@ -4,7 +4,7 @@
 //!
 //! Owns the browser objects of one socket and the pump; owns no rule (every decision is the
 //! session's) and no listener or Promise (the faces keep theirs: the Rust face in
-//! [`crate::client`], the JS face in `src/js/socket.js`). **No `RefCell` borrow is held across a
+//! `src/client.rs`, the JS face in `src/js/socket.js`). **No `RefCell` borrow is held across a
 //! call into JS**: each input takes one short borrow to feed the session, and
 //! [`SocketEngine::pump`] runs the driver commands, arms or clears the timer and calls the sink
 //! with no borrow held, so a page that wraps `WebSocket`, `setTimeout` or `addEventListener`, and
