@@ -456,7 +456,7 @@ async fn state_futures_resolve_and_fail() {
 
     // fail: a refused subscription, with the server's error
     let forbidden = s.subscribe("forbidden", SubscribeOptions::default());
-    match forbidden.subscribed().await {
+    match forbidden.subscribed_within(5_000).await {
         Err(e @ Error::Server { .. }) => assert_eq!(e.name(), "SubscribeForbiddenError"),
         other => panic!("{other:?}"),
     }
