@@ -243,6 +243,18 @@ async fn server_error_name_message_and_fields_reachable() {
     s.disconnect(1000, "");
 }
 
+/// A socket whose custom store holds a token the server rejects.
+fn bad_token_socket() -> Socket {
+    Socket::new(
+        &main_url(),
+        SocketOptions {
+            storage: AuthStorage::custom(Recording::with_token("not.a.jwt")),
+            ..SocketOptions::default()
+        },
+    )
+    .unwrap()
+}
+
 /// The next event `pick` accepts, within 5 s.
 async fn next_event<T>(
     events: &mut sockline::EventsStream,
@@ -366,14 +378,7 @@ async fn typed_errors_in_events_callbacks_and_invoke_answers() {
     s.disconnect(1000, "");
 
     // connect's authError is an Error too.
-    let bad = Socket::new(
-        &main_url(),
-        SocketOptions {
-            storage: AuthStorage::custom(Recording::with_token("not.a.jwt")),
-            ..SocketOptions::default()
-        },
-    )
-    .unwrap();
+    let bad = bad_token_socket();
     let mut events = bad.events(64);
     let auth_error = next_event(&mut events, |e| match e {
         SocketEvent::Connect { auth_error, .. } => Some(auth_error.clone()),
@@ -469,14 +474,7 @@ async fn state_futures_resolve_and_fail() {
         })
     );
     // fail: a stored token the server rejects (its authError)
-    let bad = Socket::new(
-        &main_url(),
-        SocketOptions {
-            storage: AuthStorage::custom(Recording::with_token("not.a.jwt")),
-            ..SocketOptions::default()
-        },
-    )
-    .unwrap();
+    let bad = bad_token_socket();
     match bad.authenticated_within(5_000).await {
         Err(e @ Error::Server { .. }) => assert!(e.name().ends_with("Error"), "{e:?}"),
         other => panic!("{other:?}"),
