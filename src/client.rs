@@ -452,6 +452,22 @@ impl Socket {
         self.inner.engine.authenticate(key, token);
     }
 
+    /// `#authenticate` with a signed token: `Ok(())` once the server accepted it (the socket is
+    /// then authenticated with it); the server's error when it refused it ([`Error::Server`],
+    /// e.g. `AuthTokenInvalidError`; an [`Error::AuthTokenInvalid`] when it answered
+    /// `isAuthenticated: false` with no `authError`), or the call's own error
+    /// ([`Error::Timeout`], [`Error::BadConnection`], …).
+    pub async fn authenticate(&self, signed_token: &str) -> Result<(), Error> {
+        let (tx, rx) = oneshot::channel();
+        self.authenticate_with(signed_token, move |r| {
+            let _ = tx.send(r);
+        });
+        let answer = rx
+            .await
+            .unwrap_or_else(|_| Err(closed_error("#authenticate")))?;
+        auth_answer(answer.as_deref().unwrap_or("null"))
+    }
+
     /// Removes the token (here and in storage) and tells the server.
     pub fn deauthenticate(&self) {
         self.inner.engine.deauthenticate();
@@ -479,6 +495,21 @@ impl Socket {
 }
 
 /// The error of a call or wait whose socket was dropped.
+/// `{isAuthenticated, authError}` (JSON text) → the result of [`Socket::authenticate`].
+fn auth_answer(text: &str) -> Result<(), Error> {
+    let [ok, err] = crate::proto::codec::fields_of(text, ["isAuthenticated", "authError"])
+        .unwrap_or([None, None]);
+    if ok.map(str::trim) == Some("true") {
+        return Ok(());
+    }
+    Err(match err.map(str::trim) {
+        Some(e) if e != "null" => Error::from_server_json(e),
+        _ => Error::AuthTokenInvalid {
+            message: "The server did not accept the auth token".into(),
+        },
+    })
+}
+
 pub(crate) fn closed_error(event: &str) -> Error {
     Error::closed(event, 1000, "Socket dropped")
 }

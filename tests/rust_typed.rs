@@ -13,9 +13,9 @@ use common::*;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use sockline::{
-    AuthStorage, BackoffConfig, BadConnectionKind, CallOptions, CallResult, Config, Error,
-    EventStream, EventStreamOptions, Socket, SocketEvent, SocketOptions, State, SubscribeOptions,
-    TokenLoad, TokenStorage, Transport,
+    AuthState, AuthStorage, BackoffConfig, BadConnectionKind, CallOptions, CallResult, Config,
+    Error, EventStream, EventStreamOptions, Socket, SocketEvent, SocketOptions, State,
+    SubscribeOptions, TokenLoad, TokenStorage, Transport,
 };
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
@@ -585,6 +585,40 @@ impl TokenStorage for Recording {
 #[derive(Debug, Deserialize)]
 struct WhoAmI {
     username: String,
+}
+
+#[wasm_bindgen_test]
+async fn authenticate_with_a_token_resolves_and_a_bad_token_fails_with_the_server_error() {
+    // A token the server signed for another socket.
+    let issuer = open_socket(memory()).await;
+    let _: serde_json::Value = issuer
+        .emit("login", &serde_json::json!({"username": "erin"}))
+        .await
+        .unwrap();
+    issuer.authenticated().await.expect("issuer authenticated");
+    let token = issuer.signed_auth_token().expect("a signed token");
+
+    let s = open_socket(memory()).await;
+    assert_eq!(s.auth_state(), AuthState::Unauthenticated);
+    s.authenticate(&token).await.expect("accepted");
+    assert_eq!(s.auth_state(), AuthState::Authenticated);
+    assert_eq!(s.signed_auth_token().as_deref(), Some(token.as_str()));
+
+    let other = open_socket(memory()).await;
+    match other.authenticate("not.a.jwt").await {
+        Err(e @ Error::Server { .. }) => assert!(e.name().ends_with("Error"), "{e:?}"),
+        r => panic!("a bad token must fail with the server's authError: {r:?}"),
+    }
+    assert_eq!(other.auth_state(), AuthState::Unauthenticated);
+    // (a closed socket: the call's own error)
+    other.disconnect(1000, "");
+    assert!(matches!(
+        other.authenticate(&token).await,
+        Err(Error::BadConnection { .. })
+    ));
+    for x in [issuer, s] {
+        x.disconnect(1000, "");
+    }
 }
 
 #[wasm_bindgen_test]
