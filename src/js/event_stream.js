@@ -11,8 +11,7 @@
 //   3 reconnecting attempt delay | 4 giveUp attempts | 5 close reason lastIdLen
 // Nothing is delivered after close: a listener that closes the stream ends the batch.
 
-import { AsyncQueue, Emitter, makeError } from './support.js';
-import { sseHost as host } from './support.js';
+import { AsyncQueue, Emitter, absent, invalid, isObject, makeError, read, report, sseHost as host } from './support.js';
 
 // `for await` buffer: message events kept for a slow consumer before the oldest is dropped.
 const ITERATOR_BUFFER = 1000;
@@ -21,23 +20,7 @@ const KINDS = ['status', 'contentType', 'unauthorized', 'network', 'ended', 'ove
 const REASONS = ['client', 'noContent', 'giveUp', 'error'];
 const BACKOFF = ['initialDelay', 'multiplier', 'maxDelay', 'jitter', 'randomness', 'maxAttempts'];
 
-const invalid = (m) => makeError('InvalidArgumentsError', m);
 const wrong = (option, expected) => invalid(`The ${option} option must be ${expected}`);
-const absent = (v) => v === undefined || v === null;
-const isObject = (v) => typeof v === 'object' && v !== null;
-// A property read that a hostile object (a Proxy, a throwing getter) cannot turn into a throw.
-const read = (o, k) => {
-  try {
-    return o[k];
-  } catch (_) {
-    return undefined;
-  }
-};
-
-function report(e) {
-  if (typeof globalThis.reportError === 'function') globalThis.reportError(e);
-  else setTimeout(() => { throw e; });
-}
 
 function eventName(name) {
   if (typeof name !== 'string') throw invalid('The event name must be a string');

@@ -9,8 +9,10 @@
 // holds records (a kind, then numbers and the UTF-16 lengths of the strings in `text`, in
 // order; -1 = absent); see the table in `#batch`.
 
-import { AsyncQueue, Emitter, hydrateError, isWellFormed, makeError, queryString } from './support.js';
-import { socketHost as host } from './support.js';
+import {
+  AsyncQueue, Emitter, absent, hydrateError, invalid, isObject, isWellFormed, makeError, queryString, read, report,
+  socketHost as host,
+} from './support.js';
 
 /// Bound of each `for await` buffer; past it the oldest messages are dropped.
 const ITERATOR_BUFFER = 10000;
@@ -22,25 +24,7 @@ const CLOSES = ['connectAbort', 'disconnect', 'close'];
 const BAD = ['closed', 'disconnect', 'connectAbort'];
 const BACKOFF = [['initialDelay', 0, MAX_MS], ['multiplier', 1, 1000], ['maxDelay', 0, MAX_MS], ['jitter', 0, 1], ['randomness', 0, MAX_MS]];
 
-const invalid = (m) => makeError('InvalidArgumentsError', m);
 const freed = () => makeError('Error', 'The object was freed (free())');
-const isObject = (v) => typeof v === 'object' && v !== null;
-const absent = (v) => v === undefined || v === null;
-// A property read that a hostile object (a Proxy, a throwing getter) cannot turn into a throw.
-// (no object, no read: a `try` that throws on every emit without options is slow)
-const read = (o, k) => {
-  if (!isObject(o) && typeof o !== 'function') return undefined;
-  try {
-    return o[k];
-  } catch (_) {
-    return undefined;
-  }
-};
-
-function report(e) {
-  if (typeof globalThis.reportError === 'function') globalThis.reportError(e);
-  else setTimeout(() => { throw e; });
-}
 
 // ---- arguments and options -------------------------------------------------------------------
 

@@ -79,10 +79,25 @@ function safeStringify(v) {
   }
 }
 
-function report(e) {
+// Reports an error a listener or callback threw, as an uncaught error (the others still run).
+export function report(e) {
   if (typeof globalThis.reportError === 'function') globalThis.reportError(e);
   else setTimeout(() => { throw e; });
 }
+
+export const invalid = (m) => makeError('InvalidArgumentsError', m);
+export const isObject = (v) => typeof v === 'object' && v !== null;
+export const absent = (v) => v === undefined || v === null;
+// A property read that a hostile object (a Proxy, a throwing getter) cannot turn into a throw
+// (no object, no read: a `try` that throws on every emit without options is slow).
+export const read = (o, k) => {
+  if (!isObject(o) && typeof o !== 'function') return undefined;
+  try {
+    return o[k];
+  } catch (_) {
+    return undefined;
+  }
+};
 
 export class Emitter {
   constructor() {
@@ -172,21 +187,6 @@ export class Emitter {
       }
     }
   }
-  // Delivers until `cut(this)` (a listener unsubscribed or disconnected); returns what was
-  // delivered.
-  emitJsonArray(name, json, undefinedAt) {
-    const arr = JSON.parse(json);
-    for (let i = 0; i < undefinedAt.length; i++) arr[undefinedAt[i]] = undefined;
-    const c = this.cut;
-    for (let i = 0; i < arr.length; i++) {
-      if (this.cut !== c) {
-        arr.length = i;
-        break;
-      }
-      this._deliver(name, arr[i]);
-    }
-    return arr;
-  }
   // A server event: listeners get (data, res); res answers an invoke once. A listener that
   // throws answers with its error; one that returns a Promise answers with its outcome.
   serverEvent(name, data, gen, rid, respond) {
@@ -265,63 +265,9 @@ export class AsyncQueue {
   }
 }
 
-// Gives every instance of `instance`'s class (`Channel`) `for await` support through its
-// `__iterator()`, and a `free()` that closes first (its `__close()`, see closeOnFree).
-export function installAsyncIterator(instance) {
-  const proto = Object.getPrototypeOf(instance);
-  if (proto && !Object.prototype.hasOwnProperty.call(proto, Symbol.asyncIterator)) {
-    Object.defineProperty(proto, Symbol.asyncIterator, {
-      value: function () {
-        return this.__iterator();
-      },
-      configurable: true,
-    });
-    patchFree(proto);
-  }
-}
-
-export function cut(emitter) {
-  emitter.cut = (emitter.cut | 0) + 1;
-}
-
 // Whether a string has no lone surrogates.
 export function isWellFormed(s) {
   return !/\p{Cs}/u.test(s);
-}
-
-// Makes `free()` on the class of `probe` (a wasm-bindgen class with a `__close()` method) close
-// the object before releasing it, then releases `probe` with the original `free` (so it closes
-// nothing). Garbage collection still goes through the finalizer, which closes nothing either.
-export function closeOnFree(probe) {
-  const proto = Object.getPrototypeOf(probe);
-  const free = proto.free;
-  patchFree(proto);
-  free.call(probe);
-}
-
-function patchFree(proto) {
-  const free = proto.free;
-  if (!Object.prototype.hasOwnProperty.call(proto, '__closesOnFree')) {
-    const closing = function () {
-      if (this.__wbg_ptr) {
-        try {
-          this.__close();
-        } catch (e) {
-          report(e);
-        }
-      }
-      free.call(this);
-    };
-    Object.defineProperty(proto, 'free', { value: closing, writable: true, configurable: true });
-    Object.defineProperty(proto, '__closesOnFree', { value: true });
-    if (typeof Symbol.dispose === 'symbol') {
-      Object.defineProperty(proto, Symbol.dispose, { value: closing, writable: true, configurable: true });
-    }
-  }
-}
-
-export function isFunction(v) {
-  return typeof v === 'function';
 }
 
 // `query` option (object or string) -> query string; arrays become repeated keys.
@@ -334,8 +280,4 @@ export function queryString(q) {
     else if (v !== undefined) p.append(k, String(v));
   }
   return p.toString();
-}
-
-export function stringify(v) {
-  return JSON.stringify(v);
 }
