@@ -18,7 +18,7 @@ use crate::engine::socket::{default_token_name, normalize, SocketEngine};
 use crate::error::{ConfigError, Error};
 use crate::proto::table::IdTable;
 use crate::proto::{
-    AuthState, CallOptions, ChannelState, Config, Output, ReplyTo, State, SubscribeOptions,
+    AuthState, CallOptions, ChannelState, Config, Event, ReplyTo, State, SubscribeOptions,
 };
 
 #[cfg(feature = "serde")]
@@ -252,7 +252,7 @@ impl Socket {
         let store = opts.storage.clone().into();
         let inner = Rc::new_cyclic(|me: &Weak<Inner>| {
             let face = me.clone();
-            let sink = Box::new(move |evs: &[Output]| {
+            let sink = Box::new(move |evs: &[Event]| {
                 if let Some(inner) = face.upgrade() {
                     inner.deliver(evs);
                 }
@@ -662,9 +662,9 @@ impl Inner {
     }
 
     /// The engine's events of one pump, in order (no borrow is held across a handler).
-    fn deliver(&self, events: &[Output]) {
+    fn deliver(&self, events: &[Event]) {
         for out in events {
-            if let Output::Settle { id, result } = out {
+            if let Event::Settle { id, result } = out {
                 let settler = self.calls.borrow_mut().remove(*id);
                 if let Some(f) = settler {
                     f(result.clone().map_err(Error::from));
@@ -675,10 +675,10 @@ impl Inner {
         }
     }
 
-    fn event(&self, out: &Output) -> Option<SocketEvent> {
+    fn event(&self, out: &Event) -> Option<SocketEvent> {
         Some(match out.clone() {
-            Output::Connecting => SocketEvent::Connecting,
-            Output::Connect {
+            Event::Connecting => SocketEvent::Connecting,
+            Event::Connect {
                 id,
                 ping_timeout,
                 is_authenticated,
@@ -689,14 +689,14 @@ impl Inner {
                 is_authenticated,
                 auth_error: auth_error.map(|t| Error::from_server_json(&t)),
             },
-            Output::ConnectAbort { code, reason } => SocketEvent::ConnectAbort { code, reason },
-            Output::Disconnect { code, reason } => SocketEvent::Disconnect { code, reason },
-            Output::Closed { code, reason } => SocketEvent::Close { code, reason },
-            Output::Error(e) => SocketEvent::Error(e.into()),
-            Output::Raw(t) => SocketEvent::Raw(t),
-            Output::Reconnecting { attempt, delay } => SocketEvent::Reconnecting { attempt, delay },
-            Output::GiveUp { attempts } => SocketEvent::GiveUp { attempts },
-            Output::ServerEvent { event, data, reply } => SocketEvent::ServerEvent {
+            Event::ConnectAbort { code, reason } => SocketEvent::ConnectAbort { code, reason },
+            Event::Disconnect { code, reason } => SocketEvent::Disconnect { code, reason },
+            Event::Closed { code, reason } => SocketEvent::Close { code, reason },
+            Event::Error(e) => SocketEvent::Error(e.into()),
+            Event::Raw(t) => SocketEvent::Raw(t),
+            Event::Reconnecting { attempt, delay } => SocketEvent::Reconnecting { attempt, delay },
+            Event::GiveUp { attempts } => SocketEvent::GiveUp { attempts },
+            Event::ServerEvent { event, data, reply } => SocketEvent::ServerEvent {
                 event,
                 data,
                 reply: reply.map(|to| Responder {
@@ -704,23 +704,23 @@ impl Inner {
                     to,
                 }),
             },
-            Output::Subscribe(c) => SocketEvent::Subscribe(c),
-            Output::SubscribeFail { channel, error } => SocketEvent::SubscribeFail {
+            Event::Subscribe(c) => SocketEvent::Subscribe(c),
+            Event::SubscribeFail { channel, error } => SocketEvent::SubscribeFail {
                 channel,
                 error: Error::from_server_json(&error),
             },
-            Output::Unsubscribe(c) => SocketEvent::Unsubscribe(c),
-            Output::SubscribeStateChange { channel, old, new } => {
+            Event::Unsubscribe(c) => SocketEvent::Unsubscribe(c),
+            Event::SubscribeStateChange { channel, old, new } => {
                 SocketEvent::SubscribeStateChange { channel, old, new }
             }
-            Output::KickOut { channel, message } => SocketEvent::KickOut { channel, message },
-            Output::Publish { channel, data } => SocketEvent::Publish { channel, data },
-            Output::Authenticate { signed_token } => SocketEvent::Authenticate { signed_token },
-            Output::Deauthenticate { old_signed_token } => {
+            Event::KickOut { channel, message } => SocketEvent::KickOut { channel, message },
+            Event::Publish { channel, data } => SocketEvent::Publish { channel, data },
+            Event::Authenticate { signed_token } => SocketEvent::Authenticate { signed_token },
+            Event::Deauthenticate { old_signed_token } => {
                 SocketEvent::Deauthenticate { old_signed_token }
             }
-            Output::AuthStateChange { old, new } => SocketEvent::AuthStateChange { old, new },
-            _ => return None,
+            Event::AuthStateChange { old, new } => SocketEvent::AuthStateChange { old, new },
+            Event::Settle { .. } => return None, // (settled by `deliver`)
         })
     }
 }

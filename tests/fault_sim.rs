@@ -15,8 +15,8 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use sockline::proto::backoff::{BackoffConfig, XorShift};
 use sockline::proto::{
-    AuthState, BadConnectionKind, CallError, CallId, CallOptions, ChannelState, Config, Output,
-    ReplyTo, Session, State, SubscribeOptions,
+    AuthState, BadConnectionKind, CallError, CallId, CallOptions, ChannelState, Command, Config,
+    Event, Output, ReplyTo, Session, State, SubscribeOptions,
 };
 
 const CODES: [u16; 9] = [1000, 1001, 1006, 4000, 4001, 4008, 4444, 4501, 4999];
@@ -283,12 +283,12 @@ impl Sim {
 
     fn on_output(&mut self, o: Output) {
         match o {
-            Output::Open { gen, .. } => {
+            Output::Command(Command::Open { gen, .. }) => {
                 self.subs_sent.clear();
                 let t = self.now + self.lat();
                 self.schedule(t, Net::OpenResult { gen });
             }
-            Output::LoadToken { gen } => {
+            Output::Command(Command::LoadToken { gen }) => {
                 if self.rng.below(2) == 0 {
                     let token = self.stored_token.clone();
                     self.s.handle_token(gen, token, self.now);
@@ -297,7 +297,7 @@ impl Sim {
                     self.schedule(t, Net::TokenLoaded { gen });
                 }
             }
-            Output::Send { gen, text } => {
+            Output::Command(Command::Send { gen, text }) => {
                 if text.starts_with(r##"{"event":"#subscribe""##) {
                     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
                     let ch = v["data"]["channel"].as_str().unwrap().to_string();
@@ -312,7 +312,7 @@ impl Sim {
                 }
                 self.server_receive(gen, text)
             }
-            Output::Close { gen, code, .. } => {
+            Output::Command(Command::Close { gen, code, .. }) => {
                 assert!(gen <= self.s.generation());
                 assert!(
                     code == 1000 || (3000..=4999).contains(&code),
@@ -324,9 +324,9 @@ impl Sim {
                 let t = self.now + self.lat();
                 self.schedule(t, Net::CloseEcho { gen, code });
             }
-            Output::SaveToken(t) => self.stored_token = Some(t),
-            Output::RemoveToken => self.stored_token = None,
-            Output::Connect { .. } => {
+            Output::Command(Command::SaveToken(t)) => self.stored_token = Some(t),
+            Output::Command(Command::RemoveToken) => self.stored_token = None,
+            Output::Event(Event::Connect { .. }) => {
                 self.stats.connects += 1;
                 self.expected_attempt = 0;
                 self.failed_since_reset = 0;
@@ -341,12 +341,12 @@ impl Sim {
                     }
                 }
             }
-            Output::ConnectAbort { code, .. } => {
+            Output::Event(Event::ConnectAbort { code, .. }) => {
                 self.failed_since_reset += 1;
                 self.last_closed = Some(code);
             }
-            Output::Disconnect { code, .. } => self.last_closed = Some(code),
-            Output::Closed { code, .. } => {
+            Output::Event(Event::Disconnect { code, .. }) => self.last_closed = Some(code),
+            Output::Event(Event::Closed { code, .. }) => {
                 self.last_closed = Some(code);
                 if self.cfg.auto_reconnect && reconnect_code(code) && !self.manual {
                     self.await_followup = Some(code);
@@ -354,7 +354,7 @@ impl Sim {
                     self.await_followup = None;
                 }
             }
-            Output::Reconnecting { attempt, delay } => {
+            Output::Event(Event::Reconnecting { attempt, delay }) => {
                 self.stats.reconnects += 1;
                 let code = self.await_followup.take().unwrap_or_else(|| {
                     panic!(
@@ -375,7 +375,7 @@ impl Sim {
                 }
                 assert!(self.s.pending_reconnect() || delay == 0.0);
             }
-            Output::GiveUp { attempts } => {
+            Output::Event(Event::GiveUp { attempts }) => {
                 self.stats.give_ups += 1;
                 self.await_followup.take().expect("giveUp without a close");
                 let max = self
@@ -390,12 +390,12 @@ impl Sim {
                 );
                 assert!(!self.s.pending_reconnect());
             }
-            Output::Settle { id, result } => self.on_settle(id, result),
-            Output::ServerEvent { reply: Some(r), .. } => self.replies.push(r),
-            Output::SubscribeFail { channel, .. } => {
+            Output::Event(Event::Settle { id, result }) => self.on_settle(id, result),
+            Output::Event(Event::ServerEvent { reply: Some(r), .. }) => self.replies.push(r),
+            Output::Event(Event::SubscribeFail { channel, .. }) => {
                 assert_eq!(channel, "forbidden", "only `forbidden` is refused");
             }
-            Output::Raw(t) => panic!("the server sent nothing raw, got Raw({t:?})"),
+            Output::Event(Event::Raw(t)) => panic!("the server sent nothing raw, got Raw({t:?})"),
             _ => {}
         }
     }

@@ -7,8 +7,8 @@
 use sockline::proto::backoff::BackoffConfig;
 use sockline::proto::session::RESERVED_EVENTS;
 use sockline::proto::{
-    AuthState, BadConnectionKind, CallError, CallId, CallOptions, ChannelState, Config, Output,
-    ReplyTo, Session, SessionError, State, SubscribeOptions,
+    AuthState, BadConnectionKind, CallError, CallId, CallOptions, ChannelState, Command, Config,
+    Event, Output, ReplyTo, Session, SessionError, State, SubscribeOptions,
 };
 
 const URL: &str = "ws://127.0.0.1:8000/socketcluster/";
@@ -54,7 +54,7 @@ impl H {
     /// Moves the session's outputs into `buf`, recording sent frames.
     fn sync(&mut self) {
         while let Some(o) = self.s.poll_output() {
-            if let Output::Send { text, .. } = &o {
+            if let Output::Command(Command::Send { text, .. }) = &o {
                 self.sent.push(text.clone());
             }
             self.buf.push(o);
@@ -89,7 +89,10 @@ impl H {
         let g = self.gen();
         self.s.handle_open(g, self.now);
         let mut v = self.out();
-        assert!(v.contains(&Output::LoadToken { gen: g }), "{v:?}");
+        assert!(
+            v.contains(&Output::Command(Command::LoadToken { gen: g })),
+            "{v:?}"
+        );
         self.s.handle_token(g, token.map(str::to_string), self.now);
         v.extend(self.out());
         v
@@ -171,7 +174,7 @@ impl H {
 fn sends(v: &[Output]) -> Vec<String> {
     v.iter()
         .filter_map(|o| match o {
-            Output::Send { text, .. } => Some(text.clone()),
+            Output::Command(Command::Send { text, .. }) => Some(text.clone()),
             _ => None,
         })
         .collect()
@@ -190,7 +193,7 @@ fn cid(t: &str) -> u64 {
 fn settles(v: &[Output]) -> Vec<(CallId, Result<Option<String>, CallError>)> {
     v.iter()
         .filter_map(|o| match o {
-            Output::Settle { id, result } => Some((*id, result.clone())),
+            Output::Event(Event::Settle { id, result }) => Some((*id, result.clone())),
             _ => None,
         })
         .collect()
@@ -212,7 +215,7 @@ fn ms(n: f64) -> CallOptions {
 fn reconnecting(v: &[Output]) -> Vec<(u32, f64)> {
     v.iter()
         .filter_map(|o| match o {
-            Output::Reconnecting { attempt, delay } => Some((*attempt, *delay)),
+            Output::Event(Event::Reconnecting { attempt, delay }) => Some((*attempt, *delay)),
             _ => None,
         })
         .collect()
@@ -247,11 +250,11 @@ fn handshake_frame_connect_output_and_id() {
     assert_eq!(
         v,
         vec![
-            Output::Connecting,
-            Output::Open {
+            Output::Event(Event::Connecting),
+            Output::Command(Command::Open {
                 gen: 1,
                 url: URL.to_string()
-            }
+            })
         ]
     );
     assert_eq!(h.s.state(), State::Connecting);
@@ -267,12 +270,12 @@ fn handshake_frame_connect_output_and_id() {
     );
     assert_eq!(
         v,
-        vec![Output::Connect {
+        vec![Output::Event(Event::Connect {
             id: SOCKET_ID.to_string(),
             ping_timeout: 30000.0,
             is_authenticated: false,
             auth_error: None,
-        }]
+        })]
     );
     assert_eq!(h.s.state(), State::Open);
     assert_eq!(h.s.id(), Some(SOCKET_ID));
@@ -303,7 +306,10 @@ fn no_pong_before_the_handshake_is_sent() {
     h.s.handle_text(g, "", 0.0);
     assert!(h.out().is_empty());
     h.s.handle_open(g, 0.0);
-    assert_eq!(h.out(), vec![Output::LoadToken { gen: g }]);
+    assert_eq!(
+        h.out(),
+        vec![Output::Command(Command::LoadToken { gen: g })]
+    );
     h.s.handle_text(g, "", 1.0);
     h.s.handle_text(g, r##"{"event":"hello","data":1}"##, 1.0);
     assert!(h.out().is_empty(), "nothing may go out before #handshake");
@@ -323,15 +329,18 @@ fn ping_pong_protocol_2() {
     let v = h.server("");
     assert_eq!(
         v,
-        vec![Output::Send {
+        vec![Output::Command(Command::Send {
             gen: 1,
             text: String::new()
-        }]
+        })]
     );
     // The ping pushed the deadline: 20 000 + 30 000.
     assert_eq!(h.s.poll_timeout(), Some(50_000.0));
     // "#1" is not a ping in protocol 2.
-    assert_eq!(h.server("#1"), vec![Output::Raw("#1".to_string())]);
+    assert_eq!(
+        h.server("#1"),
+        vec![Output::Event(Event::Raw("#1".to_string()))]
+    );
     assert!(h.advance(29_999.0).is_empty());
     assert_eq!(h.s.state(), State::Open);
 }
@@ -345,13 +354,13 @@ fn ping_pong_protocol_1() {
     h.establish();
     assert_eq!(
         h.server("#1"),
-        vec![Output::Send {
+        vec![Output::Command(Command::Send {
             gen: 1,
             text: "#2".to_string()
-        }]
+        })]
     );
     // An empty frame is not a ping in protocol 1.
-    assert_eq!(h.server(""), vec![Output::Raw(String::new())]);
+    assert_eq!(h.server(""), vec![Output::Event(Event::Raw(String::new()))]);
 }
 
 #[test]
@@ -366,32 +375,32 @@ fn ping_timeout_closes_4000_and_reconnects_immediately() {
     assert_eq!(
         v,
         vec![
-            Output::Close {
+            Output::Command(Command::Close {
                 gen: 1,
                 code: 4000,
                 reason: reason.clone()
-            },
-            Output::Disconnect {
+            }),
+            Output::Event(Event::Disconnect {
                 code: 4000,
                 reason: reason.clone()
-            },
-            Output::Closed {
+            }),
+            Output::Event(Event::Closed {
                 code: 4000,
                 reason: reason.clone()
-            },
-            Output::Error(SessionError::Protocol {
+            }),
+            Output::Event(Event::Error(SessionError::Protocol {
                 code: 4000,
                 message: reason
-            }),
-            Output::Reconnecting {
+            })),
+            Output::Event(Event::Reconnecting {
                 attempt: 1,
                 delay: 0.0
-            },
-            Output::Connecting,
-            Output::Open {
+            }),
+            Output::Event(Event::Connecting),
+            Output::Command(Command::Open {
                 gen: 2,
                 url: URL.to_string()
-            },
+            }),
         ]
     );
     assert_eq!(h.now, 40_000.0);
@@ -417,20 +426,20 @@ fn stale_socket_detected_on_emit_and_on_wake() {
     h.now = 100_000.0;
     let id = h.emit("x", "1", CallOptions::default());
     let v = h.out();
-    assert!(v.contains(&Output::Close {
+    assert!(v.contains(&Output::Command(Command::Close {
         gen: 1,
         code: 4000,
         reason: "Server ping timed out".into()
-    }));
+    })));
     assert_eq!(reconnecting(&v), vec![(1, 0.0)]);
     // The emit waits for the new connection instead of going into the dead socket.
     assert!(sends(&v).is_empty());
     assert_eq!(h.s.outbox_len(), 1);
     let v = h.advance(0.0);
-    assert!(v.contains(&Output::Open {
+    assert!(v.contains(&Output::Command(Command::Open {
         gen: 2,
         url: URL.into()
-    }));
+    })));
     h.open(None);
     let v = h.reply_handshake(&H::handshake_data(false));
     let sent = sends(&v);
@@ -442,15 +451,15 @@ fn stale_socket_detected_on_emit_and_on_wake() {
     h.now += 31_000.0;
     h.s.handle_wake(h.now);
     let v = h.out();
-    assert!(v.contains(&Output::Close {
+    assert!(v.contains(&Output::Command(Command::Close {
         gen: 2,
         code: 4000,
         reason: "Server ping timed out".into()
-    }));
-    assert!(v.contains(&Output::Open {
+    })));
+    assert!(v.contains(&Output::Command(Command::Open {
         gen: 3,
         url: URL.into()
-    }));
+    })));
 }
 
 #[test]
@@ -465,23 +474,23 @@ fn connect_timeout_closes_4007() {
     assert_eq!(
         v[..4],
         [
-            Output::Close {
+            Output::Command(Command::Close {
                 gen: 1,
                 code: 4007,
                 reason: reason.clone()
-            },
-            Output::ConnectAbort {
+            }),
+            Output::Event(Event::ConnectAbort {
                 code: 4007,
                 reason: reason.clone()
-            },
-            Output::Closed {
+            }),
+            Output::Event(Event::Closed {
                 code: 4007,
                 reason: reason.clone()
-            },
-            Output::Error(SessionError::Protocol {
+            }),
+            Output::Event(Event::Error(SessionError::Protocol {
                 code: 4007,
                 message: reason
-            }),
+            })),
         ]
     );
     let r = reconnecting(&v);
@@ -501,10 +510,10 @@ fn connect_timeout_closes_4007() {
     let v = h.advance(1.0);
     assert_eq!(
         v[1],
-        Output::ConnectAbort {
+        Output::Event(Event::ConnectAbort {
             code: 4007,
             reason: "Client connection establishment timed out".into()
-        }
+        })
     );
 }
 
@@ -518,13 +527,13 @@ fn handshake_rejected_closes_with_status_code() {
     let v = h.server(&format!(r##"{{"rid":1,"error":{err}}}"##));
     assert_eq!(
         v[0],
-        Output::Error(SessionError::Handshake(err.to_string()))
+        Output::Event(Event::Error(SessionError::Handshake(err.to_string())))
     );
-    assert!(v.contains(&Output::Close {
+    assert!(v.contains(&Output::Command(Command::Close {
         gen: 1,
         code: 4501,
         reason: String::new()
-    }));
+    })));
     assert!(reconnecting(&v).is_empty());
     assert!(!h.s.pending_reconnect());
     assert_eq!(h.s.state(), State::Closed);
@@ -534,10 +543,10 @@ fn handshake_rejected_closes_with_status_code() {
     h.connect();
     h.open(None);
     let v = h.server(r##"{"rid":1,"error":{"message":"nope"}}"##);
-    assert!(v.contains(&Output::ConnectAbort {
+    assert!(v.contains(&Output::Event(Event::ConnectAbort {
         code: 4003,
         reason: "Failed to complete handshake".into()
-    }));
+    })));
     assert_eq!(reconnecting(&v).len(), 1);
 }
 
@@ -621,8 +630,8 @@ fn connection_lost_before_ack_settles_before_disconnect() {
     h.establish();
     let id = h.emit("noSuchProc", "1", CallOptions::default());
     let v = h.close(1006);
-    let settle = pos(&v, |o| matches!(o, Output::Settle { .. }));
-    let disconnect = pos(&v, |o| matches!(o, Output::Disconnect { .. }));
+    let settle = pos(&v, |o| matches!(o, Output::Event(Event::Settle { .. })));
+    let disconnect = pos(&v, |o| matches!(o, Output::Event(Event::Disconnect { .. })));
     assert!(settle < disconnect, "{v:?}");
     assert_eq!(
         settles(&v),
@@ -645,7 +654,7 @@ fn connection_lost_before_ack_settles_before_disconnect() {
     let v = h.out();
     assert_eq!(
         v[0],
-        Output::Settle {
+        Output::Event(Event::Settle {
             id,
             result: Err(CallError::BadConnection {
                 kind: BadConnectionKind::Disconnect,
@@ -653,12 +662,12 @@ fn connection_lost_before_ack_settles_before_disconnect() {
                 reason: "bye from server".into(),
                 event: "noSuchProc".into()
             })
-        }
+        })
     );
-    assert!(v.contains(&Output::Disconnect {
+    assert!(v.contains(&Output::Event(Event::Disconnect {
         code: 4444,
         reason: "bye from server".into()
-    }));
+    })));
 }
 
 #[test]
@@ -717,7 +726,11 @@ fn non_json_and_unknown_shapes_are_raw() {
         "[1,",
         "#2",
     ] {
-        assert_eq!(h.server(f), vec![Output::Raw(f.to_string())], "{f}");
+        assert_eq!(
+            h.server(f),
+            vec![Output::Event(Event::Raw(f.to_string()))],
+            "{f}"
+        );
     }
     assert_usable(&mut h);
 }
@@ -735,25 +748,25 @@ fn batches_dispatch_in_order() {
     assert_eq!(
         v,
         vec![
-            Output::ServerEvent {
+            Output::Event(Event::ServerEvent {
                 event: "b".into(),
                 data: Some("1".into()),
                 reply: None
-            },
-            Output::ServerEvent {
+            }),
+            Output::Event(Event::ServerEvent {
                 event: "b".into(),
                 data: Some("2".into()),
                 reply: None
-            },
-            Output::Publish {
+            }),
+            Output::Event(Event::Publish {
                 channel: "news".into(),
                 data: Some("\"batched pub\"".into())
-            },
-            Output::Raw("7".into()),
-            Output::Settle {
+            }),
+            Output::Event(Event::Raw("7".into())),
+            Output::Event(Event::Settle {
                 id,
                 result: Ok(Some("\"r\"".into()))
-            },
+            }),
         ]
     );
 }
@@ -769,11 +782,11 @@ fn server_invoke_is_answered_with_its_rid() {
     };
     assert_eq!(
         v,
-        vec![Output::ServerEvent {
+        vec![Output::Event(Event::ServerEvent {
             event: "clientProc".into(),
             data: Some(r##"{"x":1}"##.into()),
             reply: Some(reply.clone())
-        }]
+        })]
     );
     h.s.respond(&reply, Ok(Some(r##"{"ok":true}"##.into())));
     assert_eq!(
@@ -805,11 +818,11 @@ fn server_invoke_is_answered_with_its_rid() {
     // A string cid is a transmit.
     assert_eq!(
         h.server(r##"{"event":"x","cid":"11"}"##),
-        vec![Output::ServerEvent {
+        vec![Output::Event(Event::ServerEvent {
             event: "x".into(),
             data: None,
             reply: None
-        }]
+        })]
     );
     // An answer for a connection that is gone is dropped.
     h.close(1006);
@@ -826,19 +839,23 @@ fn reserved_event_names_go_to_raw() {
     h.establish();
     for name in RESERVED_EVENTS {
         let f = format!(r##"{{"event":"{name}","data":1}}"##);
-        assert_eq!(h.server(&f), vec![Output::Raw(f.clone())], "{name}");
+        assert_eq!(
+            h.server(&f),
+            vec![Output::Event(Event::Raw(f.clone()))],
+            "{name}"
+        );
     }
     // Invoke form: still raw, nothing answered.
     let v = h.server(r##"{"event":"connect","data":1,"cid":5}"##);
-    assert!(matches!(&v[..], [Output::Raw(_)]), "{v:?}");
+    assert!(matches!(&v[..], [Output::Event(Event::Raw(_))]), "{v:?}");
     // `#`-names other than the reserved protocol ones are ordinary events in protocol 2.
     assert_eq!(
         h.server(r##"{"event":"#custom","data":1}"##),
-        vec![Output::ServerEvent {
+        vec![Output::Event(Event::ServerEvent {
             event: "#custom".into(),
             data: Some("1".into()),
             reply: None
-        }]
+        })]
     );
     assert_usable(&mut h);
 }
@@ -866,12 +883,12 @@ fn subscribe_ack_transitions() {
     assert_eq!(
         v,
         vec![
-            Output::SubscribeStateChange {
+            Output::Event(Event::SubscribeStateChange {
                 channel: "news".into(),
                 old: ChannelState::Pending,
                 new: ChannelState::Subscribed
-            },
-            Output::Subscribe("news".into())
+            }),
+            Output::Event(Event::Subscribe("news".into()))
         ]
     );
     assert_eq!(h.s.channel_state("news"), ChannelState::Subscribed);
@@ -904,15 +921,15 @@ fn subscribe_refusal_removes_the_channel_without_retry() {
     assert_eq!(
         v,
         vec![
-            Output::SubscribeStateChange {
+            Output::Event(Event::SubscribeStateChange {
                 channel: "forbidden".into(),
                 old: ChannelState::Pending,
                 new: ChannelState::Unsubscribed
-            },
-            Output::SubscribeFail {
+            }),
+            Output::Event(Event::SubscribeFail {
                 channel: "forbidden".into(),
                 error: err.into()
-            }
+            })
         ]
     );
     assert_eq!(h.s.channel_state("forbidden"), ChannelState::Unsubscribed);
@@ -959,16 +976,16 @@ fn resubscription_after_reconnect_priority_then_insertion_wait_for_auth_held_bac
 
     let v = h.close(1006);
     for n in ["a", "b", "c", "e"] {
-        assert!(v.contains(&Output::SubscribeStateChange {
+        assert!(v.contains(&Output::Event(Event::SubscribeStateChange {
             channel: n.into(),
             old: ChannelState::Subscribed,
             new: ChannelState::Pending
-        }));
-        assert!(v.contains(&Output::Unsubscribe(n.into())));
+        })));
+        assert!(v.contains(&Output::Event(Event::Unsubscribe(n.into()))));
         assert_eq!(h.s.channel_state(n), ChannelState::Pending);
     }
-    let unsub = pos(&v, |o| matches!(o, Output::Unsubscribe(_)));
-    let disc = pos(&v, |o| matches!(o, Output::Disconnect { .. }));
+    let unsub = pos(&v, |o| matches!(o, Output::Event(Event::Unsubscribe(_))));
+    let disc = pos(&v, |o| matches!(o, Output::Event(Event::Disconnect { .. })));
     assert!(unsub < disc);
     let (_, delay) = reconnecting(&v)[0];
     h.advance(1.0);
@@ -987,10 +1004,10 @@ fn resubscription_after_reconnect_priority_then_insertion_wait_for_auth_held_bac
         })
         .collect();
     assert_eq!(order, ["b", "c", "a", "e", "queued"]);
-    let connect = pos(&v, |o| matches!(o, Output::Connect { .. }));
+    let connect = pos(&v, |o| matches!(o, Output::Event(Event::Connect { .. })));
     let last_sub = v
         .iter()
-        .rposition(|o| matches!(o, Output::Send { text, .. } if text.contains("#subscribe")))
+        .rposition(|o| matches!(o, Output::Command(Command::Send { text, .. }) if text.contains("#subscribe")))
         .unwrap();
     assert!(last_sub < connect);
     for t in sends(&v).iter().take(4) {
@@ -1000,9 +1017,11 @@ fn resubscription_after_reconnect_priority_then_insertion_wait_for_auth_held_bac
     let v = h.server(&format!(
         r##"{{"event":"#setAuthToken","data":{{"token":"{ALICE}"}}}}"##
     ));
-    assert_eq!(v[0], Output::SaveToken(ALICE.into()));
-    let sub = pos(&v, |o| matches!(o, Output::Send { .. }));
-    let change = pos(&v, |o| matches!(o, Output::AuthStateChange { .. }));
+    assert_eq!(v[0], Output::Command(Command::SaveToken(ALICE.into())));
+    let sub = pos(&v, |o| matches!(o, Output::Command(Command::Send { .. })));
+    let change = pos(&v, |o| {
+        matches!(o, Output::Event(Event::AuthStateChange { .. }))
+    });
     assert!(sub < change, "{v:?}");
     let t = &sends(&v)[0];
     assert_eq!(
@@ -1087,10 +1106,10 @@ fn wait_for_auth_channel_held_back_after_reconnect_without_valid_token() {
         r##"{"id":"x","pingTimeout":30000,"isAuthenticated":false,"authError":{"name":"AuthTokenInvalidError","message":"invalid token","isBadToken":true}}"##,
     );
     assert!(sends(&v).is_empty(), "{v:?}");
-    assert!(v.contains(&Output::AuthStateChange {
+    assert!(v.contains(&Output::Event(Event::AuthStateChange {
         old: AuthState::Authenticated,
         new: AuthState::Unauthenticated
-    }));
+    })));
     assert_eq!(h.s.channel_state("secret"), ChannelState::Pending);
 }
 
@@ -1104,16 +1123,16 @@ fn kick_out_removes_the_channel_and_sends_nothing() {
     assert_eq!(
         v,
         vec![
-            Output::KickOut {
+            Output::Event(Event::KickOut {
                 channel: "k1".into(),
                 message: Some("\"kicked for test\"".into())
-            },
-            Output::SubscribeStateChange {
+            }),
+            Output::Event(Event::SubscribeStateChange {
                 channel: "k1".into(),
                 old: ChannelState::Subscribed,
                 new: ChannelState::Unsubscribed
-            },
-            Output::Unsubscribe("k1".into())
+            }),
+            Output::Event(Event::Unsubscribe("k1".into()))
         ]
     );
     assert!(sends(&v).is_empty());
@@ -1172,17 +1191,17 @@ fn publish_is_delivered_only_for_pending_or_subscribed_channels() {
     };
     assert_eq!(
         h.server(&p("news")),
-        vec![Output::Publish {
+        vec![Output::Event(Event::Publish {
             channel: "news".into(),
             data: Some(r##"{"n":1}"##.into())
-        }]
+        })]
     );
     assert_eq!(
         h.server(&p("pend")),
-        vec![Output::Publish {
+        vec![Output::Event(Event::Publish {
             channel: "pend".into(),
             data: Some(r##"{"n":1}"##.into())
-        }]
+        })]
     );
     assert!(h.server(&p("other")).is_empty());
     h.s.unsubscribe("news", h.now);
@@ -1207,18 +1226,18 @@ fn unsubscribe_sends_only_while_open() {
         sends(&v),
         vec![r##"{"event":"#unsubscribe","data":"news"}"##.to_string()]
     );
-    assert!(v.contains(&Output::SubscribeStateChange {
+    assert!(v.contains(&Output::Event(Event::SubscribeStateChange {
         channel: "news".into(),
         old: ChannelState::Subscribed,
         new: ChannelState::Unsubscribed
-    }));
+    })));
     assert!(!h.s.has_channel("news"));
     // While waiting for a reconnect: removed at once, nothing sent.
     h.close(1006);
     h.s.unsubscribe("sports", h.now);
     let v = h.out();
     assert!(sends(&v).is_empty());
-    assert!(v.contains(&Output::Unsubscribe("sports".into())));
+    assert!(v.contains(&Output::Event(Event::Unsubscribe("sports".into()))));
     assert!(!h.s.has_channel("sports"));
     h.advance(60_000.0);
     h.open(None);
@@ -1289,7 +1308,9 @@ fn outbox_limit_rejects_with_outbox_full() {
     h.s.transmit("d", None, h.now);
     assert_eq!(
         h.out(),
-        vec![Output::Error(SessionError::OutboxFull { limit: 2 })]
+        vec![Output::Event(Event::Error(SessionError::OutboxFull {
+            limit: 2
+        }))]
     );
     assert_eq!(h.s.outbox_len(), 2);
 }
@@ -1357,18 +1378,19 @@ fn calls_while_closed_for_good_reject_with_closed() {
     let v = h.out();
     assert_eq!(
         v[0],
-        Output::Close {
+        Output::Command(Command::Close {
             gen: 1,
             code: 1000,
             reason: "bye".into()
-        }
+        })
     );
-    assert!(v.contains(&Output::Disconnect {
+    assert!(v.contains(&Output::Event(Event::Disconnect {
         code: 1000,
         reason: "bye".into()
-    }));
+    })));
     assert!(
-        !v.iter().any(|o| matches!(o, Output::Error(_))),
+        !v.iter()
+            .any(|o| matches!(o, Output::Event(Event::Error(_)))),
         "1000 is not an error"
     );
     assert_eq!(h.s.state(), State::Closed);
@@ -1407,15 +1429,19 @@ fn emitting_during_a_backoff_wait_does_not_connect_early() {
     h.s.publish("ch", None, CallOptions::default(), h.now)
         .unwrap();
     let v = h.out();
-    assert!(!v.iter().any(|o| matches!(o, Output::Open { .. })), "{v:?}");
+    assert!(
+        !v.iter()
+            .any(|o| matches!(o, Output::Command(Command::Open { .. }))),
+        "{v:?}"
+    );
     assert_eq!(h.s.state(), State::Closed);
     assert_eq!(h.s.outbox_len(), 3);
     assert!(h.advance(delay - 100.0 - 1.0).is_empty());
     let v = h.advance(1.0);
-    assert!(v.contains(&Output::Open {
+    assert!(v.contains(&Output::Command(Command::Open {
         gen: 2,
         url: URL.into()
-    }));
+    })));
     h.open(None);
     let v = h.reply_handshake(&H::handshake_data(false));
     assert_eq!(sends(&v).len(), 3);
@@ -1432,10 +1458,10 @@ fn online_cuts_a_backoff_wait_short() {
     h.advance(10.0);
     h.s.handle_online(h.now);
     let v = h.out();
-    assert!(v.contains(&Output::Open {
+    assert!(v.contains(&Output::Command(Command::Open {
         gen: 2,
         url: URL.into()
-    }));
+    })));
     // Online without a pending wait: nothing.
     h.s.handle_online(h.now);
     assert!(h.out().is_empty());
@@ -1490,10 +1516,10 @@ fn close_code_policy() {
         let v = h.close(code);
         assert_eq!(reconnecting(&v), vec![(1, 0.0)], "{code}");
         let v = h.advance(0.0);
-        assert!(v.contains(&Output::Open {
+        assert!(v.contains(&Output::Command(Command::Open {
             gen: 2,
             url: URL.into()
-        }));
+        })));
         // That attempt is refused: attempt 2 uses backoff step 1.
         let v = h.close(1006);
         let r = reconnecting(&v);
@@ -1526,9 +1552,12 @@ fn close_code_policy() {
             "{code}: {r:?}"
         );
         assert!(h.s.pending_reconnect());
-        let errs = v
-            .iter()
-            .any(|o| matches!(o, Output::Error(SessionError::Protocol { .. })));
+        let errs = v.iter().any(|o| {
+            matches!(
+                o,
+                Output::Event(Event::Error(SessionError::Protocol { .. }))
+            )
+        });
         assert_eq!(errs, code != 1001, "{code}");
     }
 }
@@ -1587,9 +1616,9 @@ fn max_attempts_gives_up_then_connect_works() {
     assert_eq!(h.s.state(), State::Connecting);
     let v = h.close(1006);
     assert!(reconnecting(&v).is_empty(), "{v:?}");
-    assert!(v.contains(&Output::GiveUp { attempts: 3 }));
-    let give_up = pos(&v, |o| matches!(o, Output::GiveUp { .. }));
-    let closed = pos(&v, |o| matches!(o, Output::Closed { .. }));
+    assert!(v.contains(&Output::Event(Event::GiveUp { attempts: 3 })));
+    let give_up = pos(&v, |o| matches!(o, Output::Event(Event::GiveUp { .. })));
+    let closed = pos(&v, |o| matches!(o, Output::Event(Event::Closed { .. })));
     assert!(closed < give_up);
     assert_eq!(
         settles(&v),
@@ -1754,19 +1783,19 @@ fn handshake_with_a_token_authenticates() {
     assert_eq!(
         v,
         vec![
-            Output::AuthStateChange {
+            Output::Event(Event::AuthStateChange {
                 old: AuthState::Unauthenticated,
                 new: AuthState::Authenticated
-            },
-            Output::Authenticate {
+            }),
+            Output::Event(Event::Authenticate {
                 signed_token: ALICE.into()
-            },
-            Output::Connect {
+            }),
+            Output::Event(Event::Connect {
                 id: SOCKET_ID.into(),
                 ping_timeout: 30000.0,
                 is_authenticated: true,
                 auth_error: None
-            }
+            })
         ]
     );
     assert_eq!(h.s.auth_state(), AuthState::Authenticated);
@@ -1778,10 +1807,10 @@ fn handshake_with_a_token_authenticates() {
     let v = h.reply_handshake(&H::handshake_data(true));
     assert!(!v
         .iter()
-        .any(|o| matches!(o, Output::AuthStateChange { .. })));
-    assert!(v.contains(&Output::Authenticate {
+        .any(|o| matches!(o, Output::Event(Event::AuthStateChange { .. }))));
+    assert!(v.contains(&Output::Event(Event::Authenticate {
         signed_token: ALICE.into()
-    }));
+    })));
 }
 
 #[test]
@@ -1795,17 +1824,17 @@ fn auth_error_and_remove_auth_token() {
     ));
     assert_eq!(
         v,
-        vec![Output::Connect {
+        vec![Output::Event(Event::Connect {
             id: "WnHtMfxt7Du2ZryNAAAD".into(),
             ping_timeout: 30000.0,
             is_authenticated: false,
             auth_error: Some(err.into())
-        }]
+        })]
     );
     assert_eq!(h.s.auth_state(), AuthState::Unauthenticated);
     assert_eq!(
         h.server(r##"{"event":"#removeAuthToken"}"##),
-        vec![Output::RemoveToken]
+        vec![Output::Command(Command::RemoveToken)]
     );
     // When authenticated, #removeAuthToken also deauthenticates.
     h.server(&format!(
@@ -1816,18 +1845,18 @@ fn auth_error_and_remove_auth_token() {
     assert_eq!(
         v,
         vec![
-            Output::RemoveToken,
-            Output::AuthStateChange {
+            Output::Command(Command::RemoveToken),
+            Output::Event(Event::AuthStateChange {
                 old: AuthState::Authenticated,
                 new: AuthState::Unauthenticated
-            },
-            Output::Deauthenticate {
+            }),
+            Output::Event(Event::Deauthenticate {
                 old_signed_token: Some(ALICE.into())
-            },
-            Output::Send {
+            }),
+            Output::Command(Command::Send {
                 gen: 1,
                 text: r##"{"rid":9}"##.into()
-            }
+            })
         ]
     );
     assert_eq!(h.s.signed_token(), None);
@@ -1856,20 +1885,25 @@ fn malformed_stored_jwt_reports_bad_auth_token_without_panic() {
         h.open(Some(token));
         let v = h.reply_handshake(&H::handshake_data(true));
         assert!(
-            v.iter()
-                .any(|o| matches!(o, Output::Error(SessionError::BadAuthToken(_)))),
+            v.iter().any(|o| matches!(
+                o,
+                Output::Event(Event::Error(SessionError::BadAuthToken(_)))
+            )),
             "{token:?}: {v:?}"
         );
-        assert!(v.iter().any(|o| matches!(o, Output::Connect { .. })));
+        assert!(v
+            .iter()
+            .any(|o| matches!(o, Output::Event(Event::Connect { .. }))));
         assert_usable(&mut h);
     }
     // Pushed by the server, too.
     let mut h = H::new(cfg());
     h.establish();
     let v = h.server(r##"{"event":"#setAuthToken","data":{"token":"not.a.jwt"}}"##);
-    assert!(v
-        .iter()
-        .any(|o| matches!(o, Output::Error(SessionError::BadAuthToken(_)))));
+    assert!(v.iter().any(|o| matches!(
+        o,
+        Output::Event(Event::Error(SessionError::BadAuthToken(_)))
+    )));
     assert_usable(&mut h);
 }
 
@@ -1889,18 +1923,18 @@ fn authenticate_success_and_failure() {
     assert_eq!(
         v,
         vec![
-            Output::SaveToken(ALICE.into()),
-            Output::AuthStateChange {
+            Output::Command(Command::SaveToken(ALICE.into())),
+            Output::Event(Event::AuthStateChange {
                 old: AuthState::Unauthenticated,
                 new: AuthState::Authenticated
-            },
-            Output::Authenticate {
+            }),
+            Output::Event(Event::Authenticate {
                 signed_token: ALICE.into()
-            },
-            Output::Settle {
+            }),
+            Output::Event(Event::Settle {
                 id,
                 result: Ok(Some(data.into()))
-            }
+            })
         ]
     );
     // A refused token: the call rejects with the server's error and the socket deauthenticates.
@@ -1908,12 +1942,14 @@ fn authenticate_success_and_failure() {
     let c = cid(&sends(&h.out())[0]);
     let err = r##"{"name":"AuthTokenInvalidError","message":"invalid token","isBadToken":true}"##;
     let v = h.server(&format!(r##"{{"rid":{c},"error":{err}}}"##));
-    assert!(v.contains(&Output::AuthStateChange {
+    assert!(v.contains(&Output::Event(Event::AuthStateChange {
         old: AuthState::Authenticated,
         new: AuthState::Unauthenticated
-    }));
+    })));
     assert_eq!(settles(&v), vec![(id, Err(CallError::Server(err.into())))]);
-    assert!(!v.iter().any(|o| matches!(o, Output::SaveToken(_))));
+    assert!(!v
+        .iter()
+        .any(|o| matches!(o, Output::Command(Command::SaveToken(_)))));
     // Blocked but not a bad token: resolves with isAuthenticated false.
     let id = h.s.authenticate(ALICE, h.now).unwrap();
     let c = cid(&sends(&h.out())[0]);
@@ -1935,18 +1971,18 @@ fn deauthenticate_removes_token_and_tells_the_server() {
     assert_eq!(
         v,
         vec![
-            Output::RemoveToken,
-            Output::Send {
+            Output::Command(Command::RemoveToken),
+            Output::Command(Command::Send {
                 gen: 1,
                 text: r##"{"event":"#removeAuthToken"}"##.into()
-            },
-            Output::AuthStateChange {
+            }),
+            Output::Event(Event::AuthStateChange {
                 old: AuthState::Authenticated,
                 new: AuthState::Unauthenticated
-            },
-            Output::Deauthenticate {
+            }),
+            Output::Event(Event::Deauthenticate {
                 old_signed_token: Some(ALICE.into())
-            }
+            })
         ]
     );
 }
@@ -1964,20 +2000,23 @@ fn bad_input_never_panics_and_the_session_stays_usable() {
         "]".repeat(100_000)
     );
     let v = h.server(&deep_ok);
-    assert!(matches!(&v[..], [Output::ServerEvent { event, .. }] if event == "deep"));
+    assert!(matches!(&v[..], [Output::Event(Event::ServerEvent { event, .. })] if event == "deep"));
     let deep_bad = format!(
         r##"{{"event":"deep","data":{}}}"##,
         "{\"a\":".repeat(100_000)
     );
-    assert!(matches!(&h.server(&deep_bad)[..], [Output::Raw(_)]));
+    assert!(matches!(
+        &h.server(&deep_bad)[..],
+        [Output::Event(Event::Raw(_))]
+    ));
     assert!(matches!(
         &h.server(&"[".repeat(200_000))[..],
-        [Output::Raw(_)]
+        [Output::Event(Event::Raw(_))]
     ));
     let huge = format!(r##"{{"event":"huge","data":"{}"}}"##, "x".repeat(8 << 20));
     let v = h.server(&huge);
     assert!(
-        matches!(&v[..], [Output::ServerEvent { data: Some(d), .. }] if d.len() == (8 << 20) + 2)
+        matches!(&v[..], [Output::Event(Event::ServerEvent { data: Some(d), .. })] if d.len() == (8 << 20) + 2)
     );
     let huge_batch = format!("[{}]", vec![r##"{"event":"b"}"##; 50_000].join(","));
     assert_eq!(h.server(&huge_batch).len(), 50_000);
@@ -2001,7 +2040,8 @@ fn bad_input_never_panics_and_the_session_stays_usable() {
     for f in quiet {
         let v = h.server(f);
         assert!(
-            v.iter().all(|o| !matches!(o, Output::Close { .. })),
+            v.iter()
+                .all(|o| !matches!(o, Output::Command(Command::Close { .. }))),
             "{f}: {v:?}"
         );
         assert!(sends(&v).is_empty(), "{f}: {v:?}");
@@ -2043,7 +2083,8 @@ fn malformed_handshake_replies_do_not_panic() {
         h.open(None);
         let v = h.reply_handshake(data);
         assert!(
-            v.iter().any(|o| matches!(o, Output::Connect { .. })),
+            v.iter()
+                .any(|o| matches!(o, Output::Event(Event::Connect { .. }))),
             "{data}"
         );
         let t = h.s.poll_timeout().unwrap();
@@ -2231,25 +2272,30 @@ fn a_frame_over_max_payload_closes_1009_and_reconnects_with_backoff() {
     assert_eq!(at_cap.len(), 300);
     let v = h.server(&at_cap);
     assert!(
-        v.iter().any(|o| matches!(o, Output::Publish { .. })),
+        v.iter()
+            .any(|o| matches!(o, Output::Event(Event::Publish { .. }))),
         "{v:?}"
     );
     let over = format!("{at_cap} ");
     let v = h.server(&over);
-    assert!(!v.iter().any(|o| matches!(o, Output::Publish { .. })));
+    assert!(!v
+        .iter()
+        .any(|o| matches!(o, Output::Event(Event::Publish { .. }))));
     let reason = "Message was too big to process".to_string();
     assert_eq!(
         v[0],
-        Output::Close {
+        Output::Command(Command::Close {
             gen: 1,
             code: 1009,
             reason: reason.clone()
-        }
+        })
     );
-    assert!(v.contains(&Output::Error(SessionError::Protocol {
-        code: 1009,
-        message: reason
-    })));
+    assert!(
+        v.contains(&Output::Event(Event::Error(SessionError::Protocol {
+            code: 1009,
+            message: reason
+        })))
+    );
     let r = reconnecting(&v);
     assert_eq!(r.len(), 1, "{v:?}");
     assert!(r[0].1 > 0.0, "1009 waits for the backoff: {r:?}");

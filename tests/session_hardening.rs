@@ -4,7 +4,9 @@
 //! errors use socketcluster-client's texts.
 #![cfg(not(target_arch = "wasm32"))]
 
-use sockline::proto::{Config, Output, Session, SessionError, State, SubscribeOptions};
+use sockline::proto::{
+    Command, Config, Event, Output, Session, SessionError, State, SubscribeOptions,
+};
 
 fn open_session() -> Session {
     let mut s = Session::new(
@@ -33,7 +35,7 @@ fn subscribed(s: &mut Session, name: &str) {
     s.subscribe(name, SubscribeOptions::default());
     let mut cid = 0;
     while let Some(o) = s.poll_output() {
-        if let Output::Send { text, .. } = o {
+        if let Output::Command(Command::Send { text, .. }) = o {
             let v: serde_json::Value = serde_json::from_str(&text).unwrap();
             cid = v["cid"].as_u64().unwrap();
         }
@@ -62,7 +64,9 @@ fn unsubscribe_from_a_watcher_drops_the_rest_of_the_frame_for_that_channel() {
     );
     s.handle_text(g, &frame, 0.0);
     // The driver delivers message 1; its watcher unsubscribes.
-    assert!(matches!(s.poll_output(), Some(Output::Publish { channel, .. }) if channel == "a"));
+    assert!(
+        matches!(s.poll_output(), Some(Output::Event(Event::Publish { channel, .. })) if channel == "a")
+    );
     s.unsubscribe("a", 0.0);
     let mut rest = Vec::new();
     while let Some(o) = s.poll_output() {
@@ -71,12 +75,17 @@ fn unsubscribe_from_a_watcher_drops_the_rest_of_the_frame_for_that_channel() {
     let published: Vec<_> = rest
         .iter()
         .filter_map(|o| match o {
-            Output::Publish { channel, data } => Some((channel.clone(), data.clone())),
+            Output::Event(Event::Publish { channel, data }) => {
+                Some((channel.clone(), data.clone()))
+            }
             _ => None,
         })
         .collect();
     assert_eq!(published, vec![("b".to_string(), Some("2".to_string()))]);
-    assert!(rest.contains(&Output::Unsubscribe("a".into())), "{rest:?}");
+    assert!(
+        rest.contains(&Output::Event(Event::Unsubscribe("a".into()))),
+        "{rest:?}"
+    );
 }
 
 #[test]
@@ -89,7 +98,9 @@ fn disconnect_from_a_listener_drops_the_rest_of_the_frame() {
         publish("a", 3)
     );
     s.handle_text(g, &frame, 0.0);
-    assert!(matches!(s.poll_output(), Some(Output::ServerEvent { event, .. }) if event == "e1"));
+    assert!(
+        matches!(s.poll_output(), Some(Output::Event(Event::ServerEvent { event, .. })) if event == "e1")
+    );
     s.disconnect(4321, "bye", 0.0);
     let mut rest = Vec::new();
     while let Some(o) = s.poll_output() {
@@ -98,15 +109,17 @@ fn disconnect_from_a_listener_drops_the_rest_of_the_frame() {
     assert!(
         !rest.iter().any(|o| matches!(
             o,
-            Output::ServerEvent { .. } | Output::Publish { .. } | Output::Raw(_)
+            Output::Event(Event::ServerEvent { .. })
+                | Output::Event(Event::Publish { .. })
+                | Output::Event(Event::Raw(_))
         )),
         "{rest:?}"
     );
-    assert!(rest.contains(&Output::Close {
+    assert!(rest.contains(&Output::Command(Command::Close {
         gen: g,
         code: 4321,
         reason: "bye".into()
-    }));
+    })));
 }
 
 #[test]
@@ -117,7 +130,7 @@ fn close_errors_use_the_socketcluster_client_texts() {
         s.handle_close(g, code, reason, 0.0);
         let mut m = None;
         while let Some(o) = s.poll_output() {
-            if let Output::Error(SessionError::Protocol { message, .. }) = o {
+            if let Output::Event(Event::Error(SessionError::Protocol { message, .. })) = o {
                 m = Some(message);
             }
         }
@@ -145,7 +158,7 @@ fn close_errors_use_the_socketcluster_client_texts() {
     s.disconnect(4321, "", 0.0);
     let mut m = None;
     while let Some(o) = s.poll_output() {
-        if let Output::Error(SessionError::Protocol { message, .. }) = o {
+        if let Output::Event(Event::Error(SessionError::Protocol { message, .. })) = o {
             m = Some(message);
         }
     }

@@ -13,7 +13,7 @@
 //! The sink gets the events of a pump in one call; events are handed over before the next
 //! driver command runs (a `connecting` listener that disconnects opens no WebSocket). Calls are
 //! keyed by the face: `emit`/`publish`/`authenticate` take the face's key, and the
-//! [`Output::Settle`] events the sink gets carry that key as their `id`.
+//! [`Event::Settle`] events the sink gets carry that key as their `id`.
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -21,17 +21,19 @@ use std::rc::{Rc, Weak};
 use gloo_timers::callback::Timeout;
 
 use crate::proto::table::IdTable;
-use crate::proto::{CallError, CallId, CallOptions, Config, Output, Session, State};
+use crate::proto::{
+    CallError, CallId, CallOptions, Command, Config, Event, Output, Session, State,
+};
 use crate::proto::{ReplyTo, SessionError, SubscribeOptions};
 use crate::web::page::{PageEvent, PageWatch};
 use crate::web::storage::{Loaded, StoreKind, TokenStore};
 use crate::web::websocket::{WsConn, WsEvent};
 use crate::web::{now, random_seed};
 
-/// The face callback: the user-visible events of one pump, in order (never a driver command:
-/// `Open`, `LoadToken`, `Send`, `Close`, `SaveToken`, `RemoveToken`). Token-store failures
-/// arrive as [`Output::Error`] with [`SessionError::Storage`].
-pub type Sink = Box<dyn Fn(&[Output])>;
+/// The face callback: the user-visible [`Event`]s of one pump, in order (a driver [`Command`]
+/// never reaches a face). Token-store failures arrive as [`Event::Error`] with
+/// [`SessionError::Storage`].
+pub type Sink = Box<dyn Fn(&[Event])>;
 
 /// One socket's engine (see the module docs).
 pub struct SocketEngine {
@@ -44,7 +46,7 @@ pub struct SocketEngine {
     /// Session call id → the face's key.
     keys: RefCell<IdTable<u64>>,
     /// Events waiting for the sink.
-    pending: RefCell<Vec<Output>>,
+    pending: RefCell<Vec<Event>>,
     sink: Sink,
     pumping: Cell<bool>,
     me: Weak<SocketEngine>,
@@ -181,7 +183,7 @@ impl SocketEngine {
             Ok(id) => {
                 self.keys.borrow_mut().insert(id, key);
             }
-            Err(e) => self.pending.borrow_mut().push(Output::Settle {
+            Err(e) => self.pending.borrow_mut().push(Event::Settle {
                 id: key,
                 result: Err(e),
             }),
@@ -338,14 +340,24 @@ impl SocketEngine {
         drop(spare);
     }
 
-    fn event(&self, out: Output) {
-        self.pending.borrow_mut().push(out);
+    fn event(&self, ev: Event) {
+        self.pending.borrow_mut().push(ev);
     }
 
+    /// One output: the events before a command reach the sink before the command runs.
     fn apply(&self, out: Output) {
         match out {
-            Output::Open { gen, url } => {
+            Output::Command(c) => {
                 self.flush();
+                self.run(c);
+            }
+            Output::Event(e) => self.deliver(e),
+        }
+    }
+
+    fn run(&self, c: Command) {
+        match c {
+            Command::Open { gen, url } => {
                 // A listener of `connecting` may have closed (or restarted) the socket already.
                 let wanted = {
                     let s = self.session.borrow();
@@ -374,41 +386,37 @@ impl SocketEngine {
                     }
                 }
             }
-            Output::LoadToken { gen } => {
-                self.flush();
-                match self.store.load() {
-                    Loaded::Ready(t) => {
-                        self.storage_notice();
-                        self.report_unreadable(t.as_deref());
-                        let now = now();
-                        self.session.borrow_mut().handle_token(gen, t, now);
-                    }
-                    Loaded::Later(p) => {
-                        let weak = self.me.clone();
-                        wasm_bindgen_futures::spawn_local(async move {
-                            let t = wasm_bindgen_futures::JsFuture::from(p)
-                                .await
-                                .ok()
-                                .and_then(|v| v.as_string());
-                            if let Some(e) = weak.upgrade() {
-                                e.token_loaded(gen, t);
-                            }
-                        });
-                    }
-                    #[cfg(feature = "token-storage")]
-                    Loaded::Pending(f) => {
-                        let weak = self.me.clone();
-                        wasm_bindgen_futures::spawn_local(async move {
-                            let t = f.await;
-                            if let Some(e) = weak.upgrade() {
-                                e.token_loaded(gen, t);
-                            }
-                        });
-                    }
+            Command::LoadToken { gen } => match self.store.load() {
+                Loaded::Ready(t) => {
+                    self.storage_notice();
+                    self.report_unreadable(t.as_deref());
+                    let now = now();
+                    self.session.borrow_mut().handle_token(gen, t, now);
                 }
-            }
-            Output::Send { gen, text } => {
-                self.flush();
+                Loaded::Later(p) => {
+                    let weak = self.me.clone();
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let t = wasm_bindgen_futures::JsFuture::from(p)
+                            .await
+                            .ok()
+                            .and_then(|v| v.as_string());
+                        if let Some(e) = weak.upgrade() {
+                            e.token_loaded(gen, t);
+                        }
+                    });
+                }
+                #[cfg(feature = "token-storage")]
+                Loaded::Pending(f) => {
+                    let weak = self.me.clone();
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let t = f.await;
+                        if let Some(e) = weak.upgrade() {
+                            e.token_loaded(gen, t);
+                        }
+                    });
+                }
+            },
+            Command::Send { gen, text } => {
                 let current = self.session.borrow().generation() == gen;
                 if current && !self.send(gen, &text) && self.session.borrow().generation() == gen {
                     // The socket is gone under us: treat it as closed (1005 retries at once).
@@ -416,8 +424,7 @@ impl SocketEngine {
                     self.session.borrow_mut().handle_close(gen, 1005, "", t);
                 }
             }
-            Output::Close { gen, code, reason } => {
-                self.flush();
+            Command::Close { gen, code, reason } => {
                 // The connection of `gen`, even when a new attempt has started since (a
                 // reconnect from a listener, the immediate retry after a self-close): the
                 // server must see this code and reason.
@@ -433,27 +440,30 @@ impl SocketEngine {
                     c.close(code, &reason);
                 }
             }
-            Output::SaveToken(t) => {
-                self.flush();
+            Command::SaveToken(t) => {
                 self.store.save(&t);
                 self.storage_notice();
             }
-            Output::RemoveToken => {
-                self.flush();
+            Command::RemoveToken => {
                 self.store.remove();
                 self.storage_notice();
             }
-            Output::Settle { id, result } => {
+        }
+    }
+
+    fn deliver(&self, e: Event) {
+        match e {
+            Event::Settle { id, result } => {
                 let key = self.keys.borrow_mut().remove(id);
                 if let Some(key) = key {
-                    self.event(Output::Settle { id: key, result });
+                    self.event(Event::Settle { id: key, result });
                 }
             }
-            Output::Closed { code, reason } => {
+            Event::Closed { code, reason } => {
                 self.flush();
                 let conn = self.conn.borrow_mut().take();
                 drop(conn);
-                self.event(Output::Closed { code, reason });
+                self.event(Event::Closed { code, reason });
             }
             other => self.event(other),
         }
@@ -471,22 +481,22 @@ impl SocketEngine {
     /// contains the token.
     fn report_unreadable(&self, token: Option<&str>) {
         if let Some(Err(e)) = token.map(crate::proto::auth::decode_payload) {
-            self.event(Output::Error(SessionError::BadAuthToken(e)));
+            self.event(Event::Error(SessionError::BadAuthToken(e)));
         }
     }
 
     fn storage_notice(&self) {
         if let Some(message) = self.store.take_notice() {
-            self.event(Output::Error(SessionError::Storage(message)));
+            self.event(Event::Error(SessionError::Storage(message)));
         }
     }
 
     /// Settles every call still waiting with `error` (the face is going away).
     pub fn settle_all(&self, error: impl Fn() -> CallError) {
         let keys = self.keys.borrow_mut().take_all();
-        let events: Vec<Output> = keys
+        let events: Vec<Event> = keys
             .into_iter()
-            .map(|(_, key)| Output::Settle {
+            .map(|(_, key)| Event::Settle {
                 id: key,
                 result: Err(error()),
             })

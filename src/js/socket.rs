@@ -20,7 +20,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::engine::socket::{default_token_name, normalize, SocketEngine};
 use crate::proto::{
-    auth, AuthState, BadConnectionKind, CallError, CallOptions, ChannelState, Config, Output,
+    auth, AuthState, BadConnectionKind, CallError, CallOptions, ChannelState, Config, Event,
     ReplyTo, SessionError, State, SubscribeOptions,
 };
 use crate::web::storage::StoreKind;
@@ -678,42 +678,45 @@ fn auth_num(s: AuthState) -> f64 {
 
 /// An upper bound of the text an event adds to the batch (its strings, plus a run's `[`, `,`
 /// and `]`).
-fn text_len(ev: &Output) -> usize {
+fn text_len(ev: &Event) -> usize {
     let o = |s: &Option<String>| s.as_ref().map_or(4, String::len);
     match ev {
-        Output::Publish { channel, data } => channel.len() + o(data) + 2,
-        Output::Connect { id, auth_error, .. } => id.len() + o(auth_error),
-        Output::ConnectAbort { reason, .. }
-        | Output::Disconnect { reason, .. }
-        | Output::Closed { reason, .. } => reason.len(),
-        Output::Raw(t) | Output::Subscribe(t) | Output::Unsubscribe(t) => t.len(),
-        Output::ServerEvent { event, data, reply } => {
+        Event::Publish { channel, data } => channel.len() + o(data) + 2,
+        Event::Connect { id, auth_error, .. } => id.len() + o(auth_error),
+        Event::ConnectAbort { reason, .. }
+        | Event::Disconnect { reason, .. }
+        | Event::Closed { reason, .. } => reason.len(),
+        Event::Raw(t) | Event::Subscribe(t) | Event::Unsubscribe(t) => t.len(),
+        Event::ServerEvent { event, data, reply } => {
             event.len() + o(data) + reply.as_ref().map_or(0, |r| r.rid.len())
         }
-        Output::SubscribeFail { channel, error } => channel.len() + error.len(),
-        Output::SubscribeStateChange { channel, .. } => channel.len(),
-        Output::KickOut { channel, message } => channel.len() + o(message),
+        Event::SubscribeFail { channel, error } => channel.len() + error.len(),
+        Event::SubscribeStateChange { channel, .. } => channel.len(),
+        Event::KickOut { channel, message } => channel.len() + o(message),
         // (a decoded payload is shorter than its token)
-        Output::Authenticate { signed_token } => 2 * signed_token.len(),
-        Output::Deauthenticate { old_signed_token } => 2 * o(old_signed_token),
-        Output::Settle { result, .. } => match result {
+        Event::Authenticate { signed_token } => 2 * signed_token.len(),
+        Event::Deauthenticate { old_signed_token } => 2 * o(old_signed_token),
+        Event::Settle { result, .. } => match result {
             Ok(d) => o(d),
             Err(CallError::Timeout { event }) => event.len(),
             Err(CallError::BadConnection { reason, event, .. }) => reason.len() + event.len(),
             Err(CallError::Server(t)) | Err(CallError::InvalidArguments(t)) => t.len(),
             Err(_) => 0,
         },
-        Output::Error(e) => match e {
+        Event::Error(e) => match e {
             SessionError::Protocol { message, .. } => message.len(),
             SessionError::Handshake(t) | SessionError::Storage(t) => t.len(),
             _ => 64,
         },
-        _ => 0,
+        Event::Connecting
+        | Event::Reconnecting { .. }
+        | Event::GiveUp { .. }
+        | Event::AuthStateChange { .. } => 0,
     }
 }
 
 /// Encodes the events of one pump and hands them to the class in one call.
-fn sink(id: u32, events: &[Output]) {
+fn sink(id: u32, events: &[Event]) {
     let mut b = Batch {
         nums: Vec::with_capacity(events.len() * 3 + 4),
         // Exactly the room the text needs (wasm memory never shrinks: a 64 MiB message must
@@ -723,9 +726,9 @@ fn sink(id: u32, events: &[Output]) {
     };
     for ev in events {
         match ev {
-            Output::Publish { channel, data } => b.publish(channel, data.as_deref()),
-            Output::Connecting => b.record(0, &[]),
-            Output::Connect {
+            Event::Publish { channel, data } => b.publish(channel, data.as_deref()),
+            Event::Connecting => b.record(0, &[]),
+            Event::Connect {
                 id,
                 ping_timeout,
                 is_authenticated,
@@ -739,14 +742,14 @@ fn sink(id: u32, events: &[Output]) {
                     &[f64::from(u8::from(*is_authenticated)), *ping_timeout, i, a],
                 );
             }
-            Output::ConnectAbort { code, reason } => b.close_fields(2, *code, reason),
-            Output::Disconnect { code, reason } => b.close_fields(3, *code, reason),
-            Output::Closed { code, reason } => b.close_fields(4, *code, reason),
-            Output::Error(e) => b.session_error(e),
-            Output::Raw(t) => b.record_str(6, t),
-            Output::Reconnecting { attempt, delay } => b.record(7, &[f64::from(*attempt), *delay]),
-            Output::GiveUp { attempts } => b.record(8, &[f64::from(*attempts)]),
-            Output::ServerEvent { event, data, reply } => {
+            Event::ConnectAbort { code, reason } => b.close_fields(2, *code, reason),
+            Event::Disconnect { code, reason } => b.close_fields(3, *code, reason),
+            Event::Closed { code, reason } => b.close_fields(4, *code, reason),
+            Event::Error(e) => b.session_error(e),
+            Event::Raw(t) => b.record_str(6, t),
+            Event::Reconnecting { attempt, delay } => b.record(7, &[f64::from(*attempt), *delay]),
+            Event::GiveUp { attempts } => b.record(8, &[f64::from(*attempts)]),
+            Event::ServerEvent { event, data, reply } => {
                 b.close_run();
                 let e = b.put(event);
                 let d = b.opt(data.as_deref());
@@ -754,32 +757,32 @@ fn sink(id: u32, events: &[Output]) {
                 let r = b.opt(reply.as_ref().map(|r| r.rid.as_str()));
                 b.record(9, &[e, d, gen, r]);
             }
-            Output::Subscribe(c) => b.record_str(10, c),
-            Output::SubscribeFail { channel, error } => {
+            Event::Subscribe(c) => b.record_str(10, c),
+            Event::SubscribeFail { channel, error } => {
                 b.close_run();
                 let c = b.put(channel);
                 let e = b.put(error);
                 b.record(11, &[c, e]);
             }
-            Output::Unsubscribe(c) => b.record_str(12, c),
-            Output::SubscribeStateChange { channel, old, new } => {
+            Event::Unsubscribe(c) => b.record_str(12, c),
+            Event::SubscribeStateChange { channel, old, new } => {
                 let c = b.put_after_close(channel);
                 b.record(13, &[c, channel_state_num(*old), channel_state_num(*new)]);
             }
-            Output::KickOut { channel, message } => {
+            Event::KickOut { channel, message } => {
                 b.close_run();
                 let c = b.put(channel);
                 let m = b.opt(message.as_deref());
                 b.record(14, &[c, m]);
             }
-            Output::Authenticate { signed_token } => {
+            Event::Authenticate { signed_token } => {
                 b.close_run();
                 let t = b.put(signed_token);
                 let payload = auth::decode_payload(signed_token).ok();
                 let p = b.opt(payload.as_deref());
                 b.record(16, &[t, p]);
             }
-            Output::Deauthenticate { old_signed_token } => {
+            Event::Deauthenticate { old_signed_token } => {
                 b.close_run();
                 let old = old_signed_token.as_deref();
                 let t = b.opt(old);
@@ -787,9 +790,8 @@ fn sink(id: u32, events: &[Output]) {
                 let p = b.opt(payload.as_deref());
                 b.record(17, &[t, p]);
             }
-            Output::AuthStateChange { old, new } => b.record(18, &[auth_num(*old), auth_num(*new)]),
-            Output::Settle { id: key, result } => b.settle(*key, result),
-            _ => {}
+            Event::AuthStateChange { old, new } => b.record(18, &[auth_num(*old), auth_num(*new)]),
+            Event::Settle { id: key, result } => b.settle(*key, result),
         }
     }
     b.close_run();

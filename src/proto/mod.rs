@@ -14,6 +14,6 @@ pub mod table;
 pub use backoff::BackoffConfig;
 pub use error::{BadConnectionKind, CallError};
 pub use session::{
-    AuthState, CallId, CallOptions, ChannelState, Config, Output, ReplyTo, Session, SessionError,
-    State, SubscribeOptions,
+    AuthState, CallId, CallOptions, ChannelState, Command, Config, Event, Output, ReplyTo, Session,
+    SessionError, State, SubscribeOptions,
 };

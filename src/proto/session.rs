@@ -5,8 +5,10 @@
 //! schedule, channels and their (re)subscription, and the auth state.
 //!
 //! Inputs are `handle_*` calls and user calls, each given `now` (ms, wall clock). Outputs are
-//! drained with [`Session::poll_output`] (frames to send, sockets to open or close, events,
-//! settled calls, tokens to store) and [`Session::poll_timeout`] (the one deadline the driver
+//! drained with [`Session::poll_output`], one ordered queue of [`Output::Command`]s for the
+//! driver ([`Command`]: frames to send, sockets to open or close, tokens to load, store or
+//! remove) and [`Output::Event`]s for the user ([`Event`]: lifecycle and channel events,
+//! server events, settled calls), and [`Session::poll_timeout`] (the one deadline the driver
 //! must arm a timer for). It never reads a clock, never draws its own randomness (the RNG is
 //! seeded by the caller), and never touches `web_sys`.
 
@@ -184,10 +186,21 @@ pub enum SessionError {
     Storage(String),
 }
 
-/// What the driver must do or deliver, in order.
+/// One output of the session, in order: a [`Command`] for the driver or an [`Event`] for the
+/// user. The order between them matters: the engine hands the events before a command to the
+/// face before it runs that command (a `connecting` listener that disconnects opens no socket).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// Something the driver must do.
+    Command(Command),
+    /// Something the user sees.
+    Event(Event),
+}
+
+/// What the driver must do to the browser or the token store.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-pub enum Output {
+pub enum Command {
     /// Open a WebSocket for generation `gen`.
     Open {
         /// The connection generation.
@@ -221,7 +234,12 @@ pub enum Output {
     SaveToken(String),
     /// Remove the stored token.
     RemoveToken,
+}
 
+/// A user-visible event (what the faces turn into listener calls and settled calls).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
     /// `connecting`.
     Connecting,
     /// `connect`: the handshake completed.
@@ -538,9 +556,17 @@ impl Session {
 
     // ---- outputs --------------------------------------------------------------------------
 
-    /// The next output to act on, in order.
+    /// The next output to act on, in order: a driver [`Command`] or a user-visible [`Event`].
     pub fn poll_output(&mut self) -> Option<Output> {
         self.out.pop_front()
+    }
+
+    fn command(&mut self, c: Command) {
+        self.out.push_back(Output::Command(c));
+    }
+
+    fn event(&mut self, e: Event) {
+        self.out.push_back(Output::Event(e));
     }
 
     /// The earliest deadline at which [`Session::handle_timeout`] must be called.
@@ -593,7 +619,7 @@ impl Session {
             self.reject_outbox(BadConnectionKind::Closed, code, reason);
             return;
         }
-        self.out.push_back(Output::Close {
+        self.command(Command::Close {
             gen: self.gen,
             code,
             reason: reason.to_string(),
@@ -666,9 +692,9 @@ impl Session {
     pub fn transmit(&mut self, event: &str, data: Option<String>, now: f64) {
         match self.emit(event, data, false, CallOptions::default(), now) {
             Ok(_) => {}
-            Err(CallError::OutboxFull { limit }) => self
-                .out
-                .push_back(Output::Error(SessionError::OutboxFull { limit })),
+            Err(CallError::OutboxFull { limit }) => {
+                self.event(Event::Error(SessionError::OutboxFull { limit }))
+            }
             Err(_) => {}
         }
     }
@@ -704,7 +730,7 @@ impl Session {
 
     /// `deauthenticate()`: removes the token locally and tells the server.
     pub fn deauthenticate(&mut self, now: f64) {
-        self.out.push_back(Output::RemoveToken);
+        self.command(Command::RemoveToken);
         match self.phase {
             Phase::Open { .. } => self.transmit("#removeAuthToken", None, now),
             // A handshake in flight carries the old token: its reply must not authenticate
@@ -764,12 +790,12 @@ impl Session {
             }
         }
         let _ = now;
-        self.out.push_back(Output::SubscribeStateChange {
+        self.event(Event::SubscribeStateChange {
             channel: name.to_string(),
             old: entry.state,
             new: ChannelState::Unsubscribed,
         });
-        self.out.push_back(Output::Unsubscribe(name.to_string()));
+        self.event(Event::Unsubscribe(name.to_string()));
     }
 
     /// Sends the pending subscriptions now (for `autoSubscribeOnConnect: false`).
@@ -808,7 +834,7 @@ impl Session {
         }
         if let Phase::Opening { deadline } = self.phase {
             self.phase = Phase::AwaitToken { deadline };
-            self.out.push_back(Output::LoadToken { gen });
+            self.command(Command::LoadToken { gen });
         }
     }
 
@@ -870,7 +896,7 @@ impl Session {
                     };
                 }
             }
-            Frame::Raw => self.out.push_back(Output::Raw(text.to_string())),
+            Frame::Raw => self.event(Event::Raw(text.to_string())),
             Frame::Packets(packets) => {
                 let single = packets.len() == 1;
                 for p in packets {
@@ -878,7 +904,7 @@ impl Session {
                         break; // a packet closed the connection
                     }
                     match p {
-                        Packet::Raw(t) => self.out.push_back(Output::Raw(if single {
+                        Packet::Raw(t) => self.event(Event::Raw(if single {
                             text.to_string()
                         } else {
                             t.to_string()
@@ -950,7 +976,7 @@ impl Session {
     /// ackTimeout, and the reconnect waits for the backoff or the `online` event.
     pub fn handle_offline(&mut self, now: f64) {
         if self.phase != Phase::Idle {
-            self.out.push_back(Output::Close {
+            self.command(Command::Close {
                 gen: self.gen,
                 code: 1006,
                 reason: "Browser is offline".to_string(),
@@ -986,8 +1012,8 @@ impl Session {
         let queued = std::mem::take(&mut self.out);
         for o in queued {
             let keep = match &o {
-                Output::Publish { channel: c, .. } => channel.is_some_and(|n| n != c),
-                Output::ServerEvent { .. } | Output::Raw(_) => channel.is_some(),
+                Output::Event(Event::Publish { channel: c, .. }) => channel.is_some_and(|n| n != c),
+                Output::Event(Event::ServerEvent { .. } | Event::Raw(_)) => channel.is_some(),
                 _ => true,
             };
             if keep {
@@ -1003,7 +1029,7 @@ impl Session {
     }
 
     fn send_raw(&mut self, text: String) {
-        self.out.push_back(Output::Send {
+        self.command(Command::Send {
             gen: self.gen,
             text,
         });
@@ -1015,8 +1041,8 @@ impl Session {
         self.phase = Phase::Opening {
             deadline: now + self.cfg.connect_timeout,
         };
-        self.out.push_back(Output::Connecting);
-        self.out.push_back(Output::Open {
+        self.event(Event::Connecting);
+        self.command(Command::Open {
             gen: self.gen,
             url: self.cfg.url.clone(),
         });
@@ -1055,7 +1081,7 @@ impl Session {
     }
 
     fn settle(&mut self, id: CallId, result: Result<Option<String>, CallError>) {
-        self.out.push_back(Output::Settle { id, result });
+        self.event(Event::Settle { id, result });
     }
 
     /// An ackTimeout elapsed: retry if retries remain, else reject with `TimeoutError`.
@@ -1100,7 +1126,7 @@ impl Session {
     /// The client closes the connection itself (ping timeout, connect timeout, handshake failure).
     fn close_self(&mut self, code: u16, now: f64) {
         let reason = close_reason(code).to_string();
-        self.out.push_back(Output::Close {
+        self.command(Command::Close {
             gen: self.gen,
             code,
             reason: reason.clone(),
@@ -1161,28 +1187,28 @@ impl Session {
                 c.in_flight = None;
                 if c.state == ChannelState::Subscribed {
                     c.state = ChannelState::Pending;
-                    self.out.push_back(Output::SubscribeStateChange {
+                    self.event(Event::SubscribeStateChange {
                         channel: name.clone(),
                         old: ChannelState::Subscribed,
                         new: ChannelState::Pending,
                     });
-                    self.out.push_back(Output::Unsubscribe(name));
+                    self.event(Event::Unsubscribe(name));
                 }
             }
         }
         // 3-5. disconnect/connectAbort, close, error.
-        self.out.push_back(if was_open {
-            Output::Disconnect {
+        self.event(if was_open {
+            Event::Disconnect {
                 code,
                 reason: reason.clone(),
             }
         } else {
-            Output::ConnectAbort {
+            Event::ConnectAbort {
                 code,
                 reason: reason.clone(),
             }
         });
-        self.out.push_back(Output::Closed {
+        self.event(Event::Closed {
             code,
             reason: reason.clone(),
         });
@@ -1201,12 +1227,11 @@ impl Session {
                 }
                 known => known.to_string(),
             };
-            self.out
-                .push_back(Output::Error(SessionError::Protocol { code, message }));
+            self.event(Event::Error(SessionError::Protocol { code, message }));
         }
         // 6-7. Queued calls wait for the reconnect, or are rejected.
         if give_up {
-            self.out.push_back(Output::GiveUp {
+            self.event(Event::GiveUp {
                 attempts: self.failed,
             });
         }
@@ -1220,7 +1245,7 @@ impl Session {
             };
             self.scheduled = self.scheduled.saturating_add(1);
             self.reconnect_at = Some(now + delay);
-            self.out.push_back(Output::Reconnecting {
+            self.event(Event::Reconnecting {
                 attempt: self.scheduled,
                 delay,
             });
@@ -1284,7 +1309,7 @@ impl Session {
             Packet::Response { rid, data, error } => self.handle_response(rid, data, error, now),
             Packet::Invoke { event, data, cid } => self.handle_event(&event, data, Some(cid), now),
             Packet::Transmit { event, data } => self.handle_event(&event, data, None, now),
-            Packet::Raw(t) => self.out.push_back(Output::Raw(t.to_string())),
+            Packet::Raw(t) => self.event(Event::Raw(t.to_string())),
         }
     }
 
@@ -1329,8 +1354,7 @@ impl Session {
                 .and_then(codec::number_value)
                 .filter(|c| (4000.0..=4999.0).contains(c))
                 .map_or(4003, |c| c as u16);
-            self.out
-                .push_back(Output::Error(SessionError::Handshake(err)));
+            self.event(Event::Error(SessionError::Handshake(err)));
             self.close_self(status, now);
             return;
         }
@@ -1361,7 +1385,7 @@ impl Session {
         if self.cfg.auto_subscribe_on_connect {
             self.process_pending_subscriptions();
         }
-        self.out.push_back(Output::Connect {
+        self.event(Event::Connect {
             id,
             ping_timeout,
             is_authenticated,
@@ -1379,22 +1403,22 @@ impl Session {
             None => {
                 let old = c.state;
                 c.state = ChannelState::Subscribed;
-                self.out.push_back(Output::SubscribeStateChange {
+                self.event(Event::SubscribeStateChange {
                     channel: name.clone(),
                     old,
                     new: ChannelState::Subscribed,
                 });
-                self.out.push_back(Output::Subscribe(name));
+                self.event(Event::Subscribe(name));
             }
             Some(error) => {
                 let old = c.state;
                 self.channels.remove(&name);
-                self.out.push_back(Output::SubscribeStateChange {
+                self.event(Event::SubscribeStateChange {
                     channel: name.clone(),
                     old,
                     new: ChannelState::Unsubscribed,
                 });
-                self.out.push_back(Output::SubscribeFail {
+                self.event(Event::SubscribeFail {
                     channel: name,
                     error,
                 });
@@ -1411,7 +1435,7 @@ impl Session {
                 == Some(true);
         match (ok, token) {
             (true, Some(token)) => {
-                self.out.push_back(Output::SaveToken(token.clone()));
+                self.command(Command::SaveToken(token.clone()));
                 self.set_authenticated(token, true);
             }
             _ => self.set_unauthenticated(),
@@ -1420,8 +1444,7 @@ impl Session {
 
     fn set_authenticated(&mut self, token: String, subscribe: bool) {
         if let Err(e) = auth::decode_payload(&token) {
-            self.out
-                .push_back(Output::Error(SessionError::BadAuthToken(e)));
+            self.event(Event::Error(SessionError::BadAuthToken(e)));
         }
         self.signed_token = Some(token.clone());
         let old = self.auth_state;
@@ -1431,12 +1454,12 @@ impl Session {
             self.process_pending_subscriptions();
         }
         if old != AuthState::Authenticated {
-            self.out.push_back(Output::AuthStateChange {
+            self.event(Event::AuthStateChange {
                 old,
                 new: AuthState::Authenticated,
             });
         }
-        self.out.push_back(Output::Authenticate {
+        self.event(Event::Authenticate {
             signed_token: token,
         });
     }
@@ -1446,11 +1469,11 @@ impl Session {
         let old_token = self.signed_token.take();
         self.auth_state = AuthState::Unauthenticated;
         if old == AuthState::Authenticated {
-            self.out.push_back(Output::AuthStateChange {
+            self.event(Event::AuthStateChange {
                 old,
                 new: AuthState::Unauthenticated,
             });
-            self.out.push_back(Output::Deauthenticate {
+            self.event(Event::Deauthenticate {
                 old_signed_token: old_token,
             });
         }
@@ -1472,7 +1495,7 @@ impl Session {
                 };
                 if self.channels.contains_key(&channel) {
                     let data = body.map(str::to_string);
-                    self.out.push_back(Output::Publish { channel, data });
+                    self.event(Event::Publish { channel, data });
                 }
             }
             "#kickOut" => {
@@ -1485,16 +1508,16 @@ impl Session {
                     if let Some(cid) = entry.in_flight {
                         self.sub_in_flight.retain(|(c, _)| *c != cid);
                     }
-                    self.out.push_back(Output::KickOut {
+                    self.event(Event::KickOut {
                         channel: channel.clone(),
                         message,
                     });
-                    self.out.push_back(Output::SubscribeStateChange {
+                    self.event(Event::SubscribeStateChange {
                         channel: channel.clone(),
                         old: entry.state,
                         new: ChannelState::Unsubscribed,
                     });
-                    self.out.push_back(Output::Unsubscribe(channel));
+                    self.event(Event::Unsubscribe(channel));
                 }
             }
             "#setAuthToken" => {
@@ -1503,7 +1526,7 @@ impl Session {
                     .and_then(codec::string_value);
                 match token {
                     Some(token) => {
-                        self.out.push_back(Output::SaveToken(token.clone()));
+                        self.command(Command::SaveToken(token.clone()));
                         self.set_authenticated(token, true);
                         if let Some(r) = reply {
                             self.respond(&r, Ok(None));
@@ -1520,7 +1543,7 @@ impl Session {
                 }
             }
             "#removeAuthToken" => {
-                self.out.push_back(Output::RemoveToken);
+                self.command(Command::RemoveToken);
                 self.set_unauthenticated();
                 if let Some(r) = reply {
                     self.respond(&r, Ok(None));
@@ -1538,11 +1561,11 @@ impl Session {
                     }
                     None => codec::encode_event(name, data, None),
                 };
-                self.out.push_back(Output::Raw(text));
+                self.event(Event::Raw(text));
             }
             _ => {
                 let _ = now;
-                self.out.push_back(Output::ServerEvent {
+                self.event(Event::ServerEvent {
                     event: event.to_string(),
                     data: data.map(str::to_string),
                     reply,
