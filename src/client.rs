@@ -14,7 +14,7 @@ use std::rc::{Rc, Weak};
 use futures::channel::{mpsc, oneshot};
 
 use crate::auth_storage::AuthStorage;
-use crate::engine::socket::{default_token_name, normalize, SocketEngine};
+use crate::engine::socket::SocketEngine;
 use crate::error::{ConfigError, Error};
 use crate::proto::table::IdTable;
 use crate::proto::{
@@ -739,10 +739,63 @@ impl Drop for Inner {
 /// (`http(s):` → `ws(s):`), or a path starting with `/` (not `//`) resolved against the page;
 /// an empty or `/` path becomes `/socketcluster/`. Anything else (`'not a url'`, `''`, a
 /// relative path) is refused. Returns the URL and the `host:port` used by the default token key
-/// (port 80/443 filled in like socketcluster-client).
+/// (port 80/443 filled in like socketcluster-client). The JS face has the same rules in
+/// `socket.js` (`socketUrl`), with the same messages.
 pub fn normalize_url(url: &str, query: Option<&str>) -> Result<(String, String), ConfigError> {
-    normalize(url, query).map_err(|message| ConfigError {
+    let refuse = |message: String| ConfigError {
         option: "url",
         message,
-    })
+    };
+    let parsed = if url.starts_with('/') && !url.starts_with("//") {
+        let base = web_sys::window()
+            .and_then(|w| w.location().href().ok())
+            .unwrap_or_else(|| "http://localhost/".to_string());
+        web_sys::Url::new_with_base(url, &base)
+    } else {
+        web_sys::Url::new(url)
+    };
+    let u = parsed.map_err(|_| {
+        refuse(format!(
+            "Invalid URL: {url} (use an absolute ws:, wss:, http: or https: URL, or a path starting with /)"
+        ))
+    })?;
+    let protocol = u.protocol();
+    let secure = match protocol.as_str() {
+        "ws:" | "http:" => false,
+        "wss:" | "https:" => true,
+        other => {
+            return Err(refuse(format!(
+                "Invalid URL scheme {other} (use ws:, wss:, http: or https:)"
+            )))
+        }
+    };
+    u.set_protocol(if secure { "wss:" } else { "ws:" });
+    if u.pathname().is_empty() || u.pathname() == "/" {
+        u.set_pathname("/socketcluster/");
+    }
+    if let Some(q) = query {
+        let q = q.trim_start_matches('?');
+        if !q.is_empty() {
+            let existing = u.search();
+            let existing = existing.trim_start_matches('?');
+            if existing.is_empty() {
+                u.set_search(q);
+            } else {
+                u.set_search(&format!("{existing}&{q}"));
+            }
+        }
+    }
+    u.set_hash("");
+    let port = u.port();
+    let port = match (port.is_empty(), secure) {
+        (false, _) => port.as_str(),
+        (true, true) => "443",
+        (true, false) => "80",
+    };
+    Ok((u.href(), format!("{}:{port}", u.hostname())))
+}
+
+/// The default storage key of the auth token for `host_port`, as socketcluster-client 20.
+fn default_token_name(host_port: &str) -> String {
+    format!("socketcluster.authToken.{host_port}")
 }

@@ -18,6 +18,8 @@ extern "C" {
     fn wrong_arguments(url: &str) -> Promise;
     #[wasm_bindgen(js_name = acceptedArguments)]
     fn accepted_arguments(url: &str) -> Promise;
+    #[wasm_bindgen(js_name = urlRules)]
+    fn url_rules(cases: &str) -> Promise;
     #[wasm_bindgen(js_name = onceTimeouts)]
     fn once_timeouts(url: &str) -> Promise;
     #[wasm_bindgen(js_name = sendWrapperDisconnects)]
@@ -152,6 +154,103 @@ async fn wrapped_globals_that_call_back_into_the_socket_never_trap() {
 async fn wrongly_typed_arguments_throw_invalid_arguments_error() {
     let bad = run(10_000, wrong_arguments(&main_url())).await;
     assert_eq!(json(&bad), "[]", "not InvalidArgumentsError");
+}
+
+/// URL rules and messages cases: (url, query).
+const URL_CASES: &[(&str, Option<&str>)] = &[
+    ("ws://localhost:8000", None),
+    ("HTTP://Example.COM:80", None),
+    ("https://example.com/x?a=1#h", Some("b=2")),
+    ("wss://example.com:443/", Some("?a=1&a=2")),
+    ("https://example.com:80/p/", None),
+    ("ws://[::1]:9/", None),
+    ("ws://h/?", Some("???a")),
+    ("ws://h/??x", Some("y z&é")),
+    ("ws://h/p?", Some("")),
+    ("ws://h/???x", Some("y")),
+    ("ws://user:pw@ünïcode.example/é#", None),
+    ("/", None),
+    ("/path?x#y", Some("q=1")),
+    ("//evil.example/x", None),
+    ("not a url", None),
+    ("", None),
+    ("relative/path", None),
+    ("ftp://x/", None),
+    ("javascript:alert(1)", None),
+    ("ws://", None),
+];
+
+#[wasm_bindgen_test]
+async fn url_rules_and_messages_are_the_same_in_both_faces() {
+    let cases: Vec<_> = URL_CASES
+        .iter()
+        .map(|&(u, q)| serde_json::json!([u, q]))
+        .collect();
+    let from_js = run(
+        10_000,
+        url_rules(&serde_json::Value::from(cases).to_string()),
+    )
+    .await;
+    let from_js: Vec<Vec<String>> = serde_json::from_str(&json(&from_js)).unwrap();
+    for (&(url, query), js_face) in URL_CASES.iter().zip(&from_js) {
+        let opts = sockline::SocketOptions {
+            auto_connect: false,
+            storage: sockline::AuthStorage::Memory,
+            ..Default::default()
+        };
+        let rust_face = match sockline::Socket::with_query(url, query, opts) {
+            Ok(s) => vec![s.url(), s.auth_token_name()],
+            Err(e) => vec!["InvalidArgumentsError".to_string(), e.message],
+        };
+        assert_eq!(js_face, &rust_face, "{url:?} with query {query:?}");
+    }
+    let origin = web_sys::window().unwrap().location().host().unwrap();
+    let expect = |i: usize, url: &str, name: &str| {
+        assert_eq!(
+            from_js[i],
+            [
+                url.replace("ORIGIN", &origin),
+                name.replace("ORIGIN", &origin)
+            ]
+        )
+    };
+    expect(
+        1,
+        "ws://example.com/socketcluster/",
+        "socketcluster.authToken.example.com:80",
+    );
+    expect(
+        2,
+        "wss://example.com/x?a=1&b=2",
+        "socketcluster.authToken.example.com:443",
+    );
+    expect(
+        5,
+        "ws://[::1]:9/socketcluster/",
+        "socketcluster.authToken.[::1]:9",
+    );
+    expect(
+        7,
+        "ws://h/socketcluster/?x&y%20z&%C3%A9",
+        "socketcluster.authToken.h:80",
+    );
+    expect(
+        12,
+        "ws://ORIGIN/path?x&q=1",
+        "socketcluster.authToken.ORIGIN",
+    );
+    let bad = "InvalidArgumentsError";
+    let hint = "(use an absolute ws:, wss:, http: or https: URL, or a path starting with /)";
+    assert_eq!(
+        from_js[14],
+        [bad.to_string(), format!("Invalid URL: not a url {hint}")]
+    );
+    assert_eq!(
+        from_js[15],
+        [bad.to_string(), format!("Invalid URL:  {hint}")]
+    );
+    let scheme = "Invalid URL scheme ftp: (use ws:, wss:, http: or https:)";
+    assert_eq!(from_js[17], [bad, scheme]);
 }
 
 #[wasm_bindgen_test]

@@ -53,8 +53,8 @@ pub struct SocketEngine {
 }
 
 impl SocketEngine {
-    /// An engine for `config` (its `url` normalised, see [`normalize_url`]), keeping the token
-    /// under `token_name` in `store`. It does not connect: call [`SocketEngine::connect`].
+    /// An engine for `config` (its `url` already normalised by the face: `normalize_url` for
+    /// the Rust face, `socket.js` for the JS face), keeping the token under `token_name` in `store`. It does not connect: call [`SocketEngine::connect`].
     pub fn new(config: Config, token_name: String, store: StoreKind, sink: Sink) -> Rc<Self> {
         let store = TokenStore::new(store, token_name);
         Rc::new_cyclic(|me| SocketEngine {
@@ -505,73 +505,4 @@ impl SocketEngine {
             (self.sink)(&events);
         }
     }
-}
-
-/// Applies the URL rules of API.md: an absolute `ws:`/`wss:`/`http:`/`https:` URL
-/// (`http(s):` → `ws(s):`), or a path starting with `/` (not `//`) resolved against the page;
-/// an empty or `/` path becomes `/socketcluster/`. Anything else (`'not a url'`, `''`, a
-/// relative path) is refused with its message. Returns the URL and the `host:port` used by the
-/// default token key (port 80/443 filled in like socketcluster-client).
-pub fn normalize(url: &str, query: Option<&str>) -> Result<(String, String), String> {
-    let parsed = if url.starts_with('/') && !url.starts_with("//") {
-        let base = web_sys::window()
-            .and_then(|w| w.location().href().ok())
-            .unwrap_or_else(|| "http://localhost/".to_string());
-        web_sys::Url::new_with_base(url, &base)
-    } else {
-        web_sys::Url::new(url)
-    };
-    let u = parsed.map_err(|_| {
-        let mut m = String::from("Invalid URL: ");
-        m.push_str(url);
-        m.push_str(" (use an absolute ws:, wss:, http: or https: URL, or a path starting with /)");
-        m
-    })?;
-    let protocol = u.protocol();
-    let secure = match protocol.as_str() {
-        "ws:" | "http:" => false,
-        "wss:" | "https:" => true,
-        other => {
-            let mut m = String::from("Invalid URL scheme ");
-            m.push_str(other);
-            m.push_str(" (use ws:, wss:, http: or https:)");
-            return Err(m);
-        }
-    };
-    u.set_protocol(if secure { "wss:" } else { "ws:" });
-    if u.pathname().is_empty() || u.pathname() == "/" {
-        u.set_pathname("/socketcluster/");
-    }
-    if let Some(q) = query {
-        let q = q.trim_start_matches('?');
-        if !q.is_empty() {
-            let existing = u.search();
-            if existing.is_empty() || existing == "?" {
-                u.set_search(q);
-            } else {
-                let mut search = String::from(existing.trim_start_matches('?'));
-                search.push('&');
-                search.push_str(q);
-                u.set_search(&search);
-            }
-        }
-    }
-    u.set_hash("");
-    // (push_str, not format!: no formatting machinery on this path)
-    let mut host_port = u.hostname();
-    host_port.push(':');
-    let port = u.port();
-    host_port.push_str(match (port.is_empty(), secure) {
-        (false, _) => &port,
-        (true, true) => "443",
-        (true, false) => "80",
-    });
-    Ok((u.href(), host_port))
-}
-
-/// The default storage key of the auth token for `host_port`, as socketcluster-client 20.
-pub fn default_token_name(host_port: &str) -> String {
-    let mut name = String::from("socketcluster.authToken.");
-    name.push_str(host_port);
-    name
 }

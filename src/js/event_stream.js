@@ -11,7 +11,9 @@
 //   3 reconnecting attempt delay | 4 giveUp attempts | 5 close reason lastIdLen
 // Nothing is delivered after close: a listener that closes the stream ends the batch.
 
-import { AsyncQueue, Emitter, absent, invalid, isObject, makeError, read, report, sseHost as host } from './support.js';
+import {
+  AsyncQueue, Emitter, absent, hrefOf, invalid, isObject, makeError, pageBase, read, report, sseHost as host,
+} from './support.js';
 
 // `for await` buffer: message events kept for a slow consumer before the oldest is dropped.
 const ITERATOR_BUFFER = 1000;
@@ -74,24 +76,16 @@ export async function callGetHeaders(fn) {
 }
 
 function parseUrl(url) {
-  if (typeof url === 'string') return url;
-  // A `URL` object (or anything with a string `href`).
-  if (isObject(url)) {
-    const h = read(url, 'href');
-    if (typeof h === 'string') return h;
-  }
-  throw invalid('url must be a string or a URL');
+  const h = hrefOf(url);
+  if (h === undefined) throw invalid('url must be a string or a URL');
+  return h;
 }
 
 // Resolves against the page (or worker) location; only http: and https: are accepted.
 function resolveUrl(url) {
-  let base = 'http://localhost/';
-  try {
-    if (typeof globalThis.location.href === 'string') base = globalThis.location.href;
-  } catch (_) {}
   let u;
   try {
-    u = new URL(url, base);
+    u = new URL(url, pageBase());
   } catch (_) {}
   if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) {
     throw invalid('Invalid EventStream option or url: url');

@@ -10,8 +10,8 @@
 // order; -1 = absent); see the table in `#batch`.
 
 import {
-  AsyncQueue, Emitter, absent, hydrateError, invalid, isObject, isWellFormed, makeError, queryString, read, report,
-  socketHost as host,
+  AsyncQueue, Emitter, absent, hrefOf, hydrateError, invalid, isObject, isWellFormed, makeError, pageBase, queryString,
+  read, report, socketHost as host,
 } from './support.js';
 
 /// Bound of each `for await` buffer; past it the oldest messages are dropped.
@@ -74,12 +74,12 @@ function whole(o, k, min, max, what) {
   return v;
 }
 
-// The options -> [autoConnect, ...the arguments of host.open after url].
+// The options -> [autoConnect, query, authTokenName, [...the arguments of host.open after them]].
 function socketOptions(o) {
   objectArg(o, 'options');
   const auto = bool(o, 'autoConnect');
+  let query;
   const args = [
-    undefined, // query
     bool(o, 'autoReconnect'),
     num(o, 'ackTimeout', 0, MAX_MS),
     num(o, 'connectTimeout', 0, MAX_MS),
@@ -101,9 +101,8 @@ function socketOptions(o) {
     }
     args.push(v);
   }
-  v = read(o, 'authTokenName');
-  if (v !== undefined && typeof v !== 'string') throw invalid('Invalid option authTokenName: expected a string');
-  args.push(v);
+  const name = read(o, 'authTokenName');
+  if (name !== undefined && typeof name !== 'string') throw invalid('Invalid option authTokenName: expected a string');
   v = read(o, 'authStorage');
   if (v === undefined) args.push(0, undefined);
   else if (typeof v === 'string') {
@@ -120,12 +119,12 @@ function socketOptions(o) {
   if (v !== undefined) {
     try {
       if (typeof v !== 'string' && !isObject(v)) throw 0;
-      args[0] = queryString(v);
+      query = queryString(v);
     } catch (_) {
       throw invalid('Invalid option query: expected an object or a string');
     }
   }
-  return [auto, args];
+  return [auto, query, name, args];
 }
 
 // {ackTimeout, retries} of emit/publish -> [ackTimeout, retries].
@@ -149,12 +148,35 @@ function checkOff(name, fn) {
 }
 
 function urlArg(url) {
-  if (typeof url === 'string') return url;
-  if (isObject(url)) {
-    const h = read(url, 'href');
-    if (typeof h === 'string') return h;
+  const h = hrefOf(url);
+  if (h === undefined) throw invalid('The url must be a string or a URL');
+  return h;
+}
+
+// The URL rules of API.md (the Rust face's `normalize_url` has the same, with the same
+// messages): an absolute ws:/wss:/http:/https: URL (http(s): -> ws(s):) or a path starting with
+// `/` (not `//`) resolved against the page; an empty or `/` path becomes /socketcluster/; the
+// query is appended and the hash dropped. -> [url, the default token name (port 80/443 filled
+// in, as socketcluster-client)].
+function socketUrl(url, query) {
+  let u;
+  try {
+    u = url[0] === '/' && url[1] !== '/' ? new URL(url, pageBase()) : new URL(url);
+  } catch (_) {
+    throw invalid(`Invalid URL: ${url} (use an absolute ws:, wss:, http: or https: URL, or a path starting with /)`);
   }
-  throw invalid('The url must be a string or a URL');
+  const p = u.protocol;
+  const secure = p === 'wss:' || p === 'https:';
+  if (!secure && p !== 'ws:' && p !== 'http:') throw invalid(`Invalid URL scheme ${p} (use ws:, wss:, http: or https:)`);
+  u.protocol = secure ? 'wss:' : 'ws:';
+  if (u.pathname === '' || u.pathname === '/') u.pathname = '/socketcluster/';
+  const q = query ? query.replace(/^\?+/, '') : '';
+  if (q) {
+    const e = u.search.replace(/^\?+/, '');
+    u.search = e ? e + '&' + q : q;
+  }
+  u.hash = '';
+  return [u.href, `socketcluster.authToken.${u.hostname}:${u.port || (secure ? 443 : 80)}`];
 }
 
 // (code?, reason?) of disconnect/reconnect: 1000 or a whole number 3000-4999, a string reason.
@@ -228,9 +250,10 @@ export class Socket {
 
   constructor(url, options) {
     if (!host) throw makeError('Error', 'sockline is not initialized (await init() first)');
-    const u = urlArg(url);
-    const [auto, args] = socketOptions(options);
-    const id = host.open(u, ...args);
+    const h = urlArg(url);
+    const [auto, query, name, args] = socketOptions(options);
+    const [u, defaultName] = socketUrl(h, query);
+    const id = host.open(u, name ?? defaultName, ...args);
     if (typeof id === 'string') throw invalid(id);
     this.#id = id;
     this.#respond = (gen, rid, isError, json) => host.respond(id, gen, rid, isError, json);

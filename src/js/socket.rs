@@ -18,7 +18,7 @@ use std::rc::Rc;
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 
-use crate::engine::socket::{default_token_name, normalize, SocketEngine};
+use crate::engine::socket::SocketEngine;
 use crate::proto::{
     auth, AuthState, BadConnectionKind, CallError, CallOptions, ChannelState, Config, Event,
     ReplyTo, SessionError, State, SubscribeOptions,
@@ -239,12 +239,13 @@ pub struct SocketHost;
 
 #[wasm_bindgen(js_class = SocketEngine)]
 impl SocketHost {
-    /// Makes an engine (not connected): its id, or the message of what is wrong (the URL, a
-    /// backoff option out of range).
+    /// Makes an engine (not connected) for a normalised `url` keeping its token under
+    /// `token_name` (both from the class): its id, or the message of a backoff option out of
+    /// range.
     #[allow(clippy::too_many_arguments)]
     pub fn open(
         url: String,
-        query: Option<String>,
+        token_name: String,
         auto_reconnect: Option<bool>,
         ack_timeout: Option<f64>,
         connect_timeout: Option<f64>,
@@ -259,14 +260,9 @@ impl SocketHost {
         jitter: Option<f64>,
         randomness: Option<f64>,
         max_attempts: Option<f64>,
-        auth_token_name: Option<String>,
         storage_kind: u8,
         storage: JsValue,
     ) -> JsValue {
-        let (url, host_port) = match normalize(&url, query.as_deref()) {
-            Ok(v) => v,
-            Err(m) => return JsValue::from_str(&m),
-        };
         let mut c = Config {
             url,
             ..Config::default()
@@ -320,13 +316,12 @@ impl SocketHost {
             3 => StoreKind::Custom(storage),
             _ => StoreKind::Local,
         };
-        let name = auth_token_name.unwrap_or_else(|| default_token_name(&host_port));
         let id = NEXT_ID.with(|n| {
             let id = n.get();
             n.set(id.wrapping_add(1).max(1));
             id
         });
-        let engine = SocketEngine::new(c, name, store, Box::new(move |evs| sink(id, evs)));
+        let engine = SocketEngine::new(c, token_name, store, Box::new(move |evs| sink(id, evs)));
         SOCKETS.with(|s| s.borrow_mut().push((id, engine)));
         JsValue::from(id)
     }

@@ -265,6 +265,22 @@ export class AsyncQueue {
   }
 }
 
+// A url argument: a string, or a `URL` object (anything with a string `href`) as its href;
+// undefined for anything else.
+export function hrefOf(url) {
+  const h = typeof url === 'string' ? url : isObject(url) ? read(url, 'href') : undefined;
+  return typeof h === 'string' ? h : undefined;
+}
+
+// The page's (or worker's) location: the base of relative URLs.
+export function pageBase() {
+  try {
+    const h = globalThis.location.href;
+    if (typeof h === 'string') return h;
+  } catch (_) {}
+  return 'http://localhost/';
+}
+
 // Whether a string has no lone surrogates.
 export function isWellFormed(s) {
   return !/\p{Cs}/u.test(s);

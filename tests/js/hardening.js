@@ -165,6 +165,22 @@ export async function acceptedArguments(url) {
   return out;
 }
 
+// What the JS face makes of each [url, query] of the JSON text `cases` (query null: none):
+// [url, authTokenName], or [error name, message].
+export async function urlRules(cases) {
+  const m = await glue();
+  return JSON.parse(cases).map(([url, query]) => {
+    try {
+      const s = m.connect(url, query === null ? { autoConnect: false } : { autoConnect: false, query });
+      const r = [s.url, s.authTokenName];
+      s.free();
+      return r;
+    } catch (e) {
+      return [e.name, e.message];
+    }
+  });
+}
+
 // once(name, Infinity) and once(name, 2**31) wait (no timer / clamped); a finite one fires.
 export async function onceTimeouts(url) {
   const m = await glue();
