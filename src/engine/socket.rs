@@ -490,19 +490,4 @@ impl SocketEngine {
             self.event(Event::Error(SessionError::Storage(message)));
         }
     }
-
-    /// Settles every call still waiting with `error` (the face is going away).
-    pub fn settle_all(&self, error: impl Fn() -> CallError) {
-        let keys = self.keys.borrow_mut().take_all();
-        let events: Vec<Event> = keys
-            .into_iter()
-            .map(|(_, key)| Event::Settle {
-                id: key,
-                result: Err(error()),
-            })
-            .collect();
-        if !events.is_empty() {
-            (self.sink)(&events);
-        }
-    }
 }

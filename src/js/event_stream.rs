@@ -11,13 +11,13 @@
 //! [`JsEventStream`] is a binding of the JS class for Rust callers (the browser tests), with the
 //! class's own method names.
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
+use super::{set_backoff, Engines};
 use crate::engine::sse::{GetHeaders, SseEngine};
 use crate::proto::backoff::BackoffConfig;
 use crate::sse::session::{Config, StreamEvent, Transport};
@@ -171,27 +171,15 @@ pub fn install() {
 
 thread_local! {
     /// Open streams by id (see the module docs).
-    static STREAMS: RefCell<Vec<(u32, Rc<SseEngine>)>> = const { RefCell::new(Vec::new()) };
-    static NEXT_ID: std::cell::Cell<u32> = const { std::cell::Cell::new(1) };
+    static STREAMS: Engines<SseEngine> = const { Engines::new() };
 }
 
 fn engine(id: u32) -> Option<Rc<SseEngine>> {
-    STREAMS.with(|s| {
-        s.borrow()
-            .iter()
-            .find(|(i, _)| *i == id)
-            .map(|(_, e)| e.clone())
-    })
+    STREAMS.with(|s| s.get(id))
 }
 
 fn let_go(id: u32) {
-    let released = STREAMS.with(|s| {
-        let mut s = s.borrow_mut();
-        s.iter()
-            .position(|(i, _)| *i == id)
-            .map(|i| s.swap_remove(i))
-    });
-    drop(released); // outside the borrow: dropping may release browser objects
+    STREAMS.with(|s| s.remove(id));
 }
 
 /// The exports the JS class calls (static methods; see `event_stream.js`).
@@ -221,30 +209,15 @@ impl SseHost {
     ) -> JsValue {
         crate::js::init_once();
         let mut b = BackoffConfig::default();
-        let fields = [
-            (&mut b.initial_delay, initial_delay),
-            (&mut b.multiplier, multiplier),
-            (&mut b.max_delay, max_delay),
-            (&mut b.jitter, jitter),
-            (&mut b.randomness, randomness),
-        ];
-        for (field, v) in fields {
-            if let Some(v) = v {
-                *field = v;
-            }
-        }
-        if let Some(m) = max_attempts {
-            // The class checked: Infinity or an integer in 1..=u32::MAX.
-            b.max_attempts = (m != f64::INFINITY).then_some(m as u32);
-        }
+        set_backoff(
+            &mut b,
+            [initial_delay, multiplier, max_delay, jitter, randomness],
+            max_attempts,
+        );
         if let Err(what) = b.validate() {
             return JsValue::from_str(what);
         }
-        let id = NEXT_ID.with(|n| {
-            let id = n.get();
-            n.set(id.wrapping_add(1).max(1));
-            id
-        });
+        let id = STREAMS.with(Engines::next_id);
         let cfg = Config {
             url,
             transport: if fetch {
@@ -265,7 +238,7 @@ impl SseHost {
             get_headers,
             Rc::new(move |events| sink(&face, id, events)),
         );
-        STREAMS.with(|s| s.borrow_mut().push((id, engine)));
+        STREAMS.with(|s| s.insert(id, engine));
         JsValue::from(id)
     }
 

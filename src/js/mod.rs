@@ -7,6 +7,83 @@ pub mod event_stream;
 pub mod socket;
 mod socket_ts;
 
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use crate::proto::backoff::BackoffConfig;
+
+/// The engines of one kind by the id their JS object holds (`SocketEngine`, `SseEngine`). The
+/// table is only borrowed to find, add or take out an entry, never while an engine runs.
+pub(crate) struct Engines<E> {
+    list: RefCell<Vec<(u32, Rc<E>)>>,
+    next: Cell<u32>,
+}
+
+impl<E> Engines<E> {
+    pub(crate) const fn new() -> Self {
+        Engines {
+            list: RefCell::new(Vec::new()),
+            next: Cell::new(1),
+        }
+    }
+
+    /// A fresh id (never 0), for the engine about to be added (its sink needs the id first).
+    pub(crate) fn next_id(&self) -> u32 {
+        let id = self.next.get();
+        self.next.set(id.wrapping_add(1).max(1));
+        id
+    }
+
+    pub(crate) fn insert(&self, id: u32, engine: Rc<E>) {
+        self.list.borrow_mut().push((id, engine));
+    }
+
+    pub(crate) fn get(&self, id: u32) -> Option<Rc<E>> {
+        self.list
+            .borrow()
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, e)| e.clone())
+    }
+
+    /// Forgets the engine of `id`; it is dropped (its browser objects released) after the
+    /// borrow ends.
+    pub(crate) fn remove(&self, id: u32) {
+        let released = {
+            let mut list = self.list.borrow_mut();
+            list.iter()
+                .position(|(i, _)| *i == id)
+                .map(|i| list.swap_remove(i))
+        };
+        drop(released);
+    }
+}
+
+/// Sets the backoff fields the class passed (`None`: the default stays): `initialDelay`,
+/// `multiplier`, `maxDelay`, `jitter`, `randomness`, then `maxAttempts` (checked by the class:
+/// Infinity or a whole number in 1..=u32::MAX).
+pub(crate) fn set_backoff(
+    b: &mut BackoffConfig,
+    numbers: [Option<f64>; 5],
+    max_attempts: Option<f64>,
+) {
+    let fields = [
+        &mut b.initial_delay,
+        &mut b.multiplier,
+        &mut b.max_delay,
+        &mut b.jitter,
+        &mut b.randomness,
+    ];
+    for (field, v) in fields.into_iter().zip(numbers) {
+        if let Some(v) = v {
+            *field = v;
+        }
+    }
+    if let Some(m) = max_attempts {
+        b.max_attempts = (m != f64::INFINITY).then_some(m as u32);
+    }
+}
+
 /// Installs the panic hook once in debug builds (panics are bugs: there they are logged with their
 /// message and a stack). Release builds leave it out (1.2 KB gzipped): a panic there aborts as a
 /// `RuntimeError: unreachable` with the wasm stack, and the message is not printed.

@@ -12,12 +12,13 @@
 //! [`JsSocket`] is a binding of the JS class for Rust callers (the browser tests), with the
 //! class's own method names.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::rc::Rc;
 
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 
+use super::{set_backoff, Engines};
 use crate::engine::socket::SocketEngine;
 use crate::proto::{
     auth, AuthState, BadConnectionKind, CallError, CallOptions, ChannelState, Config, Event,
@@ -197,17 +198,11 @@ pub fn install() {
 
 thread_local! {
     /// Engines by id (see the module docs).
-    static SOCKETS: RefCell<Vec<(u32, Rc<SocketEngine>)>> = const { RefCell::new(Vec::new()) };
-    static NEXT_ID: Cell<u32> = const { Cell::new(1) };
+    static SOCKETS: Engines<SocketEngine> = const { Engines::new() };
 }
 
 fn engine(id: u32) -> Option<Rc<SocketEngine>> {
-    SOCKETS.with(|s| {
-        s.borrow()
-            .iter()
-            .find(|(i, _)| *i == id)
-            .map(|(_, e)| e.clone())
-    })
+    SOCKETS.with(|s| s.get(id))
 }
 
 /// Runs `f` on the engine of `id` (none: nothing happens). The table is not borrowed while `f`
@@ -277,24 +272,18 @@ impl SocketHost {
                 *field = v;
             }
         }
-        let b = &mut c.backoff;
-        let numbers = [
+        set_backoff(
+            &mut c.backoff,
+            [initial_delay, multiplier, max_delay, jitter, randomness],
+            max_attempts,
+        );
+        for (field, v) in [
             (&mut c.ack_timeout, ack_timeout),
             (&mut c.connect_timeout, connect_timeout),
-            (&mut b.initial_delay, initial_delay),
-            (&mut b.multiplier, multiplier),
-            (&mut b.max_delay, max_delay),
-            (&mut b.jitter, jitter),
-            (&mut b.randomness, randomness),
-        ];
-        for (field, v) in numbers {
+        ] {
             if let Some(v) = v {
                 *field = v;
             }
-        }
-        if let Some(m) = max_attempts {
-            // The class checked: Infinity or a whole number in 1..=u32::MAX.
-            b.max_attempts = (m != f64::INFINITY).then_some(m as u32);
         }
         if let Some(v) = protocol_version {
             c.protocol_version = v;
@@ -316,25 +305,15 @@ impl SocketHost {
             3 => StoreKind::Custom(storage),
             _ => StoreKind::Local,
         };
-        let id = NEXT_ID.with(|n| {
-            let id = n.get();
-            n.set(id.wrapping_add(1).max(1));
-            id
-        });
+        let id = SOCKETS.with(Engines::next_id);
         let engine = SocketEngine::new(c, token_name, store, Box::new(move |evs| sink(id, evs)));
-        SOCKETS.with(|s| s.borrow_mut().push((id, engine)));
+        SOCKETS.with(|s| s.insert(id, engine));
         JsValue::from(id)
     }
 
     /// Forgets the engine of `id` (its browser objects are released with it).
     pub fn free(id: u32) {
-        let released = SOCKETS.with(|s| {
-            let mut s = s.borrow_mut();
-            s.iter()
-                .position(|(i, _)| *i == id)
-                .map(|i| s.swap_remove(i))
-        });
-        drop(released); // outside the borrow: dropping releases browser objects
+        SOCKETS.with(|s| s.remove(id));
     }
 
     pub fn connect(id: u32) {
