@@ -22,6 +22,7 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use crate::proto::error::{bad_connection_text, outbox_full_text, timeout_text};
 use crate::proto::{BadConnectionKind, CallError, SessionError};
+#[cfg(feature = "sse")]
 use crate::stream::{ErrorKind, StreamError};
 
 /// Everything the Rust API can fail with.
@@ -99,7 +100,9 @@ pub enum Error {
         /// The storage's message.
         message: String,
     },
-    /// `EventStreamError`: an `EventStream` could not connect or dropped an event.
+    /// `EventStreamError`: an `EventStream` could not connect or dropped an event (feature
+    /// `sse`).
+    #[cfg(feature = "sse")]
     EventStream {
         /// What went wrong (JS `type`).
         kind: ErrorKind,
@@ -130,6 +133,7 @@ impl Error {
             Error::SocketProtocol { .. } => "SocketProtocolError",
             Error::AuthTokenInvalid { .. } => "AuthTokenInvalidError",
             Error::Storage { .. } => "StorageError",
+            #[cfg(feature = "sse")]
             Error::EventStream { .. } => "EventStreamError",
             Error::Payload { .. } => "PayloadError",
         }
@@ -215,6 +219,7 @@ impl Error {
             }
             Error::OutboxFull { limit } => set("limit", &JsValue::from(*limit as f64)),
             Error::SocketProtocol { code, .. } => set("code", &JsValue::from(*code)),
+            #[cfg(feature = "sse")]
             Error::EventStream { kind, status, .. } => {
                 set("type", &JsValue::from_str(kind.as_str()));
                 if let Some(s) = status {
@@ -292,6 +297,7 @@ impl From<SessionError> for Error {
     }
 }
 
+#[cfg(feature = "sse")]
 impl From<StreamError> for Error {
     fn from(e: StreamError) -> Error {
         Error::EventStream {
@@ -319,8 +325,9 @@ impl fmt::Display for Error {
             | Error::Server { message, .. }
             | Error::SocketProtocol { message, .. }
             | Error::AuthTokenInvalid { message }
-            | Error::Storage { message }
-            | Error::EventStream { message, .. } => f.write_str(message),
+            | Error::Storage { message } => f.write_str(message),
+            #[cfg(feature = "sse")]
+            Error::EventStream { message, .. } => f.write_str(message),
             Error::Config(e) => e.fmt(f),
         }
     }

@@ -4,7 +4,8 @@
 //!
 //! Everything a Rust app names is at the crate root: [`Socket`], [`Channel`], [`EventStream`],
 //! their options, events and one [`Error`]. Payloads are your serde types (feature `serde`, on
-//! by default); the `*_text` methods take JSON text instead.
+//! by default); the `*_text` methods take JSON text instead. `EventStream` and the [`sse`] core
+//! are feature `sse` (on by default); without it the crate is SocketCluster only.
 //!
 //! # Quick start
 //!
@@ -77,6 +78,7 @@
 #![deny(missing_docs)]
 
 pub mod proto;
+#[cfg(feature = "sse")]
 pub mod sse;
 
 /// Browser drivers (WebSocket, EventSource, fetch, page events, storage); internal.
@@ -97,7 +99,7 @@ mod auth_storage;
 mod client;
 #[cfg(target_arch = "wasm32")]
 mod error;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "sse"))]
 mod stream;
 
 /// The wasm-bindgen adapter (public so browser tests can drive the JS classes).
@@ -123,7 +125,7 @@ pub use proto::{
     AuthState, BackoffConfig, BadConnectionKind, CallOptions, ChannelState, Config, ReplyTo, State,
     SubscribeOptions,
 };
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "sse"))]
 pub use stream::{
     CloseReason, ErrorKind, EventStream, EventStreamOptions, GetHeaders, ListenerId, MessageEvent,
     NextMessage, ReadyState, StreamError, StreamEvent, Transport, STREAM_BUFFER,

@@ -1,6 +1,6 @@
 //! Typed payloads (cargo feature `serde`, on by default): [`Socket::emit`],
 //! [`Socket::publish`], [`Channel::publish`], [`Channel::messages`], [`Socket::on_invoke`] for
-//! server-invoked procedures and [`MessageEvent::json`] for Server-Sent Events.
+//! server-invoked procedures and [`MessageEvent::json`](crate::MessageEvent::json) for Server-Sent Events.
 //!
 //! A value crosses as a JS value: serde-wasm-bindgen turns it into one (JSON-compatible: maps
 //! become objects, `None` and `()` become `null`) and the host's `JSON` writes and reads the
@@ -19,7 +19,6 @@ use wasm_bindgen::JsValue;
 use super::{Channel, HandlerId, Socket, SocketEvent};
 use crate::error::Error;
 use crate::proto::CallOptions;
-use crate::stream::MessageEvent;
 
 /// Messages a typed [`Channel::messages`] Stream buffers before it drops new ones.
 pub const MESSAGES_BUFFER: usize = 1024;
@@ -175,7 +174,8 @@ impl Channel {
     }
 }
 
-impl MessageEvent {
+#[cfg(feature = "sse")]
+impl crate::stream::MessageEvent {
     /// The event's data (JSON text) read as `T`.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
         from_json(Some(&self.data))

@@ -12,4 +12,5 @@
 //! the core.
 
 pub mod socket;
+#[cfg(feature = "sse")]
 pub mod sse;

@@ -3,6 +3,7 @@
 //! through a few static wasm exports and one batched call per pump; and the TypeScript
 //! declarations wasm-bindgen cannot derive. It does not go through the Rust face.
 
+#[cfg(feature = "sse")]
 pub mod event_stream;
 pub mod socket;
 mod socket_ts;

@@ -34,5 +34,7 @@ pub fn random_seed() -> u64 {
     let lo = (js_sys::Math::random() * 4_294_967_296.0) as u64;
     (hi << 32) | lo
 }
+#[cfg(feature = "sse")]
 pub mod eventsource;
+#[cfg(feature = "sse")]
 pub mod fetch_stream;
