@@ -5,6 +5,9 @@
 // minified the same way (bench/sc-entry.js). Printed by `./run build`; bench/run.js reuses it.
 // pkg/ itself is left as wasm-pack wrote it (readable, usable unbundled from a script tag or a
 // plain ESM import): minifying is the app's bundler's job.
+//
+// `node bench/size.js --sc-only DIR` also prints the same figure for the package in DIR (the
+// SocketCluster-only build, no `sse` feature: `SIZE_SC_ONLY=1 ./run build` makes it).
 
 const fs = require('fs');
 const path = require('path');
@@ -24,32 +27,33 @@ function esbuildOf() {
   return h.requireDep('esbuild');
 }
 
-// All .js files of pkg/ (sockline.js + snippets/**), unminified, for the breakdown.
-function pkgJsFiles() {
+// All .js files of a package dir (sockline.js + snippets/**), unminified, for the breakdown.
+function pkgJsFiles(pkg) {
   let files = ['sockline.js'];
   let walk = (dir) => {
     for (let e of fs.readdirSync(dir, {withFileTypes: true})) {
       let p = path.join(dir, e.name);
       if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.js')) files.push(path.relative(h.PKG, p));
+      else if (e.name.endsWith('.js')) files.push(path.relative(pkg, p));
     }
   };
-  let snippets = path.join(h.PKG, 'snippets');
+  let snippets = path.join(pkg, 'snippets');
   if (fs.existsSync(snippets)) walk(snippets);
   return files;
 }
 
-async function socklineSize() {
-  let wasm = fs.readFileSync(path.join(h.PKG, 'sockline_bg.wasm'));
-  let js = pkgJsFiles().map((f) => {
-    let buf = fs.readFileSync(path.join(h.PKG, f));
+// `pkg`: the package dir (pkg/ unless told).
+async function socklineSize(pkg = h.PKG) {
+  let wasm = fs.readFileSync(path.join(pkg, 'sockline_bg.wasm'));
+  let js = pkgJsFiles(pkg).map((f) => {
+    let buf = fs.readFileSync(path.join(pkg, f));
     return {file: f, raw: buf.length, gzip: gz(buf)};
   });
   // The whole public surface, as `import init, {...} from 'sockline'` pulls it in.
   let r = await esbuildOf().build({
     stdin: {
       contents: "export * from './sockline.js';\nexport {default} from './sockline.js';\n",
-      resolveDir: h.PKG,
+      resolveDir: pkg,
       sourcefile: 'entry.js',
     },
     bundle: true,
@@ -92,7 +96,14 @@ async function scClientSize() {
 }
 
 async function main() {
-  let [s, sc] = await Promise.all([socklineSize(), scClientSize()]);
+  let i = process.argv.indexOf('--sc-only');
+  let scOnlyDir = i >= 0 ? process.argv[i + 1] : null;
+  if (i >= 0 && !scOnlyDir) throw new Error('--sc-only needs a package dir');
+  let [s, sc, scOnly] = await Promise.all([
+    socklineSize(),
+    scClientSize(),
+    scOnlyDir ? socklineSize(path.resolve(scOnlyDir)) : null,
+  ]);
   let row = (name, raw, gzip) => console.log(`${name.padEnd(44)} ${String(raw).padStart(9)} ${String(gzip).padStart(9)}`);
   console.log(`${'shipped (what a user ships)'.padEnd(44)} ${'raw'.padStart(9)} ${'gzip-9'.padStart(9)}`);
   row('pkg/sockline_bg.wasm', s.wasm.raw, s.wasm.gzip);
@@ -101,6 +112,13 @@ async function main() {
   row(`socketcluster-client ${sc.version} (esbuild --minify)`, sc.raw, sc.gzip);
   console.log(`sockline / socketcluster-client: ${(s.gzip / sc.gzip).toFixed(2)}x`);
   console.log(`pkg JS as built (unminified): ${s.files.map((f) => `${f.file} ${f.raw} B (${f.gzip} B gz)`).join('; ')}`);
+  if (scOnly) {
+    console.log(
+      `SocketCluster-only build (no sse feature, ${scOnlyDir}): wasm ${scOnly.wasm.gzip} B gz + JS ${scOnly.js.gzip} B gz = ${scOnly.gzip} B gz` +
+        ` (raw ${scOnly.wasm.raw} + ${scOnly.js.raw} = ${scOnly.raw} B; ${(scOnly.gzip / sc.gzip).toFixed(2)}x socketcluster-client;` +
+        ` the full build's SSE costs ${s.gzip - scOnly.gzip} B gz)`,
+    );
+  }
 }
 
 module.exports = {gz, socklineSize, scClientSize};
