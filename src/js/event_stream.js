@@ -339,7 +339,8 @@ if (typeof Symbol.dispose === 'symbol') {
 }
 
 export function deliver(es, nums, text) {
-  deliverTo(es, nums, text);
+  // (`nums` is a view of wasm memory: a listener that grows the memory would detach it)
+  deliverTo(es, nums.slice(), text);
 }
 
 /// `es[Symbol.asyncIterator]()` (for Rust callers of the test binding).

@@ -30,8 +30,9 @@ extern "C" {
 
 #[wasm_bindgen(module = "/src/js/event_stream.js")]
 extern "C" {
-    /// The events of one pump, encoded (see `event_stream.js`): one call per pump.
-    fn deliver(face: &JsValue, nums: Vec<f64>, text: String);
+    /// The events of one pump, encoded (see `event_stream.js`): one call per pump. Both are
+    /// views of wasm memory for the length of the call (the class copies `nums` first).
+    fn deliver(face: &JsValue, nums: &[f64], text: &str);
     #[wasm_bindgen(js_name = callGetHeaders)]
     fn call_get_headers(f: &Function) -> Promise;
     #[wasm_bindgen(js_name = iteratorOf)]
@@ -306,7 +307,7 @@ fn sink(face: &JsValue, id: u32, events: Vec<StreamEvent>) {
     if closed {
         let_go(id);
     }
-    deliver(face, nums, text);
+    deliver(face, &nums, &text);
 }
 
 /// Appends `s` to `text`; its length in UTF-16 code units (what JS slices by).

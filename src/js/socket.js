@@ -775,5 +775,6 @@ export function connect(url, options) {
 /// The events of one pump of socket `id` (see `#batch`).
 export function deliver(id, nums, text) {
   const s = live.get(id) || refs.get(id)?.deref();
-  if (s) deliverTo(s, nums, text);
+  // (`nums` is a view of wasm memory: a listener that grows the memory would detach it)
+  if (s) deliverTo(s, nums.slice(), text);
 }

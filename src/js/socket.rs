@@ -34,8 +34,9 @@ extern "C" {
 
 #[wasm_bindgen(module = "/src/js/socket.js")]
 extern "C" {
-    /// The events of one pump, encoded (see `socket.js`): one call per pump.
-    fn deliver(id: u32, nums: Vec<f64>, text: String);
+    /// The events of one pump, encoded (see `socket.js`): one call per pump. Both are views of
+    /// wasm memory for the length of the call (the class copies `nums` first).
+    fn deliver(id: u32, nums: &[f64], text: &str);
 
     /// The JS class `Socket` (what `import { Socket } from 'sockline'` gives).
     #[wasm_bindgen(js_name = Socket)]
@@ -769,5 +770,5 @@ fn sink(id: u32, events: &[Event]) {
         }
     }
     b.close_run();
-    deliver(id, b.nums, b.text);
+    deliver(id, &b.nums, &b.text);
 }

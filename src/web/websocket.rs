@@ -46,6 +46,15 @@ impl WsConn {
         let on_open = Closure::<dyn FnMut()>::new(move || h(WsEvent::Open));
         let h = handler.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            // The common case in one crossing: a text frame short enough for the string glue.
+            // (UTF-8 may still be longer than `max_payload`: up to 3 bytes per unit)
+            if let Some(s) = small_text(&e, max_payload.min(SMALL_FRAME as usize) as u32) {
+                return h(if s.len() > max_payload {
+                    WsEvent::TooBig
+                } else {
+                    WsEvent::Text(s)
+                });
+            }
             let data = e.data();
             let ev = if let Some(text) = data.dyn_ref::<js_sys::JsString>() {
                 read_text(text, max_payload)
@@ -112,6 +121,15 @@ impl WsConn {
 /// Frames up to this many UTF-16 units take wasm-bindgen's string glue (fast for small
 /// frames; it may reserve up to 3 bytes per unit, a bounded 192 KiB here).
 const SMALL_FRAME: u32 = 64 * 1024;
+
+#[wasm_bindgen(
+    inline_js = "export function smallText(e, n) { const d = e.data; return typeof d === 'string' && d.length <= n ? d : undefined; }"
+)]
+extern "C" {
+    /// `e.data` when it is a string of at most `units` UTF-16 units.
+    #[wasm_bindgen(js_name = smallText)]
+    fn small_text(e: &MessageEvent, units: u32) -> Option<String>;
+}
 
 #[wasm_bindgen]
 extern "C" {
