@@ -537,7 +537,7 @@ impl Batch {
             self.text.push(']');
             // nums[at]: 15, chanLen, count, arrLen (filled now), nUndef, idx…
             let start = self.nums[at + 3] as usize;
-            self.nums[at + 3] = utf16_len(&self.text[start..]);
+            self.nums[at + 3] = utf16_len(self.text.get(start..).unwrap_or(""));
         }
     }
 
