@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+// Shortens the names of the wasm's imports from the glue module: `node tools/minify-imports.js
+// pkg`. wasm-bindgen names each import `__wbg_<what>_<16 hex digits>` (about 45 bytes), and
+// every name ships twice: in the wasm's import section and as a key of the glue's import object
+// in sockline.js. The hashes do not compress, so this step renames them `a`, `b`, … `$9` in both
+// files (a build step of `./run build`, like wasm-opt; nothing else refers to those names).
+// Imports from the snippet modules (src/js/*.js) keep their names: they are the functions' own.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+
+const GLUE = './sockline_bg.js';
+const die = (m) => {
+  console.error(`minify-imports: ${m}`);
+  process.exit(1);
+};
+
+function leb(buf, at) {
+  let n = 0, shift = 0, b;
+  do {
+    b = buf[at++];
+    n += (b & 0x7f) * 2 ** shift;
+    shift += 7;
+  } while (b & 0x80);
+  return [n, at];
+}
+function toLeb(n) {
+  let out = [];
+  do {
+    let b = n & 0x7f;
+    n = Math.floor(n / 128);
+    out.push(n ? b | 0x80 : b);
+  } while (n);
+  return Buffer.from(out);
+}
+const str = (s) => Buffer.concat([toLeb(Buffer.byteLength(s)), Buffer.from(s)]);
+
+// Short names: a..z A..Z _ $, then two characters; never a JS keyword (two letters: `do`,
+// `if`, `in` are skipped).
+const FIRST = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_$';
+const NEXT = FIRST + '0123456789';
+const RESERVED = new Set(['do', 'if', 'in']);
+function* names() {
+  for (const c of FIRST) yield c;
+  for (const a of FIRST) for (const b of NEXT) if (!RESERVED.has(a + b)) yield a + b;
+}
+
+function main() {
+  const dir = process.argv[2] || 'pkg';
+  const wasmPath = path.join(dir, 'sockline_bg.wasm');
+  const jsPath = path.join(dir, 'sockline.js');
+  const wasm = fs.readFileSync(wasmPath);
+  let js = fs.readFileSync(jsPath, 'utf8');
+  if (js.includes('// imports minified by tools/minify-imports.js')) return; // (already done)
+  if (wasm.readUInt32LE(0) !== 0x6d736100) die(`${wasmPath} is not a wasm module`);
+
+  let at = 8, parts = [wasm.subarray(0, 8)], renamed = new Map(), gen = names();
+  while (at < wasm.length) {
+    const id = wasm[at];
+    let [size, body] = leb(wasm, at + 1);
+    const end = body + size;
+    if (id !== 2) {
+      parts.push(wasm.subarray(at, end));
+      at = end;
+      continue;
+    }
+    let [count, p] = leb(wasm, body);
+    let out = [toLeb(count)];
+    for (let i = 0; i < count; i++) {
+      let [mlen, q] = leb(wasm, p);
+      const module = wasm.toString('utf8', q, q + mlen);
+      q += mlen;
+      let [flen, r] = leb(wasm, q);
+      const field = wasm.toString('utf8', r, r + flen);
+      r += flen;
+      // the import's description, copied as it is
+      const kind = wasm[r++];
+      let s = r;
+      if (kind === 0 || kind === 4) [, s] = leb(wasm, kind === 4 ? s + 1 : s);
+      else if (kind === 1 || kind === 2) {
+        if (kind === 1) s++; // reftype
+        const flags = wasm[s++];
+        [, s] = leb(wasm, s);
+        if (flags & 1) [, s] = leb(wasm, s);
+      } else if (kind === 3) s += 2;
+      else die(`unknown import kind ${kind}`);
+      let name = field;
+      if (module === GLUE) {
+        if (!renamed.has(field)) renamed.set(field, gen.next().value);
+        name = renamed.get(field);
+      }
+      out.push(str(module), str(name), wasm.subarray(r - 1, s));
+      p = s;
+    }
+    if (p !== end) die('import section not read to its end');
+    const content = Buffer.concat(out);
+    parts.push(Buffer.from([2]), toLeb(content.length), content);
+    at = end;
+  }
+
+  // The glue: each name is a key of the import object, `        <name>: function(` or
+  // `        <name>: <value>`, exactly once, and appears nowhere else.
+  for (const [long, short] of renamed) {
+    const count = js.split(long).length - 1;
+    if (count !== 1) die(`${long} occurs ${count} times in ${jsPath}, expected once`);
+    const key = `\n        ${long}:`;
+    if (!js.includes(key)) die(`${long} is not a key of the import object`);
+    js = js.replace(key, `\n        ${short}:`);
+  }
+  js += '\n// imports minified by tools/minify-imports.js\n';
+  fs.writeFileSync(wasmPath, Buffer.concat(parts));
+  fs.writeFileSync(jsPath, js);
+}
+
+main();
