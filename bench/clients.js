@@ -36,6 +36,9 @@ async function socklineClient() {
       await connected;
       if (channel.state !== 'subscribed') await channel.once('subscribe', 10000);
     },
+    async ready() {
+      if (channel.state !== 'subscribed') await channel.once('subscribe', 10000);
+    },
   };
 }
 
@@ -43,13 +46,14 @@ async function socklineClient() {
 async function scClient() {
   const { create } = await import('/build/socketcluster-client.js');
   let socket;
+  let channel;
   return {
     async connect() {
       socket = create({ hostname: HOST, port: base + 1, path: '/socketcluster/', autoReconnect: false });
       await socket.listener('connect').once(10000);
     },
     async subscribe(name, fn) {
-      const ch = socket.subscribe(name);
+      const ch = (channel = socket.subscribe(name));
       (async () => {
         for await (const data of ch) fn(data);
       })();
@@ -60,6 +64,9 @@ async function scClient() {
       const connected = socket.listener('connect').once(10000);
       socket.reconnect();
       await connected;
+    },
+    async ready() {
+      if (channel.state !== 'subscribed') await channel.listener('subscribe').once(10000);
     },
   };
 }
@@ -146,11 +153,13 @@ async function blast(count, perFrame, timeoutMs = 60000) {
       finish();
     }
   };
+  const t0 = performance.now();
   const res = await fetch(`${CONTROL}/bench/blast`, {
     method: 'POST',
     body: JSON.stringify({ channel, count, perFrame }),
   });
   const info = await res.json();
+  const tSent = performance.now();
   if (info.sockets !== 1) throw new Error(`blast reached ${info.sockets} sockets: ${JSON.stringify(info)}`);
   let timer;
   await Promise.race([done, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
@@ -159,9 +168,13 @@ async function blast(count, perFrame, timeoutMs = 60000) {
   if (!tLast) tLast = performance.now();
   const ms = tLast - tFirst;
   return {
+    count,
     received,
     intact: received === count && sum === (count * (count - 1)) / 2,
     ms,
+    firstMs: tFirst - t0, // from the request to the first message
+    sentMs: tSent - t0, // from the request to the server's answer (every frame handed over)
+    totalMs: tLast - t0, // from the request to the last message
     rate: received > perFrame && ms > 0 ? ((received - perFrame) / ms) * 1000 : 0,
   };
 }
@@ -186,12 +199,19 @@ async function emits(total, inflight) {
   return { total, ms, rate: (total / ms) * 1000 };
 }
 
-// `n` reconnects, one after the other (each waits for the handshake and re-subscription).
+// `n` reconnects, one after the other (each waits for the handshake and, for sockline, the
+// re-subscription).
 async function reconnects(n) {
   if (!client.reconnect) return null;
   const t0 = performance.now();
   for (let i = 0; i < n; i++) await client.reconnect();
   return { n, ms: performance.now() - t0 };
+}
+
+// Resolves once the channel is subscribed again (after reconnects); not measured.
+async function ready() {
+  if (client.ready) await client.ready();
+  return { visibility: document.visibilityState, focus: document.hasFocus() };
 }
 
 window.bench = {
@@ -200,6 +220,7 @@ window.bench = {
   blast,
   emits,
   reconnects,
+  ready,
   wasmMemory: () => (client && client.wasmMemory ? client.wasmMemory() : null),
 };
 document.getElementById('status').textContent = `${kind}: ready`;
