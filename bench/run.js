@@ -28,6 +28,7 @@ const RATE_MESSAGES = Number(process.env.BENCH_RATE_MESSAGES || 3000); // per sl
 const BATCHED = Number(process.env.BENCH_BATCHED || 20000); // per slice, 100 per frame
 const EMITS = Number(process.env.BENCH_EMITS || 1000); // per slice, 100 in flight
 const RECONNECTS = Number(process.env.BENCH_RECONNECTS || 500); // heap row, once per client
+const HEAP_CHUNK = 10000; // the heap row's messages go in blasts of this many (see heapRun)
 const BUDGET_MS = 160000; // a slice starts only if it is projected to end before this
 const SLICE_TIMEOUT_MS = 20000; // one blast in a slice
 const CLIENTS = [
@@ -83,6 +84,13 @@ async function heapUsed(cdp) {
   return u.usedSize;
 }
 
+// CPU seconds the page's renderer main thread has used so far (CDP Performance metrics).
+async function threadTime(cdp) {
+  let {metrics} = await cdp.send('Performance.getMetrics');
+  let m = metrics.find((x) => x.name === 'ThreadTime');
+  return m ? m.value : null;
+}
+
 // Opens a client's page once: connect, subscribe to its own channel, warm up (JIT the paths,
 // settle allocations). The page stays open, idle while the others are measured.
 async function openClient(browser, server, kind) {
@@ -93,6 +101,7 @@ async function openClient(browser, server, kind) {
   await page.waitForFunction(() => window.bench, null, {timeout: 20000});
   await page.evaluate(() => window.bench.setup());
   let cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable', {timeDomain: 'threadTicks'}); // for threadTime()
   await page.evaluate(() => window.bench.blast(5000, 1));
   await page.evaluate(() => window.bench.blast(5000, 100));
   await page.evaluate(() => window.bench.emits(2000, 100));
@@ -106,7 +115,18 @@ async function heapRun(c) {
   let {page, cdp} = c;
   let heap0 = await heapUsed(cdp);
   let wasm0 = await page.evaluate(() => window.bench.wasmMemory());
-  let single = await page.evaluate((n) => window.bench.blast(n, 1, 150000), MESSAGES);
+  // in blasts of at most 10k: a longer backlog delays the server's pings past socketcluster-
+  // client's pingTimeout (20 s), and it closes the socket (4000) with messages still queued
+  let single = {count: 0, received: 0, intact: true, ms: 0, blasts: 0};
+  for (let left = MESSAGES; left > 0; left -= HEAP_CHUNK) {
+    let r = await page.evaluate((n) => window.bench.blast(n, 1, 60000), Math.min(left, HEAP_CHUNK));
+    single.count += r.count;
+    single.received += r.received;
+    single.intact = single.intact && r.intact;
+    single.ms += r.ms;
+    single.blasts++;
+  }
+  single.rate = (single.received / single.ms) * 1000;
   let heap1 = await heapUsed(cdp);
   let wasm1 = await page.evaluate(() => window.bench.wasmMemory());
   let before = await heapUsed(cdp);
@@ -132,10 +152,20 @@ async function runSlice(pages, k) {
     slice[key] = {};
     for (let kind of order) {
       try {
-        slice[key][kind] = await pages[kind].page.evaluate(
+        let {page, cdp} = pages[kind];
+        let cpu0 = await threadTime(cdp);
+        let r = await page.evaluate(
           ([n, per, timeout]) => (per ? window.bench.blast(n, per, timeout) : window.bench.emits(n, 100)),
           [count, perFrame, SLICE_TIMEOUT_MS]
         );
+        let cpu1 = await threadTime(cdp);
+        // the renderer main thread's CPU time over the blast: a cost, not a throughput, but it
+        // barely moves with the machine's load
+        if (cpu0 != null && cpu1 != null && cpu1 > cpu0) {
+          r.cpuMs = (cpu1 - cpu0) * 1000;
+          r.cpuRate = (count / r.cpuMs) * 1000;
+        }
+        slice[key][kind] = r;
       } catch (err) {
         slice[key][kind] = {error: err.message.split('\n')[0]};
       }
@@ -148,6 +178,7 @@ async function runSlice(pages, k) {
 // A measurement counts when it finished and, for blasts, every message arrived intact.
 const ok = (r) => r != null && !r.error && r.intact !== false && Number.isFinite(r.rate) && r.rate > 0;
 const rateOf = (r) => (ok(r) ? r.rate : null);
+const cpuRateOf = (r) => (ok(r) && r.cpuRate ? r.cpuRate : null);
 
 const median = (xs) => {
   xs = xs.filter((x) => x != null && Number.isFinite(x)).sort((a, b) => a - b);
@@ -212,6 +243,7 @@ async function main() {
       ['/build/', OUT],
     ]);
     browser = await h.launchBrowser();
+    loadStart = os.loadavg()[0];
     console.log(
       `bench: Chromium ${browser.version()}, fixtures on ${h.BASE_PORT}${fixtures.started ? ' (started here)' : ''}; ` +
         `${SLICES ? SLICES : 'as many as fit in ~160 s (at least ' + MIN_SLICES + ')'} interleaved slices of ` +
@@ -305,6 +337,19 @@ async function main() {
     };
     for (let [key] of ROWS) m[kind][key] = median(slices.map((s) => rateOf(s[key][kind])));
   }
+  let cpu = {};
+  for (let [key] of ROWS) {
+    cpu[key] = {};
+    for (let [kind] of CLIENTS) cpu[key][kind] = median(slices.map((s) => cpuRateOf(s[key][kind])));
+    for (let [name, a, b] of PAIRS) {
+      let per = slices.map((s) => {
+        let x = cpuRateOf(s[key][a]);
+        let y = cpuRateOf(s[key][b]);
+        return x == null || y == null ? null : x / y;
+      });
+      cpu[key][name] = {median: median(per), p25: quantile(per, 0.25), p75: quantile(per, 0.75)};
+    }
+  }
   let ratios = {};
   for (let [key] of ROWS) {
     ratios[key] = {};
@@ -368,6 +413,20 @@ async function main() {
         PAIRS.map(([name]) => `${name} ${fmtRatio(ratios[key][name].pooled)}`).join(', ')
     );
   }
+  console.log('');
+  console.log(
+    '  renderer main-thread CPU, messages (or emits) per CPU second: medians over the slices, ratios ' +
+      'the medians of the per-slice ratios (25th–75th percentile); a cost, not the throughput above:'
+  );
+  for (let [key, label] of ROWS) {
+    let c = cpu[key];
+    console.log(
+      `  ${label.padEnd(9)} ` +
+        CLIENTS.map(([kind]) => `${kind} ${fmt(c[kind])}`).join(', ') +
+        '; ' +
+        PAIRS.map(([name]) => `${name} ${fmtRatio(c[name].median)} (${fmtRatio(c[name].p25)}–${fmtRatio(c[name].p75)})`).join(', ')
+    );
+  }
   if (failures.length) console.log(`failures: ${failures.join('; ')}`);
   console.log('');
   console.log(
@@ -380,7 +439,7 @@ async function main() {
   let loadavg = {start: loadStart, end: os.loadavg()[0]};
   fs.writeFileSync(
     path.join(OUT, 'results.json'),
-    JSON.stringify({config, loadavg, sizes, medians: m, ratios, heap, slices, failures}, null, 2) + '\n'
+    JSON.stringify({config, loadavg, sizes, medians: m, ratios, cpu, heap, slices, failures}, null, 2) + '\n'
   );
   console.log(
     `raw results: target/bench/results.json (${((Date.now() - started) / 1000).toFixed(0)} s; ` +
