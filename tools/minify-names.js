@@ -1,10 +1,14 @@
 #!/usr/bin/env node
-// Shortens the names of the wasm's imports from the glue module: `node tools/minify-imports.js
-// pkg`. wasm-bindgen names each import `__wbg_<what>_<16 hex digits>` (about 45 bytes), and
-// every name ships twice: in the wasm's import section and as a key of the glue's import object
-// in sockline.js. The hashes do not compress, so this step renames them `a`, `b`, … `$9` in both
-// files (a build step of `./run build`, like wasm-opt; nothing else refers to those names).
-// Imports from the snippet modules (src/js/*.js) keep their names: they are the functions' own.
+// Shortens the wasm's import and export names: `node tools/minify-names.js pkg` (a step of
+// `./run build`, like wasm-opt).
+// - Imports from the glue module: wasm-bindgen names each `__wbg_<what>_<16 hex digits>` (about
+//   45 bytes), and every name ships twice, in the wasm's import section and as a key of the
+//   glue's import object in sockline.js; the hashes do not compress. They become `a`, `b`, …
+//   `$9`. Imports from the snippet modules (src/js/*.js) keep their names: they are the
+//   functions' own.
+// - Exports (`socketengine_open`, `__wbindgen_malloc`, …: used by the glue as `wasm.<name>`)
+//   become `x0`, `x1`, …, also in the `InitOutput` interface of sockline.d.ts and in
+//   sockline_bg.wasm.d.ts; `memory` keeps its name (a page may read it from init()'s result).
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -51,14 +55,38 @@ function main() {
   const jsPath = path.join(dir, 'sockline.js');
   const wasm = fs.readFileSync(wasmPath);
   let js = fs.readFileSync(jsPath, 'utf8');
-  if (js.includes('// imports minified by tools/minify-imports.js')) return; // (already done)
+  if (js.includes('// imports minified by tools/minify-names.js')) return; // (already done)
   if (wasm.readUInt32LE(0) !== 0x6d736100) die(`${wasmPath} is not a wasm module`);
 
-  let at = 8, parts = [wasm.subarray(0, 8)], renamed = new Map(), gen = names();
+  let at = 8, parts = [wasm.subarray(0, 8)], renamed = new Map(), exported = new Map(), gen = names();
   while (at < wasm.length) {
     const id = wasm[at];
     let [size, body] = leb(wasm, at + 1);
     const end = body + size;
+    if (id === 7) {
+      // exports: every name but `memory` (the one a page may read from init()'s result)
+      let [count, p] = leb(wasm, body);
+      let out = [toLeb(count)];
+      for (let i = 0; i < count; i++) {
+        let [nlen, q] = leb(wasm, p);
+        const name = wasm.toString('utf8', q, q + nlen);
+        q += nlen;
+        const kind = wasm[q];
+        let [, r] = leb(wasm, q + 1);
+        let short = name;
+        if (name !== 'memory') {
+          short = 'x' + exported.size.toString(36);
+          exported.set(name, short);
+        }
+        out.push(str(short), wasm.subarray(q, r));
+        p = r;
+      }
+      if (p !== end) die('export section not read to its end');
+      const content = Buffer.concat(out);
+      parts.push(Buffer.from([7]), toLeb(content.length), content);
+      at = end;
+      continue;
+    }
     if (id !== 2) {
       parts.push(wasm.subarray(at, end));
       at = end;
@@ -107,7 +135,23 @@ function main() {
     if (!js.includes(key)) die(`${long} is not a key of the import object`);
     js = js.replace(key, `\n        ${short}:`);
   }
-  js += '\n// imports minified by tools/minify-imports.js\n';
+  // exports: `wasm.<name>` in the glue, the InitOutput interface in sockline.d.ts and
+  // sockline_bg.wasm.d.ts
+  const dtsPath = path.join(dir, 'sockline.d.ts'), wdtsPath = path.join(dir, 'sockline_bg.wasm.d.ts');
+  let dts = fs.readFileSync(dtsPath, 'utf8');
+  let wdts = fs.existsSync(wdtsPath) ? fs.readFileSync(wdtsPath, 'utf8') : null;
+  js = js.replace(/\bwasm\.([A-Za-z0-9_$]+)/g, (m, n) => (exported.has(n) ? `wasm.${exported.get(n)}` : m));
+  for (const [long, short] of exported) {
+    dts = dts.replace(`\n    readonly ${long}:`, `\n    readonly ${short}:`);
+    if (wdts) wdts = wdts.replace(`\nexport const ${long}:`, `\nexport const ${short}:`);
+    if (new RegExp(`\\b${long.replace(/\$/g, '\\$')}\\b`).test(js.replace(/\/\/.*|\/\*[\s\S]*?\*\//g, ''))) {
+      // (a name the glue uses otherwise than as `wasm.<name>` would break)
+      if (js.includes(`wasm.${long}`)) die(`export ${long} still referenced`);
+    }
+  }
+  fs.writeFileSync(dtsPath, dts);
+  if (wdts) fs.writeFileSync(wdtsPath, wdts);
+  js += '\n// imports minified by tools/minify-names.js\n';
   fs.writeFileSync(wasmPath, Buffer.concat(parts));
   fs.writeFileSync(jsPath, js);
 }
