@@ -297,3 +297,10 @@ export function queryString(q) {
   }
   return p.toString();
 }
+
+/// For the WebSocket driver (src/web/websocket.rs): `e.data` when it is a string of at most `n`
+/// UTF-16 units, else `undefined` (one crossing for the common frame).
+export function smallText(e, n) {
+  const d = e.data;
+  return typeof d === 'string' && d.length <= n ? d : undefined;
+}

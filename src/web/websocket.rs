@@ -122,9 +122,9 @@ impl WsConn {
 /// frames; it may reserve up to 3 bytes per unit, a bounded 192 KiB here).
 const SMALL_FRAME: u32 = 64 * 1024;
 
-#[wasm_bindgen(
-    inline_js = "export function smallText(e, n) { const d = e.data; return typeof d === 'string' && d.length <= n ? d : undefined; }"
-)]
+// (in the package's `support.js`, which the module imports anyway: an `inline_js` snippet would
+// be one more module for a page, and a test runner, to fetch)
+#[wasm_bindgen(module = "/src/js/support.js")]
 extern "C" {
     /// `e.data` when it is a string of at most `units` UTF-16 units.
     #[wasm_bindgen(js_name = smallText)]
