@@ -61,6 +61,14 @@ pub enum Packet<'a> {
         /// The `data` field's JSON text, when present.
         data: Option<&'a str>,
     },
+    /// `{"event": "#publish", "data": {"channel": ..., "data": ...}}` without a numeric `cid`,
+    /// its `data` object read in the packet's own pass (a channel message is scanned once).
+    Publish {
+        /// The raw JSON text of the `channel` field, when present.
+        channel: Option<&'a str>,
+        /// The raw JSON text of the message (the inner `data` field), when present.
+        data: Option<&'a str>,
+    },
     /// `{"rid": <number>, "data"?: ..., "error"?: ...}`.
     Response {
         /// The id of the call answered.
@@ -110,8 +118,9 @@ fn batch(text: &str) -> Option<Vec<Packet<'_>>> {
         i = skip_ws(b, i);
         let (p, end) = if b.get(i) == Some(&b'{') {
             let mut f = [None; 5];
-            let end = object_at(text, i, &PACKET_FIELDS, &mut f)?;
-            (packet_of(text.get(i..end)?, f), end)
+            let mut inner = Inner::default();
+            let end = object_at(text, i, &PACKET_FIELDS, &mut f, Some(&mut inner))?;
+            (packet_of(text.get(i..end)?, f, inner), end)
         } else {
             let end = skip_value(b, i)?;
             (Packet::Raw(text.get(i..end)?), end)
@@ -138,15 +147,41 @@ fn packet(text: &str) -> Option<Packet<'_>> {
             None
         };
     }
-    Some(packet_of(text, fields_of(text, PACKET_FIELDS)?))
+    let b = text.as_bytes();
+    let mut f = [None; 5];
+    let mut inner = Inner::default();
+    let end = object_at(
+        text,
+        skip_ws(b, 0),
+        &PACKET_FIELDS,
+        &mut f,
+        Some(&mut inner),
+    )?;
+    (skip_ws(b, end) == b.len()).then(|| packet_of(text, f, inner))
 }
 
+/// The `channel` and `data` fields of a packet's `data` object, read in the packet's pass
+/// (`object`: the packet's last `data` field was an object).
+#[derive(Default)]
+struct Inner<'a> {
+    fields: [Option<&'a str>; 2],
+    object: bool,
+}
+
+const PUBLISH_FIELDS: [&str; 2] = ["channel", "data"];
+/// The index of `data` in [`PACKET_FIELDS`].
+const DATA: usize = 3;
+
 /// The packet of an object `text` whose fields [`PACKET_FIELDS`] are `fields`.
-fn packet_of<'a>(text: &'a str, fields: [Option<&'a str>; 5]) -> Packet<'a> {
+fn packet_of<'a>(text: &'a str, fields: [Option<&'a str>; 5], inner: Inner<'a>) -> Packet<'a> {
     let [event, cid, rid, data, error] = fields;
     if let Some(event) = event.and_then(string_cow) {
         return match cid.filter(|c| is_number(c)) {
             Some(cid) => Packet::Invoke { event, data, cid },
+            None if inner.object && event == "#publish" => {
+                let [channel, data] = inner.fields;
+                Packet::Publish { channel, data }
+            }
             None => Packet::Transmit { event, data },
         };
     }
@@ -278,16 +313,19 @@ pub fn fields_of<'a, const N: usize>(
 fn fields_into<'a>(text: &'a str, names: &[&str], out: &mut [Option<&'a str>]) -> bool {
     let b = text.as_bytes();
     let start = skip_ws(b, 0);
-    object_at(text, start, names, out).is_some_and(|end| skip_ws(b, end) == b.len())
+    object_at(text, start, names, out, None).is_some_and(|end| skip_ws(b, end) == b.len())
 }
 
 /// Reads the JSON object that starts at `i` (filling `out` as [`fields_into`] does); the
-/// index just past its `}`, or `None` when no valid object starts there.
+/// index just past its `}`, or `None` when no valid object starts there. With `inner` (a
+/// packet: `names` is [`PACKET_FIELDS`]), a `data` value that is an object is read for its
+/// [`PUBLISH_FIELDS`] in the same pass (the same validation as skipping it).
 fn object_at<'a>(
     text: &'a str,
     mut i: usize,
     names: &[&str],
     out: &mut [Option<&'a str>],
+    mut inner: Option<&mut Inner<'a>>,
 ) -> Option<usize> {
     let b = text.as_bytes();
     if b.get(i) != Some(&b'{') {
@@ -307,14 +345,25 @@ fn object_at<'a>(
             return None;
         }
         i = skip_ws(b, i + 1);
-        let value_end = skip_value(b, i)?;
-        let value = text.get(i..value_end)?;
         let slot = if raw_key.contains('\\') {
             let key = text.get(key_start..key_end).and_then(unescape)?;
             names.iter().position(|n| *n == key)
         } else {
             names.iter().position(|n| *n == raw_key)
         };
+        let value_end = match inner.as_deref_mut() {
+            Some(inner) if slot == Some(DATA) => {
+                *inner = Inner::default();
+                if b.get(i) == Some(&b'{') {
+                    inner.object = true;
+                    object_at(text, i, &PUBLISH_FIELDS, &mut inner.fields, None)?
+                } else {
+                    skip_value(b, i)?
+                }
+            }
+            _ => skip_value(b, i)?,
+        };
+        let value = text.get(i..value_end)?;
         if let Some(v) = slot.and_then(|k| out.get_mut(k)) {
             *v = Some(value);
         }
@@ -800,9 +849,9 @@ mod tests {
         );
         assert_eq!(
             one(r##"{"event":"#publish","data":{"channel":"news","data":{"from":"server"}}}"##),
-            Packet::Transmit {
-                event: "#publish".into(),
-                data: Some(r##"{"channel":"news","data":{"from":"server"}}"##)
+            Packet::Publish {
+                channel: Some(r##""news""##),
+                data: Some(r##"{"from":"server"}"##)
             }
         );
         assert_eq!(
@@ -819,6 +868,86 @@ mod tests {
                 data: None,
                 error: None
             }
+        );
+    }
+
+    #[test]
+    fn a_publish_data_object_is_read_in_the_packets_pass() {
+        // the last `data` wins, as for any field; keys with escapes; whitespace
+        assert_eq!(
+            one(
+                r##"{"data":{"channel":"a"}, "event":"#publish", "data" : { "d\u0061ta" : [1, {"x":2}] , "channel":"b\"c" } }"##
+            ),
+            Packet::Publish {
+                channel: Some(r##""b\"c""##),
+                data: Some(r##"[1, {"x":2}]"##)
+            }
+        );
+        // an object without the fields; a data that is not an object; a later non-object data
+        assert_eq!(
+            one(r##"{"event":"#publish","data":{}}"##),
+            Packet::Publish {
+                channel: None,
+                data: None
+            }
+        );
+        assert_eq!(
+            one(r##"{"event":"#publish","data":"x"}"##),
+            Packet::Transmit {
+                event: "#publish".into(),
+                data: Some(r##""x""##)
+            }
+        );
+        assert_eq!(
+            one(r##"{"event":"#publish","data":{"channel":"a","data":1},"data":2}"##),
+            Packet::Transmit {
+                event: "#publish".into(),
+                data: Some("2")
+            }
+        );
+        // with a numeric cid it stays an invoke; other events keep their data text
+        assert_eq!(
+            one(r##"{"event":"#publish","cid":3,"data":{"channel":"a"}}"##),
+            Packet::Invoke {
+                event: "#publish".into(),
+                data: Some(r##"{"channel":"a"}"##),
+                cid: "3"
+            }
+        );
+        assert_eq!(
+            one(r##"{"event":"e","data":{"channel":"a"}}"##),
+            Packet::Transmit {
+                event: "e".into(),
+                data: Some(r##"{"channel":"a"}"##)
+            }
+        );
+        // an invalid inner object makes the frame raw, as before; so does trailing text
+        for bad in [
+            r##"{"event":"#publish","data":{"channel":"a",}}"##,
+            r##"{"event":"#publish","data":{"channel":}}"##,
+            r##"{"event":"#publish","data":{"channel":"a"}} x"##,
+        ] {
+            assert_eq!(decode(bad, 2), Frame::Raw, "{bad}");
+        }
+        // in a batch too
+        let Frame::Packets(v) = decode(
+            r##"[{"event":"#publish","data":{"channel":"n","data":1}},{"event":"#publish","data":{"channel":"n"}}]"##,
+            2,
+        ) else {
+            panic!()
+        };
+        assert_eq!(
+            v,
+            [
+                Packet::Publish {
+                    channel: Some(r##""n""##),
+                    data: Some("1")
+                },
+                Packet::Publish {
+                    channel: Some(r##""n""##),
+                    data: None
+                },
+            ]
         );
     }
 

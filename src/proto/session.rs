@@ -1309,6 +1309,7 @@ impl Session {
             Packet::Response { rid, data, error } => self.handle_response(rid, data, error, now),
             Packet::Invoke { event, data, cid } => self.handle_event(&event, data, Some(cid), now),
             Packet::Transmit { event, data } => self.handle_event(&event, data, None, now),
+            Packet::Publish { channel, data } => self.handle_publish(channel, data),
             Packet::Raw(t) => self.event(Event::Raw(t.to_string())),
         }
     }
@@ -1479,6 +1480,17 @@ impl Session {
         }
     }
 
+    /// A channel message: the raw `channel` and `data` texts of a `#publish`'s data object.
+    fn handle_publish(&mut self, channel: Option<&str>, body: Option<&str>) {
+        let Some(channel) = channel.and_then(codec::string_value) else {
+            return;
+        };
+        if self.channels.contains_key(&channel) {
+            let data = body.map(str::to_string);
+            self.event(Event::Publish { channel, data });
+        }
+    }
+
     fn handle_event(&mut self, event: &str, data: Option<&str>, cid: Option<&str>, now: f64) {
         let reply = cid.map(|rid| ReplyTo {
             gen: self.gen,
@@ -1486,16 +1498,10 @@ impl Session {
         });
         match event {
             "#publish" => {
+                // (a `#publish` with a numeric cid; the usual one is a `Packet::Publish`)
                 let Some(d) = data else { return };
-                let Some([channel, body]) = codec::fields_of(d, ["channel", "data"]) else {
-                    return;
-                };
-                let Some(channel) = channel.and_then(codec::string_value) else {
-                    return;
-                };
-                if self.channels.contains_key(&channel) {
-                    let data = body.map(str::to_string);
-                    self.event(Event::Publish { channel, data });
+                if let Some([channel, body]) = codec::fields_of(d, ["channel", "data"]) {
+                    self.handle_publish(channel, body);
                 }
             }
             "#kickOut" => {
