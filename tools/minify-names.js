@@ -49,6 +49,17 @@ function* names() {
   for (const a of FIRST) for (const b of NEXT) if (!RESERVED.has(a + b)) yield a + b;
 }
 
+// Rewrites the section `id` whose entries run from `body` to `end`: `entry(p, out)` appends
+// one entry's new bytes to `out` and returns the index after it. The section, resized.
+function rewrite(id, wasm, body, end, entry) {
+  let [count, p] = leb(wasm, body);
+  const out = [toLeb(count)];
+  for (let i = 0; i < count; i++) p = entry(p, out);
+  if (p !== end) die(`section ${id} not read to its end`);
+  const content = Buffer.concat(out);
+  return [Buffer.from([id]), toLeb(content.length), content];
+}
+
 function main() {
   const dir = process.argv[2] || 'pkg';
   const wasmPath = path.join(dir, 'sockline_bg.wasm');
@@ -65,64 +76,49 @@ function main() {
     const end = body + size;
     if (id === 7) {
       // exports: every name but `memory` (the one a page may read from init()'s result)
-      let [count, p] = leb(wasm, body);
-      let out = [toLeb(count)];
-      for (let i = 0; i < count; i++) {
+      parts.push(...rewrite(7, wasm, body, end, (p, out) => {
         let [nlen, q] = leb(wasm, p);
         const name = wasm.toString('utf8', q, q + nlen);
         q += nlen;
-        const kind = wasm[q];
-        let [, r] = leb(wasm, q + 1);
+        let [, r] = leb(wasm, q + 1); // (kind, index)
         let short = name;
         if (name !== 'memory') {
           short = 'x' + exported.size.toString(36);
           exported.set(name, short);
         }
         out.push(str(short), wasm.subarray(q, r));
-        p = r;
-      }
-      if (p !== end) die('export section not read to its end');
-      const content = Buffer.concat(out);
-      parts.push(Buffer.from([7]), toLeb(content.length), content);
-      at = end;
-      continue;
-    }
-    if (id !== 2) {
+        return r;
+      }));
+    } else if (id === 2) {
+      parts.push(...rewrite(2, wasm, body, end, (p, out) => {
+        let [mlen, q] = leb(wasm, p);
+        const module = wasm.toString('utf8', q, q + mlen);
+        q += mlen;
+        let [flen, r] = leb(wasm, q);
+        const field = wasm.toString('utf8', r, r + flen);
+        r += flen;
+        // the import's description, copied as it is
+        const kind = wasm[r++];
+        let s = r;
+        if (kind === 0 || kind === 4) [, s] = leb(wasm, kind === 4 ? s + 1 : s);
+        else if (kind === 1 || kind === 2) {
+          if (kind === 1) s++; // reftype
+          const flags = wasm[s++];
+          [, s] = leb(wasm, s);
+          if (flags & 1) [, s] = leb(wasm, s);
+        } else if (kind === 3) s += 2;
+        else die(`unknown import kind ${kind}`);
+        let name = field;
+        if (module === GLUE) {
+          if (!renamed.has(field)) renamed.set(field, gen.next().value);
+          name = renamed.get(field);
+        }
+        out.push(str(module), str(name), wasm.subarray(r - 1, s));
+        return s;
+      }));
+    } else {
       parts.push(wasm.subarray(at, end));
-      at = end;
-      continue;
     }
-    let [count, p] = leb(wasm, body);
-    let out = [toLeb(count)];
-    for (let i = 0; i < count; i++) {
-      let [mlen, q] = leb(wasm, p);
-      const module = wasm.toString('utf8', q, q + mlen);
-      q += mlen;
-      let [flen, r] = leb(wasm, q);
-      const field = wasm.toString('utf8', r, r + flen);
-      r += flen;
-      // the import's description, copied as it is
-      const kind = wasm[r++];
-      let s = r;
-      if (kind === 0 || kind === 4) [, s] = leb(wasm, kind === 4 ? s + 1 : s);
-      else if (kind === 1 || kind === 2) {
-        if (kind === 1) s++; // reftype
-        const flags = wasm[s++];
-        [, s] = leb(wasm, s);
-        if (flags & 1) [, s] = leb(wasm, s);
-      } else if (kind === 3) s += 2;
-      else die(`unknown import kind ${kind}`);
-      let name = field;
-      if (module === GLUE) {
-        if (!renamed.has(field)) renamed.set(field, gen.next().value);
-        name = renamed.get(field);
-      }
-      out.push(str(module), str(name), wasm.subarray(r - 1, s));
-      p = s;
-    }
-    if (p !== end) die('import section not read to its end');
-    const content = Buffer.concat(out);
-    parts.push(Buffer.from([2]), toLeb(content.length), content);
     at = end;
   }
 
@@ -144,10 +140,11 @@ function main() {
   for (const [long, short] of exported) {
     dts = dts.replace(`\n    readonly ${long}:`, `\n    readonly ${short}:`);
     if (wdts) wdts = wdts.replace(`\nexport const ${long}:`, `\nexport const ${short}:`);
-    if (new RegExp(`\\b${long.replace(/\$/g, '\\$')}\\b`).test(js.replace(/\/\/.*|\/\*[\s\S]*?\*\//g, ''))) {
-      // (a name the glue uses otherwise than as `wasm.<name>` would break)
-      if (js.includes(`wasm.${long}`)) die(`export ${long} still referenced`);
-    }
+  }
+  // every export the glue calls must be one the wasm has now
+  const final = new Set(['memory', ...exported.values()]);
+  for (const [, n] of js.matchAll(/\bwasm\.([A-Za-z0-9_$]+)/g)) {
+    if (!final.has(n)) die(`the glue calls wasm.${n}, which the wasm does not export`);
   }
   fs.writeFileSync(dtsPath, dts);
   if (wdts) fs.writeFileSync(wdtsPath, wdts);

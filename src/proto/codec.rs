@@ -117,10 +117,7 @@ fn batch(text: &str) -> Option<Vec<Packet<'_>>> {
     loop {
         i = skip_ws(b, i);
         let (p, end) = if b.get(i) == Some(&b'{') {
-            let mut f = [None; 5];
-            let mut inner = Inner::default();
-            let end = object_at(text, i, &PACKET_FIELDS, &mut f, Some(&mut inner))?;
-            (packet_of(text.get(i..end)?, f, inner), end)
+            packet_at(text, i)?
         } else {
             let end = skip_value(b, i)?;
             (Packet::Raw(text.get(i..end)?), end)
@@ -147,17 +144,16 @@ fn packet(text: &str) -> Option<Packet<'_>> {
             None
         };
     }
-    let b = text.as_bytes();
+    let (p, end) = packet_at(text, 0)?;
+    (skip_ws(text.as_bytes(), end) == text.len()).then_some(p)
+}
+
+/// The packet object that starts at `i` (a `{`), read in one pass, and the index just past it.
+fn packet_at(text: &str, i: usize) -> Option<(Packet<'_>, usize)> {
     let mut f = [None; 5];
     let mut inner = Inner::default();
-    let end = object_at(
-        text,
-        skip_ws(b, 0),
-        &PACKET_FIELDS,
-        &mut f,
-        Some(&mut inner),
-    )?;
-    (skip_ws(b, end) == b.len()).then(|| packet_of(text, f, inner))
+    let end = object_at(text, i, &PACKET_FIELDS, &mut f, Some(&mut inner))?;
+    Some((packet_of(text.get(i..end)?, f, inner), end))
 }
 
 /// The `channel` and `data` fields of a packet's `data` object, read in the packet's pass

@@ -49,11 +49,7 @@ impl WsConn {
             // The common case in one crossing: a text frame short enough for the string glue.
             // (UTF-8 may still be longer than `max_payload`: up to 3 bytes per unit)
             if let Some(s) = small_text(&e, max_payload.min(SMALL_FRAME as usize) as u32) {
-                return h(if s.len() > max_payload {
-                    WsEvent::TooBig
-                } else {
-                    WsEvent::Text(s)
-                });
+                return h(checked(s, max_payload));
             }
             let data = e.data();
             let ev = if let Some(text) = data.dyn_ref::<js_sys::JsString>() {
@@ -142,6 +138,16 @@ extern "C" {
     fn encode(this: &TextEncoder, s: &js_sys::JsString) -> js_sys::Uint8Array;
 }
 
+/// `s` as a text frame, or `TooBig` when its UTF-8 is longer than `max_payload` (a frame read
+/// by its UTF-16 length may still be up to 3 bytes per unit).
+fn checked(s: String, max_payload: usize) -> WsEvent {
+    if s.len() > max_payload {
+        WsEvent::TooBig
+    } else {
+        WsEvent::Text(s)
+    }
+}
+
 /// A text frame into wasm memory, or `TooBig` when its UTF-8 size exceeds `max_payload`. Its
 /// UTF-16 length bounds the UTF-8 size from below (every unit takes 1 to 3 bytes): a frame
 /// longer than `max_payload` units is refused without encoding it at all.
@@ -151,12 +157,7 @@ fn read_text(text: &js_sys::JsString, max_payload: usize) -> WsEvent {
         return WsEvent::TooBig;
     }
     if units <= SMALL_FRAME {
-        let s = String::from(text);
-        return if s.len() > max_payload {
-            WsEvent::TooBig
-        } else {
-            WsEvent::Text(s)
-        };
+        return checked(String::from(text), max_payload);
     }
     // Large frame: encode in the JS heap, check the exact size, then copy once.
     let bytes = TextEncoder::new().encode(text);
