@@ -252,7 +252,7 @@ impl Socket {
         let store = opts.storage.clone().into();
         let inner = Rc::new_cyclic(|me: &Weak<Inner>| {
             let face = me.clone();
-            let sink = Box::new(move |evs: &[Event]| {
+            let sink = Box::new(move |evs: &[Event], _: Option<u32>| {
                 if let Some(inner) = face.upgrade() {
                     inner.deliver(evs);
                 }
@@ -714,7 +714,7 @@ impl Inner {
                 SocketEvent::SubscribeStateChange { channel, old, new }
             }
             Event::KickOut { channel, message } => SocketEvent::KickOut { channel, message },
-            Event::Publish { channel, data } => SocketEvent::Publish { channel, data },
+            Event::Publish { channel, data, .. } => SocketEvent::Publish { channel, data },
             Event::Authenticate { signed_token } => SocketEvent::Authenticate { signed_token },
             Event::Deauthenticate { old_signed_token } => {
                 SocketEvent::Deauthenticate { old_signed_token }

@@ -649,6 +649,37 @@ async fn messages_without_data_arrive_as_undefined_and_null_stays_null() {
     a.disconnect(None, None).unwrap();
 }
 
+/// A message alone in its frame is sliced out of the frame the page holds (when the frame is
+/// ASCII and the channel name has no escapes); the others come out of wasm. Both arrive the same.
+#[wasm_bindgen_test]
+async fn channel_messages_arrive_intact_however_their_frame_is_read() {
+    let a = opened("{}").await;
+    let quoted = "q\"uo\\te"; // JSON-escaped in the frame
+    let plain = subscribed(&a, "in/tact").await;
+    let odd = subscribed(&a, quoted).await;
+    let (got, watcher) = list();
+    call(&plain, "watch", &[watcher.clone().into()]).unwrap();
+    call(&odd, "watch", &[watcher.into()]).unwrap();
+    let sent = [
+        ("in/tact", r#"{"a":[1,"x",{"b":null}],"c":"\"q\""}"#),
+        ("in/tact", r#""é😀 non-ASCII""#),
+        (r#"q\"uo\\te"#, r#"[2]"#),
+        ("in/tact", "3"),
+    ];
+    for (channel, data) in sent {
+        publish_from_server(channel, data).await;
+    }
+    assert!(
+        until(5_000, || got.length() == 4).await,
+        "{} of 4",
+        got.length()
+    );
+    let text = |i: u32| String::from(js_sys::JSON::stringify(&got.get(i)).unwrap());
+    let want: Vec<String> = sent.iter().map(|(_, d)| d.to_string()).collect();
+    assert_eq!((0..4).map(text).collect::<Vec<_>>(), want);
+    a.disconnect(None, None).unwrap();
+}
+
 #[wasm_bindgen_test]
 async fn batched_frames_arrive_in_order_at_a_watcher_and_a_for_await_loop() {
     // The server sends JSON arrays of 100 `#publish` packets per WebSocket frame.

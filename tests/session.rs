@@ -8,7 +8,7 @@ use sockline::proto::backoff::BackoffConfig;
 use sockline::proto::session::RESERVED_EVENTS;
 use sockline::proto::{
     AuthState, BadConnectionKind, CallError, CallId, CallOptions, ChannelState, Command, Config,
-    Event, Output, ReplyTo, Session, SessionError, State, SubscribeOptions,
+    Event, Output, ReplyTo, Session, SessionError, Span, State, SubscribeOptions,
 };
 
 const URL: &str = "ws://127.0.0.1:8000/socketcluster/";
@@ -188,6 +188,17 @@ fn cid(t: &str) -> u64 {
     json(t)["cid"]
         .as_u64()
         .unwrap_or_else(|| panic!("no cid in {t}"))
+}
+
+/// The span of the channel `name` and of `data` in `frame` (each at its first occurrence), as
+/// the session's last frame.
+fn span_in(h: &H, frame: &str, name: &str, data: &str) -> Option<Span> {
+    let name_at = frame.find(&format!("\"{name}\""))? + 1;
+    Some(Span {
+        frame: h.s.frames(),
+        channel: (name_at as u32, name.len() as u32),
+        data: (frame.find(data)? as u32, data.len() as u32),
+    })
 }
 
 fn settles(v: &[Output]) -> Vec<(CallId, Result<Option<String>, CallError>)> {
@@ -742,9 +753,10 @@ fn batches_dispatch_in_order() {
     with_channels(&mut h, &["news"]);
     let id = h.emit("e", "1", CallOptions::default());
     let c = cid(&h.last_sent());
-    let v = h.server(&format!(
+    let frame = format!(
         r##"[{{"event":"b","data":1}},{{"event":"b","data":2}},{{"event":"#publish","data":{{"channel":"news","data":"batched pub"}}}},7,{{"rid":{c},"data":"r"}}]"##
-    ));
+    );
+    let v = h.server(&frame);
     assert_eq!(
         v,
         vec![
@@ -760,7 +772,8 @@ fn batches_dispatch_in_order() {
             }),
             Output::Event(Event::Publish {
                 channel: "news".into(),
-                data: Some("\"batched pub\"".into())
+                data: Some("\"batched pub\"".into()),
+                span: span_in(&h, &frame, "news", "\"batched pub\"")
             }),
             Output::Event(Event::Raw("7".into())),
             Output::Event(Event::Settle {
@@ -769,6 +782,37 @@ fn batches_dispatch_in_order() {
             }),
         ]
     );
+}
+
+/// A channel message's span locates its name and data in the frame's text, so that a face
+/// holding the text can slice them out; a name with escapes (not the frame's text) has none.
+#[test]
+fn a_channel_message_says_where_it_sits_in_its_frame() {
+    let mut h = H::new(cfg());
+    h.establish();
+    with_channels(&mut h, &["a/b", "n\u{e9}"]);
+    let frames = h.s.frames();
+    let frame = r##"[ {"event":"#publish","data":{"data" : [1, "x"] ,"channel":"a/b"}},
+        {"event":"#publish","data":{"channel":"n\u00e9","data":2}},
+        {"event":"#publish","data":{"channel": "a/b"}} ]"##;
+    let v = h.server(frame);
+    assert_eq!(h.s.frames(), frames.wrapping_add(1));
+    let spans: Vec<_> = v
+        .iter()
+        .filter_map(|o| match o {
+            Output::Event(Event::Publish { channel, span, .. }) => Some((channel.clone(), *span)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(spans.len(), 3, "{v:?}");
+    let sp = spans[0].1.expect("a span for a plain name");
+    let cut = |(at, len): (u32, u32)| &frame[at as usize..(at + len) as usize];
+    assert_eq!(
+        (sp.frame, cut(sp.channel), cut(sp.data)),
+        (h.s.frames(), "a/b", "[1, \"x\"]")
+    );
+    assert_eq!(spans[1], ("n\u{e9}".to_string(), None), "escaped name");
+    assert_eq!(spans[2], ("a/b".to_string(), None), "no data");
 }
 
 #[test]
@@ -1193,14 +1237,16 @@ fn publish_is_delivered_only_for_pending_or_subscribed_channels() {
         h.server(&p("news")),
         vec![Output::Event(Event::Publish {
             channel: "news".into(),
-            data: Some(r##"{"n":1}"##.into())
+            data: Some(r##"{"n":1}"##.into()),
+            span: span_in(&h, &p("news"), "news", r##"{"n":1}"##)
         })]
     );
     assert_eq!(
         h.server(&p("pend")),
         vec![Output::Event(Event::Publish {
             channel: "pend".into(),
-            data: Some(r##"{"n":1}"##.into())
+            data: Some(r##"{"n":1}"##.into()),
+            span: span_in(&h, &p("pend"), "pend", r##"{"n":1}"##)
         })]
     );
     assert!(h.server(&p("other")).is_empty());

@@ -75,7 +75,7 @@ fn unsubscribe_from_a_watcher_drops_the_rest_of_the_frame_for_that_channel() {
     let published: Vec<_> = rest
         .iter()
         .filter_map(|o| match o {
-            Output::Event(Event::Publish { channel, data }) => {
+            Output::Event(Event::Publish { channel, data, .. }) => {
                 Some((channel.clone(), data.clone()))
             }
             _ => None,

@@ -27,13 +27,14 @@ use crate::proto::{
 use crate::proto::{ReplyTo, SessionError, SubscribeOptions};
 use crate::web::page::{PageEvent, PageWatch};
 use crate::web::storage::{Loaded, StoreKind, TokenStore};
-use crate::web::websocket::{WsConn, WsEvent};
+use crate::web::websocket::{held_frame, WsConn, WsEvent};
 use crate::web::{now, random_seed};
 
 /// The face callback: the user-visible [`Event`]s of one pump, in order (a driver [`Command`]
-/// never reaches a face). Token-store failures arrive as [`Event::Error`] with
-/// [`SessionError::Storage`].
-pub type Sink = Box<dyn Fn(&[Event])>;
+/// never reaches a face), and the number of the frame whose [`Span`](crate::proto::Span)s
+/// can be sliced out of `support.js`'s `heldFrame` now, if any. Token-store failures arrive as
+/// [`Event::Error`] with [`SessionError::Storage`].
+pub type Sink = Box<dyn Fn(&[Event], Option<u32>)>;
 
 /// One socket's engine (see the module docs).
 pub struct SocketEngine {
@@ -47,6 +48,8 @@ pub struct SocketEngine {
     keys: RefCell<IdTable<u64>>,
     /// Events waiting for the sink.
     pending: RefCell<Vec<Event>>,
+    /// While a held frame's events are pumped: the session's number for it and the driver's.
+    frame: Cell<Option<(u32, u32)>>,
     sink: Sink,
     pumping: Cell<bool>,
     me: Weak<SocketEngine>,
@@ -65,6 +68,7 @@ impl SocketEngine {
             store,
             keys: RefCell::new(IdTable::new()),
             pending: RefCell::new(Vec::new()),
+            frame: Cell::new(None),
             sink,
             pumping: Cell::new(false),
             me: me.clone(),
@@ -245,7 +249,12 @@ impl SocketEngine {
             let mut s = self.session.borrow_mut();
             match ev {
                 WsEvent::Open => s.handle_open(gen, t),
-                WsEvent::Text(text) => s.handle_text(gen, &text, t),
+                WsEvent::Text(text, held) => {
+                    let before = s.frames();
+                    s.handle_text(gen, &text, t);
+                    let n = s.frames();
+                    self.frame.set(held.filter(|_| n != before).map(|h| (n, h)));
+                }
                 WsEvent::TooBig => s.handle_oversized(gen, t),
                 WsEvent::Close { code, reason } => {
                     let code = if code == 0 { 1005 } else { code };
@@ -254,6 +263,7 @@ impl SocketEngine {
             }
         }
         self.pump();
+        self.frame.set(None);
     }
 
     /// Sends `text` on the connection of `gen`. The connection is taken out of its cell for the
@@ -280,7 +290,9 @@ impl SocketEngine {
     fn flush(&self) {
         let events = std::mem::take(&mut *self.pending.borrow_mut());
         if !events.is_empty() {
-            (self.sink)(&events);
+            let held = self.frame.get();
+            let live = held.filter(|&(_, h)| h == held_frame()).map(|(n, _)| n);
+            (self.sink)(&events, live);
         }
     }
 

@@ -7,10 +7,12 @@
 //
 // The engine hands over the events of one pump in ONE call, `deliver(id, nums, text)`: `nums`
 // holds records (a kind, then numbers and the UTF-16 lengths of the strings in `text`, in
-// order; -1 = absent); see the table in `#batch`.
+// order; -1 = absent; `text` is undefined when empty); see the table in `#batch`. A channel
+// message alone in its frame comes as offsets into that frame, which `smallText` (the
+// WebSocket driver's read) keeps: its text is never copied back out of wasm.
 
 import {
-  AsyncQueue, Emitter, absent, hrefOf, hydrateError, invalid, isObject, isWellFormed, makeError, pageBase, queryString,
+  AsyncQueue, Emitter, absent, heldFrame, hrefOf, hydrateError, invalid, isObject, isWellFormed, makeError, pageBase, queryString,
   read, report, socketHost as host,
 } from './support.js';
 
@@ -209,6 +211,17 @@ function authResult(t) {
 // `tick` only grows, so a batch skips what was cut after it began (see `#batch`).
 let tick = 0;
 const cutSlot = (s) => (s.w.cut = ++tick);
+
+// Hands the first `count` messages of `arr` to a slot's watchers (stopping when the slot is
+// cut by one of them) and then to its `for await` queues.
+function run(s, arr, count) {
+  const w = s.w, c = w.cut;
+  let k = 0;
+  for (; k < count && w.cut === c; k++) w._deliver('message', arr[k]);
+  if (s.q.length) {
+    for (const q of s.q.slice()) for (let x = 0; x < k; x++) q.push(arr[x]);
+  }
+}
 
 // Ends a slot's `for await` loops.
 function endLoops(s) {
@@ -499,10 +512,11 @@ export class Socket {
   //  subscribeStateChange s(chan) old new | 14 kickOut s(chan) s(message) | 15 a run of channel
   //  messages s(chan) count s(json array) nUndef idx… | 16 authenticate s(token) s(payload) |
   //  17 deauthenticate s(oldToken) s(oldPayload) | 18 authStateChange old new | 19 a call
-  //  settles: key ok, then s(data) or errKind ….
+  //  settles: key ok, then s(data) or errKind … | 20 one channel message sliced out of the
+  //  frame support.js holds (`heldFrame`): chanStart chanLen dataStart dataLen (UTF-16).
   // After a disconnect()/reconnect() from a listener, the rest of the raw frames, server events
   // and channel runs is skipped; after an unsubscribe, the rest of that channel's runs.
-  #batch(n, text) {
+  #batch(n, text = '') {
     const start = tick, id = this.#id, em = this.#em, slots = this.#slots;
     let i = 0, at = 0;
     const str = (len) => (len < 0 ? undefined : text.slice(at, (at += len)));
@@ -522,12 +536,16 @@ export class Socket {
           }
           const arr = JSON.parse(text.slice(at, (at += len)));
           for (let k = 0; k < nu; k++) arr[n[i++]] = u;
-          const w = s.w, c = w.cut;
-          let k = 0;
-          for (; k < count && w.cut === c; k++) w._deliver('message', arr[k]);
-          if (s.q.length) {
-            for (const q of s.q.slice()) for (let x = 0; x < k; x++) q.push(arr[x]);
-          }
+          run(s, arr, count);
+          break;
+        }
+        case 20: {
+          const f = heldFrame, cs = n[i], ds = n[i + 2];
+          name = f.slice(cs, cs + n[i + 1]);
+          a = f.slice(ds, ds + n[i + 3]);
+          i += 4;
+          s = slots.get(name);
+          if (s && !(this.#gate > start || s.w.cut > start)) run(s, [JSON.parse(a)], 1);
           break;
         }
         case 19: {

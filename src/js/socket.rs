@@ -36,7 +36,7 @@ extern "C" {
 extern "C" {
     /// The events of one pump, encoded (see `socket.js`): one call per pump. Both are views of
     /// wasm memory for the length of the call (the class copies `nums` first).
-    fn deliver(id: u32, nums: &[f64], text: &str);
+    fn deliver(id: u32, nums: &[f64], text: Option<&str>);
 
     /// The JS class `Socket` (what `import { Socket } from 'sockline'` gives).
     #[wasm_bindgen(js_name = Socket)]
@@ -307,7 +307,12 @@ impl SocketHost {
             _ => StoreKind::Local,
         };
         let id = SOCKETS.with(Engines::next_id);
-        let engine = SocketEngine::new(c, token_name, store, Box::new(move |evs| sink(id, evs)));
+        let engine = SocketEngine::new(
+            c,
+            token_name,
+            store,
+            Box::new(move |evs, live| sink(id, evs, live)),
+        );
         SOCKETS.with(|s| s.insert(id, engine));
         JsValue::from(id)
     }
@@ -659,7 +664,7 @@ fn auth_num(s: AuthState) -> f64 {
 fn text_len(ev: &Event) -> usize {
     let o = |s: &Option<String>| s.as_ref().map_or(4, String::len);
     match ev {
-        Event::Publish { channel, data } => channel.len() + o(data) + 2,
+        Event::Publish { channel, data, .. } => channel.len() + o(data) + 2,
         Event::Connect { id, auth_error, .. } => id.len() + o(auth_error),
         Event::ConnectAbort { reason, .. }
         | Event::Disconnect { reason, .. }
@@ -693,8 +698,16 @@ fn text_len(ev: &Event) -> usize {
     }
 }
 
-/// Encodes the events of one pump and hands them to the class in one call.
-fn sink(id: u32, events: &[Event]) {
+/// Whether `ev` is a channel message for `channel`.
+fn publishes_to(ev: Option<&Event>, channel: &str) -> bool {
+    matches!(ev, Some(Event::Publish { channel: c, .. }) if c == channel)
+}
+
+/// Encodes the events of one pump and hands them to the class in one call. A channel message
+/// alone in its run whose frame `support.js` still holds (`live`) goes as the offsets of its
+/// name and data in that frame (kind 20): no text to copy out, and one small `JSON.parse`.
+/// Longer runs stay one JSON array (one parse of the run beats a parse per message).
+fn sink(id: u32, events: &[Event], live: Option<u32>) {
     let mut b = Batch {
         nums: Vec::with_capacity(events.len() * 3 + 4),
         // Exactly the room the text needs (wasm memory never shrinks: a 64 MiB message must
@@ -702,9 +715,21 @@ fn sink(id: u32, events: &[Event]) {
         text: String::with_capacity(events.iter().map(text_len).sum()),
         run: None,
     };
-    for ev in events {
+    for (i, ev) in events.iter().enumerate() {
         match ev {
-            Event::Publish { channel, data } => b.publish(channel, data.as_deref()),
+            Event::Publish {
+                channel,
+                span: Some(sp),
+                ..
+            } if live == Some(sp.frame)
+                && !matches!(&b.run, Some((_, c)) if c == channel)
+                && !publishes_to(events.get(i + 1), channel) =>
+            {
+                let (c, d) = (sp.channel, sp.data);
+                let f = f64::from;
+                b.record(20, &[f(c.0), f(c.1), f(d.0), f(d.1)]);
+            }
+            Event::Publish { channel, data, .. } => b.publish(channel, data.as_deref()),
             Event::Connecting => b.record(0, &[]),
             Event::Connect {
                 id,
@@ -773,5 +798,5 @@ fn sink(id: u32, events: &[Event]) {
         }
     }
     b.close_run();
-    deliver(id, &b.nums, &b.text);
+    deliver(id, &b.nums, (!b.text.is_empty()).then_some(b.text.as_str()));
 }

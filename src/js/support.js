@@ -298,9 +298,13 @@ export function queryString(q) {
   return p.toString();
 }
 
+/// The last frame `smallText` returned: the engine's channel messages may be slices of it (see
+/// `held_frame` in src/web/websocket.rs and kind 20 in socket.js's `#batch`).
+export let heldFrame = '';
+
 /// For the WebSocket driver (src/web/websocket.rs): `e.data` when it is a string of at most `n`
 /// UTF-16 units, else `undefined` (one crossing for the common frame).
 export function smallText(e, n) {
   const d = e.data;
-  return typeof d === 'string' && d.length <= n ? d : undefined;
+  if (typeof d === 'string' && d.length <= n) return (heldFrame = d);
 }

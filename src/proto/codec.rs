@@ -187,6 +187,11 @@ fn packet_of<'a>(text: &'a str, fields: [Option<&'a str>; 5], inner: Inner<'a>) 
     Packet::Raw(text)
 }
 
+/// [`string_value`], borrowing the text when it has no escapes.
+pub fn string_ref(raw: &str) -> Option<Cow<'_, str>> {
+    string_cow(raw.trim_matches([' ', '\n', '\r', '\t']))
+}
+
 /// Decodes a raw JSON string literal, borrowing it when it has no escapes.
 fn string_cow(raw: &str) -> Option<Cow<'_, str>> {
     let inner = raw.strip_prefix('"')?.strip_suffix('"')?;

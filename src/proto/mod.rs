@@ -15,5 +15,5 @@ pub use backoff::BackoffConfig;
 pub use error::{BadConnectionKind, CallError};
 pub use session::{
     AuthState, CallId, CallOptions, ChannelState, Command, Config, Event, Output, ReplyTo, Session,
-    SessionError, State, SubscribeOptions,
+    SessionError, Span, State, SubscribeOptions,
 };

@@ -12,6 +12,7 @@
 //! must arm a timer for). It never reads a clock, never draws its own randomness (the RNG is
 //! seeded by the caller), and never touches `web_sys`.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 use super::auth;
@@ -236,6 +237,18 @@ pub enum Command {
     RemoveToken,
 }
 
+/// Byte ranges, `(start, len)`, of a channel message's name (without its quotes) and data in
+/// the text of the frame numbered `frame` (see [`Session::frames`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Span {
+    /// The frame's number.
+    pub frame: u32,
+    /// The channel name.
+    pub channel: (u32, u32),
+    /// The message's JSON text.
+    pub data: (u32, u32),
+}
+
 /// A user-visible event (what the faces turn into listener calls and settled calls).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -339,6 +352,10 @@ pub enum Event {
         channel: String,
         /// The message's JSON text.
         data: Option<String>,
+        /// Where the channel name and the data sit in the frame they came in (`None` when the
+        /// name has escapes or there is no data): a face that still holds that frame's text
+        /// can slice them out of it instead of copying them out of Rust.
+        span: Option<Span>,
     },
     /// `authenticate`: the server issued or accepted a token.
     Authenticate {
@@ -456,6 +473,10 @@ pub struct Session {
     /// The token sent with the current handshake.
     handshake_token: Option<String>,
     out: VecDeque<Output>,
+    /// Text frames handled (wrapping): the number of the frame being handled.
+    frames: u32,
+    /// The address range of the text being handled, for [`Span`]s (none between calls).
+    frame: Option<(usize, usize)>,
 }
 
 impl Session {
@@ -483,10 +504,18 @@ impl Session {
             signed_token: None,
             handshake_token: None,
             out: VecDeque::new(),
+            frames: 0,
+            frame: None,
         }
     }
 
     // ---- accessors ------------------------------------------------------------------------
+
+    /// How many text frames [`Session::handle_text`] was given (wrapping): during a call and
+    /// after it, the number of its frame, which the [`Span`]s of its events carry.
+    pub fn frames(&self) -> u32 {
+        self.frames
+    }
 
     /// The configuration.
     pub fn config(&self) -> &Config {
@@ -887,6 +916,13 @@ impl Session {
             self.handle_oversized(gen, now);
             return;
         }
+        self.frames = self.frames.wrapping_add(1);
+        self.frame = Some((text.as_ptr() as usize, text.len()));
+        self.handle_frame(gen, text, now);
+        self.frame = None;
+    }
+
+    fn handle_frame(&mut self, gen: u64, text: &str, now: f64) {
         match codec::decode(text, self.cfg.protocol_version) {
             Frame::Ping => {
                 self.send_raw(codec::pong_text(self.cfg.protocol_version).to_string());
@@ -1482,13 +1518,34 @@ impl Session {
 
     /// A channel message: the raw `channel` and `data` texts of a `#publish`'s data object.
     fn handle_publish(&mut self, channel: Option<&str>, body: Option<&str>) {
-        let Some(channel) = channel.and_then(codec::string_value) else {
+        let Some(name) = channel.and_then(codec::string_ref) else {
             return;
         };
-        if self.channels.contains_key(&channel) {
-            let data = body.map(str::to_string);
-            self.event(Event::Publish { channel, data });
+        if self.channels.contains_key(&name) {
+            let span = match (&name, body) {
+                (Cow::Borrowed(n), Some(d)) => self.span_of(n, d),
+                _ => None,
+            };
+            self.event(Event::Publish {
+                channel: name.into_owned(),
+                data: body.map(str::to_string),
+                span,
+            });
         }
+    }
+
+    /// The [`Span`] of `channel` and `data` when both are slices of the frame being handled.
+    fn span_of(&self, channel: &str, data: &str) -> Option<Span> {
+        let (base, len) = self.frame?;
+        let at = |s: &str| {
+            let start = (s.as_ptr() as usize).checked_sub(base)?;
+            (start + s.len() <= len).then_some((start as u32, s.len() as u32))
+        };
+        Some(Span {
+            frame: self.frames,
+            channel: at(channel)?,
+            data: at(data)?,
+        })
     }
 
     fn handle_event(&mut self, event: &str, data: Option<&str>, cid: Option<&str>, now: f64) {

@@ -1,12 +1,17 @@
 //! The WebSocket driver: opens a browser `WebSocket`, forwards open/text/close to a handler,
 //! and removes its handlers (and closes the socket) when dropped.
 //!
+//! A frame read through `smallText` stays held in `support.js` (`heldFrame`, the last one it
+//! returned) and is numbered ([`held_frame`]), so a face can slice channel messages out of
+//! its text instead of copying them back out of wasm.
+//!
 //! Inbound frames are size-checked against `max_payload` (UTF-8 bytes, as on the wire) before
 //! they are copied into wasm memory, and a large frame is copied exactly once, into a buffer of
 //! its exact size (wasm-bindgen's string glue reserves 3 bytes per UTF-16 unit of a non-ASCII
 //! string, and wasm memory never shrinks).
 
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -16,7 +21,9 @@ use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 #[derive(Debug)]
 pub enum WsEvent {
     Open,
-    Text(String),
+    /// A text frame, with its [`held_frame`] number when `support.js` holds it and it is
+    /// ASCII (so that its byte offsets are its UTF-16 offsets).
+    Text(String, Option<u32>),
     /// A frame bigger than `max_payload` (not copied).
     TooBig,
     Close {
@@ -49,7 +56,10 @@ impl WsConn {
             // The common case in one crossing: a text frame short enough for the string glue.
             // (UTF-8 may still be longer than `max_payload`: up to 3 bytes per unit)
             if let Some(s) = small_text(&e, max_payload.min(SMALL_FRAME as usize) as u32) {
-                return h(checked(s, max_payload));
+                let n = HELD.load(Relaxed).wrapping_add(1);
+                HELD.store(n, Relaxed);
+                let held = s.is_ascii().then_some(n);
+                return h(checked(s, max_payload, held));
             }
             let data = e.data();
             let ev = if let Some(text) = data.dyn_ref::<js_sys::JsString>() {
@@ -60,10 +70,13 @@ impl WsConn {
                     WsEvent::TooBig
                 } else {
                     let bytes = js_sys::Uint8Array::new(buf).to_vec();
-                    WsEvent::Text(match String::from_utf8(bytes) {
-                        Ok(s) => s,
-                        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-                    })
+                    WsEvent::Text(
+                        match String::from_utf8(bytes) {
+                            Ok(s) => s,
+                            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+                        },
+                        None,
+                    )
                 }
             } else {
                 return;
@@ -114,6 +127,14 @@ impl WsConn {
     }
 }
 
+/// How many frames `smallText` returned; `support.js`'s `heldFrame` is the last of them.
+static HELD: AtomicU32 = AtomicU32::new(0);
+
+/// The number of the frame `support.js` holds (see [`WsEvent::Text`]).
+pub fn held_frame() -> u32 {
+    HELD.load(Relaxed)
+}
+
 /// Frames up to this many UTF-16 units take wasm-bindgen's string glue (fast for small
 /// frames; it may reserve up to 3 bytes per unit, a bounded 192 KiB here).
 const SMALL_FRAME: u32 = 64 * 1024;
@@ -122,7 +143,7 @@ const SMALL_FRAME: u32 = 64 * 1024;
 // be one more module for a page, and a test runner, to fetch)
 #[wasm_bindgen(module = "/src/js/support.js")]
 extern "C" {
-    /// `e.data` when it is a string of at most `units` UTF-16 units.
+    /// `e.data` when it is a string of at most `units` UTF-16 units (kept as `heldFrame`).
     #[wasm_bindgen(js_name = smallText)]
     fn small_text(e: &MessageEvent, units: u32) -> Option<String>;
 }
@@ -140,11 +161,11 @@ extern "C" {
 
 /// `s` as a text frame, or `TooBig` when its UTF-8 is longer than `max_payload` (a frame read
 /// by its UTF-16 length may still be up to 3 bytes per unit).
-fn checked(s: String, max_payload: usize) -> WsEvent {
+fn checked(s: String, max_payload: usize, held: Option<u32>) -> WsEvent {
     if s.len() > max_payload {
         WsEvent::TooBig
     } else {
-        WsEvent::Text(s)
+        WsEvent::Text(s, held)
     }
 }
 
@@ -157,7 +178,7 @@ fn read_text(text: &js_sys::JsString, max_payload: usize) -> WsEvent {
         return WsEvent::TooBig;
     }
     if units <= SMALL_FRAME {
-        return checked(String::from(text), max_payload);
+        return checked(String::from(text), max_payload, None);
     }
     // Large frame: encode in the JS heap, check the exact size, then copy once.
     let bytes = TextEncoder::new().encode(text);
@@ -165,10 +186,13 @@ fn read_text(text: &js_sys::JsString, max_payload: usize) -> WsEvent {
         return WsEvent::TooBig;
     }
     let v = bytes.to_vec();
-    WsEvent::Text(match String::from_utf8(v) {
-        Ok(s) => s,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    })
+    WsEvent::Text(
+        match String::from_utf8(v) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        },
+        None,
+    )
 }
 
 impl Drop for WsConn {
