@@ -243,7 +243,7 @@ impl SocketEngine {
         drop(conn);
     }
 
-    fn on_ws(&self, gen: u64, ev: WsEvent) {
+    fn on_ws(&self, gen: u64, ev: WsEvent<'_>) {
         let t = now();
         {
             let mut s = self.session.borrow_mut();
@@ -379,7 +379,7 @@ impl SocketEngine {
                     return;
                 }
                 let weak = self.me.clone();
-                let handler: Rc<dyn Fn(WsEvent)> = Rc::new(move |ev| {
+                let handler: Rc<dyn Fn(WsEvent<'_>)> = Rc::new(move |ev| {
                     if let Some(e) = weak.upgrade() {
                         e.on_ws(gen, ev);
                     }

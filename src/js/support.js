@@ -298,13 +298,38 @@ export function queryString(q) {
   return p.toString();
 }
 
-/// The last frame `smallText` returned: the engine's channel messages may be slices of it (see
+/// The last frame `readFrame` read: the engine's channel messages may be slices of it (see
 /// `held_frame` in src/web/websocket.rs and kind 20 in socket.js's `#batch`).
 export let heldFrame = '';
+let memory = null, bytes = null;
+const encoder = new TextEncoder();
 
-/// For the WebSocket driver (src/web/websocket.rs): `e.data` when it is a string of at most `n`
-/// UTF-16 units, else `undefined` (one crossing for the common frame).
-export function smallText(e, n) {
-  const d = e.data;
-  if (typeof d === 'string' && d.length <= n) return (heldFrame = d);
+/// The wasm memory `readFrame` writes into (src/web/websocket.rs).
+export function setMemory(m) {
+  memory = m;
+}
+
+/// For the WebSocket driver (src/web/websocket.rs): copies `e.data`, when it is a string of at
+/// most `n` UTF-16 units, as UTF-8 into the `room` bytes of wasm memory at `at`, and returns
+/// its byte length; -1 when it is not such a string; `-2 - need` when it needs more room.
+export function readFrame(e, n, at, room) {
+  const d = e.data, len = typeof d === 'string' ? d.length : n + 1;
+  if (len > n) return -1;
+  heldFrame = d;
+  if (bytes === null || bytes.buffer !== memory.buffer) bytes = new Uint8Array(memory.buffer);
+  if (len <= room) {
+    let i = 0;
+    if (len < 256) {
+      // (a short ASCII frame: cheaper than the encoder's call)
+      for (; i < len; i++) {
+        const c = d.charCodeAt(i);
+        if (c > 127) break;
+        bytes[at + i] = c;
+      }
+      if (i === len) return len;
+    }
+    const r = encoder.encodeInto(i ? d.slice(i) : d, bytes.subarray(at + i, at + room));
+    if (r.read === len - i) return i + r.written;
+  }
+  return -2 - 3 * len;
 }

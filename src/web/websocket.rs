@@ -1,15 +1,18 @@
 //! The WebSocket driver: opens a browser `WebSocket`, forwards open/text/close to a handler,
 //! and removes its handlers (and closes the socket) when dropped.
 //!
-//! A frame read through `smallText` stays held in `support.js` (`heldFrame`, the last one it
-//! returned) and is numbered ([`held_frame`]), so a face can slice channel messages out of
-//! its text instead of copying them back out of wasm.
+//! A text frame of up to [`SMALL_FRAME`] units reaches wasm in one call: `support.js`'s
+//! `readFrame` encodes it (`TextEncoder.encodeInto`, or a plain loop for a short ASCII frame)
+//! straight into the connection's frame buffer, which is reused (it grows to 3 bytes per unit
+//! of the longest such frame, at most 192 KiB). The page keeps that frame (`heldFrame`, the
+//! last one read) and it is numbered ([`held_frame`]), so a face can slice channel messages
+//! out of its text instead of copying them back out of wasm.
 //!
 //! Inbound frames are size-checked against `max_payload` (UTF-8 bytes, as on the wire) before
-//! they are copied into wasm memory, and a large frame is copied exactly once, into a buffer of
-//! its exact size (wasm-bindgen's string glue reserves 3 bytes per UTF-16 unit of a non-ASCII
-//! string, and wasm memory never shrinks).
+//! they are handed on, and a larger frame is copied exactly once, into a buffer of its exact
+//! size (wasm memory never shrinks).
 
+use std::borrow::Cow;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
@@ -19,11 +22,12 @@ use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 
 /// What the socket reports.
 #[derive(Debug)]
-pub enum WsEvent {
+pub enum WsEvent<'a> {
     Open,
-    /// A text frame, with its [`held_frame`] number when `support.js` holds it and it is
-    /// ASCII (so that its byte offsets are its UTF-16 offsets).
-    Text(String, Option<u32>),
+    /// A text frame (borrowed from the frame buffer, or a large one owned, so that it can be
+    /// freed before its events are handled), with its [`held_frame`] number when `support.js`
+    /// holds it and it is ASCII (so that its byte offsets are its UTF-16 offsets).
+    Text(Cow<'a, str>, Option<u32>),
     /// A frame bigger than `max_payload` (not copied).
     TooBig,
     Close {
@@ -45,43 +49,48 @@ impl WsConn {
     pub fn open(
         url: &str,
         max_payload: usize,
-        handler: Rc<dyn Fn(WsEvent)>,
+        handler: Rc<dyn Fn(WsEvent<'_>)>,
     ) -> Result<WsConn, JsValue> {
         let ws = WebSocket::new(url)?;
         ws.set_binary_type(BinaryType::Arraybuffer);
+        set_memory(wasm_bindgen::memory());
         let h = handler.clone();
         let on_open = Closure::<dyn FnMut()>::new(move || h(WsEvent::Open));
         let h = handler.clone();
+        // The frame buffer: reused for every frame up to SMALL_FRAME units (grown on demand).
+        let mut buf: Vec<u8> = Vec::new();
+        let units = max_payload.min(SMALL_FRAME as usize) as u32;
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-            // The common case in one crossing: a text frame short enough for the string glue.
-            // (UTF-8 may still be longer than `max_payload`: up to 3 bytes per unit)
-            if let Some(s) = small_text(&e, max_payload.min(SMALL_FRAME as usize) as u32) {
-                let n = HELD.load(Relaxed).wrapping_add(1);
-                HELD.store(n, Relaxed);
-                let held = s.is_ascii().then_some(n);
+            // The common case in one crossing: a text frame of at most `units` units, copied
+            // into `buf` by the page. (UTF-8 may still be longer than `max_payload`: up to 3
+            // bytes per unit)
+            let mut n = read_frame(&e, units, buf.as_mut_ptr(), buf.len() as u32);
+            if n < -1 {
+                buf.resize((-2 - n) as usize, 0);
+                n = read_frame(&e, units, buf.as_mut_ptr(), buf.len() as u32);
+            }
+            if let Some(bytes) = usize::try_from(n).ok().and_then(|n| buf.get(..n)) {
+                let seq = HELD.load(Relaxed).wrapping_add(1);
+                HELD.store(seq, Relaxed);
+                // (the page's encoder writes UTF-8; a patched one may not)
+                let s = String::from_utf8_lossy(bytes);
+                let held = matches!(s, Cow::Borrowed(b) if b.is_ascii()).then_some(seq);
                 return h(checked(s, max_payload, held));
             }
             let data = e.data();
-            let ev = if let Some(text) = data.dyn_ref::<js_sys::JsString>() {
-                read_text(text, max_payload)
-            } else if let Some(buf) = data.dyn_ref::<js_sys::ArrayBuffer>() {
+            if let Some(text) = data.dyn_ref::<js_sys::JsString>() {
+                read_text(text, max_payload, &*h);
+            } else if let Some(b) = data.dyn_ref::<js_sys::ArrayBuffer>() {
                 // The server decodes binary frames as UTF-8 JSON; accept the same inbound.
-                if buf.byte_length() as usize > max_payload {
-                    WsEvent::TooBig
+                if b.byte_length() as usize > max_payload {
+                    h(WsEvent::TooBig);
                 } else {
-                    let bytes = js_sys::Uint8Array::new(buf).to_vec();
-                    WsEvent::Text(
-                        match String::from_utf8(bytes) {
-                            Ok(s) => s,
-                            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-                        },
+                    h(WsEvent::Text(
+                        utf8(js_sys::Uint8Array::new(b).to_vec()),
                         None,
-                    )
+                    ));
                 }
-            } else {
-                return;
-            };
-            h(ev);
+            }
         });
         let h = handler;
         let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
@@ -135,17 +144,22 @@ pub fn held_frame() -> u32 {
     HELD.load(Relaxed)
 }
 
-/// Frames up to this many UTF-16 units take wasm-bindgen's string glue (fast for small
-/// frames; it may reserve up to 3 bytes per unit, a bounded 192 KiB here).
+/// Frames up to this many UTF-16 units go through the connection's frame buffer (room for 3
+/// bytes per unit: at most 192 KiB).
 const SMALL_FRAME: u32 = 64 * 1024;
 
 // (in the package's `support.js`, which the module imports anyway: an `inline_js` snippet would
 // be one more module for a page, and a test runner, to fetch)
 #[wasm_bindgen(module = "/src/js/support.js")]
 extern "C" {
-    /// `e.data` when it is a string of at most `units` UTF-16 units (kept as `heldFrame`).
-    #[wasm_bindgen(js_name = smallText)]
-    fn small_text(e: &MessageEvent, units: u32) -> Option<String>;
+    /// Copies `e.data`, when it is a string of at most `units` UTF-16 units (kept as
+    /// `heldFrame`), as UTF-8 into the `room` bytes at `at`: its byte length; -1 when it is not
+    /// such a string; `-2 - need` when it needs `need` bytes of room.
+    #[wasm_bindgen(js_name = readFrame)]
+    fn read_frame(e: &MessageEvent, units: u32, at: *mut u8, room: u32) -> i32;
+    /// The wasm memory `readFrame` writes into.
+    #[wasm_bindgen(js_name = setMemory)]
+    fn set_memory(memory: JsValue);
 }
 
 #[wasm_bindgen]
@@ -161,7 +175,7 @@ extern "C" {
 
 /// `s` as a text frame, or `TooBig` when its UTF-8 is longer than `max_payload` (a frame read
 /// by its UTF-16 length may still be up to 3 bytes per unit).
-fn checked(s: String, max_payload: usize, held: Option<u32>) -> WsEvent {
+fn checked(s: Cow<'_, str>, max_payload: usize, held: Option<u32>) -> WsEvent<'_> {
     if s.len() > max_payload {
         WsEvent::TooBig
     } else {
@@ -169,30 +183,27 @@ fn checked(s: String, max_payload: usize, held: Option<u32>) -> WsEvent {
     }
 }
 
-/// A text frame into wasm memory, or `TooBig` when its UTF-8 size exceeds `max_payload`. Its
-/// UTF-16 length bounds the UTF-8 size from below (every unit takes 1 to 3 bytes): a frame
-/// longer than `max_payload` units is refused without encoding it at all.
-fn read_text(text: &js_sys::JsString, max_payload: usize) -> WsEvent {
-    let units = text.length();
-    if units as usize > max_payload {
-        return WsEvent::TooBig;
+/// Hands a large text frame (over `SMALL_FRAME` units) to `h`, or `TooBig` when its UTF-8 size
+/// exceeds `max_payload`. Its UTF-16 length bounds the UTF-8 size from below (every unit takes
+/// 1 to 3 bytes): a frame longer than `max_payload` units is refused without encoding it at
+/// all; otherwise it is encoded in the JS heap, its exact size checked, then copied once.
+fn read_text(text: &js_sys::JsString, max_payload: usize, h: &dyn Fn(WsEvent<'_>)) {
+    if text.length() as usize > max_payload {
+        return h(WsEvent::TooBig);
     }
-    if units <= SMALL_FRAME {
-        return checked(String::from(text), max_payload, None);
-    }
-    // Large frame: encode in the JS heap, check the exact size, then copy once.
     let bytes = TextEncoder::new().encode(text);
     if bytes.length() as usize > max_payload {
-        return WsEvent::TooBig;
+        return h(WsEvent::TooBig);
     }
-    let v = bytes.to_vec();
-    WsEvent::Text(
-        match String::from_utf8(v) {
-            Ok(s) => s,
-            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-        },
-        None,
-    )
+    h(WsEvent::Text(utf8(bytes.to_vec()), None))
+}
+
+/// `v` as text, moved when it is UTF-8 (invalid sequences become U+FFFD).
+fn utf8(v: Vec<u8>) -> Cow<'static, str> {
+    Cow::Owned(match String::from_utf8(v) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
 }
 
 impl Drop for WsConn {
