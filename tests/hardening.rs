@@ -34,6 +34,8 @@ extern "C" {
     fn disconnect_while_connecting(url: &str) -> Promise;
     #[wasm_bindgen(js_name = frameAfterUnsubscribe)]
     fn frame_after_unsubscribe(url: &str, control: &str) -> Promise;
+    #[wasm_bindgen(js_name = frameReadInAWatcher)]
+    fn frame_read_in_a_watcher(url: &str, control: &str) -> Promise;
     #[wasm_bindgen(js_name = frameAfterDisconnect)]
     fn frame_after_disconnect(url: &str, control: &str) -> Promise;
     #[wasm_bindgen(js_name = hostileServerErrors)]
@@ -334,6 +336,14 @@ async fn disconnect_in_a_connecting_listener_opens_no_websocket() {
 async fn nothing_reaches_a_channel_after_its_unsubscribe_within_one_frame() {
     let r = run(20_000, frame_after_unsubscribe(&main_url(), &control_url())).await;
     assert_eq!(json(&r), r#"{"a":[1],"b":[3,7],"c":[5]}"#);
+}
+
+/// A channel message sliced out of its frame comes from that frame even when a watcher before
+/// it made the page read another socket's frame.
+#[wasm_bindgen_test]
+async fn a_frame_read_inside_a_watcher_does_not_change_the_messages_after_it() {
+    let r = run(20_000, frame_read_in_a_watcher(&main_url(), &control_url())).await;
+    assert_eq!(json(&r), r#"{"x":[1],"y":[2],"z":["for b"]}"#);
 }
 
 #[wasm_bindgen_test]

@@ -517,7 +517,9 @@ export class Socket {
   // After a disconnect()/reconnect() from a listener, the rest of the raw frames, server events
   // and channel runs is skipped; after an unsubscribe, the rest of that channel's runs.
   #batch(n, text = '') {
-    const start = tick, id = this.#id, em = this.#em, slots = this.#slots;
+    // (the frame kind 20 slices: read before any listener runs, which could make the page read
+    // another socket's frame)
+    const start = tick, id = this.#id, em = this.#em, slots = this.#slots, f = heldFrame;
     let i = 0, at = 0;
     const str = (len) => (len < 0 ? undefined : text.slice(at, (at += len)));
     const u = undefined;
@@ -540,7 +542,7 @@ export class Socket {
           break;
         }
         case 20: {
-          const f = heldFrame, cs = n[i], ds = n[i + 2];
+          const cs = n[i], ds = n[i + 2];
           name = f.slice(cs, cs + n[i + 1]);
           a = f.slice(ds, ds + n[i + 3]);
           i += 4;

@@ -787,3 +787,46 @@ export async function sameModule(socket) {
   other.free();
   return same;
 }
+
+// ---- a watcher that makes the page read another socket's frame --------------------------------
+
+// Socket A gets one frame with messages for channels x and y; x's watcher hands socket B's
+// WebSocket a frame synchronously (as a page holding the WebSocket objects could). y's message
+// is still A's (the frame a lone message is sliced from is the one its pump read).
+export async function frameReadInAWatcher(url, controlBase) {
+  const m = await glue();
+  const Orig = globalThis.WebSocket;
+  const made = [];
+  const WS = function (...args) {
+    const ws = new Orig(...args);
+    made.push(ws);
+    return ws;
+  };
+  WS.prototype = Orig.prototype;
+  globalThis.WebSocket = WS;
+  let a, b;
+  try {
+    a = await opened(m, url);
+    b = await opened(m, url);
+  } finally {
+    globalThis.WebSocket = Orig;
+  }
+  const tag = Math.random().toString(36).slice(2);
+  const [x, y, z] = ['x', 'y', 'z'].map((c) => `held-${c}-${tag}`);
+  const [cx, cy, cz] = [a.subscribe(x), a.subscribe(y), b.subscribe(z)];
+  await Promise.all([cx, cy, cz].map((ch) => ch.once('subscribe', 5000)));
+  const got = { x: [], y: [], z: [] };
+  const bWs = made[1];
+  cx.watch((d) => {
+    got.x.push(d);
+    const text = JSON.stringify(pub(z, 'for b, and longer than the frame of a: ' + 'b'.repeat(80)));
+    bWs.onmessage(new MessageEvent('message', { data: text }));
+  });
+  cy.watch((d) => got.y.push(d));
+  cz.watch((d) => got.z.push(d.slice(0, 5)));
+  await control(controlBase, '/sendRaw', { socketId: a.id, text: JSON.stringify([pub(x, 1), pub(y, 2)]) });
+  await until(5000, () => got.y.length >= 1);
+  a.disconnect();
+  b.disconnect();
+  return got;
+}
