@@ -401,6 +401,8 @@ enum Phase {
 #[derive(Debug, Clone)]
 struct Call {
     id: CallId,
+    /// The `cid` it went out with (0 until sent; the pending-ack table is sorted by it).
+    cid: u64,
     /// Wire event (`#publish` for publishes).
     event: String,
     data: Option<String>,
@@ -463,8 +465,9 @@ pub struct Session {
     /// Failed connection attempts since the last successful handshake.
     failed: u32,
     last_close: (u16, String),
-    /// Calls sent and waiting for their answer, in `cid` (send) order.
-    pending: VecDeque<(u64, Call)>,
+    /// Calls sent and waiting for their answer, in `cid` (send) order (the same queue type as
+    /// the outbox: one set of `VecDeque` code in the wasm).
+    pending: VecDeque<Call>,
     outbox: VecDeque<Call>,
     channels: NameTable<ChannelEntry>,
     sub_in_flight: Vec<(u64, String)>,
@@ -573,14 +576,25 @@ impl Session {
     }
     /// Channel names, subscribed ones only unless `include_pending`.
     pub fn subscriptions(&self, include_pending: bool) -> Vec<String> {
-        let mut v: Vec<(u64, &String)> = self
+        if include_pending {
+            self.channel_names(|_| true, false)
+        } else {
+            self.channel_names(|c| c.state == ChannelState::Subscribed, false)
+        }
+    }
+
+    /// The names of the channels `keep` selects, in subscription order, or by descending
+    /// `priority` first (`by_priority`). One function (a `fn` pointer, one sort) for every
+    /// ordered list of names.
+    fn channel_names(&self, keep: fn(&ChannelEntry) -> bool, by_priority: bool) -> Vec<String> {
+        let mut v: Vec<(f64, u64, &String)> = self
             .channels
             .iter()
-            .filter(|(_, c)| c.state == ChannelState::Subscribed || include_pending)
-            .map(|(n, c)| (c.seq, n))
+            .filter(|(_, c)| keep(c))
+            .map(|(n, c)| (if by_priority { c.opts.priority } else { 0.0 }, c.seq, n))
             .collect();
-        heapsort(&mut v, |a, b| a.0 < b.0);
-        v.into_iter().map(|(_, n)| n.clone()).collect()
+        heapsort(&mut v, |a, b| desc_then_asc((a.0, a.1), (b.0, b.1)));
+        v.into_iter().map(|(_, _, n)| n.clone()).collect()
     }
 
     // ---- outputs --------------------------------------------------------------------------
@@ -612,12 +626,7 @@ impl Session {
         if let Some(r) = self.reconnect_at {
             min(r);
         }
-        for c in self
-            .pending
-            .iter()
-            .map(|(_, c)| c)
-            .chain(self.outbox.iter())
-        {
+        for c in self.pending.iter().chain(self.outbox.iter()) {
             min(c.deadline);
         }
         t
@@ -683,6 +692,7 @@ impl Session {
         self.next_call += 1;
         let call = Call {
             id,
+            cid: 0,
             event: event.to_string(),
             data,
             expects_ack,
@@ -829,14 +839,11 @@ impl Session {
 
     /// Sends the pending subscriptions now (for `autoSubscribeOnConnect: false`).
     pub fn process_pending_subscriptions(&mut self) {
-        let mut names: Vec<(f64, u64, String)> = self
-            .channels
-            .iter()
-            .filter(|(_, c)| c.state == ChannelState::Pending && c.in_flight.is_none())
-            .map(|(n, c)| (c.opts.priority, c.seq, n.clone()))
-            .collect();
-        heapsort(&mut names, |a, b| desc_then_asc((a.0, a.1), (b.0, b.1)));
-        for (_, _, n) in names {
+        let names = self.channel_names(
+            |c| c.state == ChannelState::Pending && c.in_flight.is_none(),
+            true,
+        );
+        for n in names {
             self.try_subscribe(&n);
         }
     }
@@ -975,24 +982,15 @@ impl Session {
 
     /// Settles (or retries) the calls whose ackTimeout elapsed, in flight then queued.
     fn expire_due(&mut self, now: f64) {
-        let expired: Vec<u64> = self
-            .pending
-            .iter()
-            .filter(|(_, c)| c.deadline <= now)
-            .map(|(cid, _)| *cid)
-            .collect();
-        for cid in expired {
-            if let Some(call) = self.take_pending(cid) {
-                self.expire(call, now, true);
+        for was_sent in [true, false] {
+            if !self.calls(was_sent).iter().any(|c| c.deadline <= now) {
+                continue;
             }
-        }
-        if self.outbox.iter().any(|c| c.deadline <= now) {
-            let old = std::mem::take(&mut self.outbox);
-            for call in old {
+            for call in std::mem::take(self.calls(was_sent)) {
                 if call.deadline <= now {
-                    self.expire(call, now, false);
+                    self.expire(call, now, was_sent);
                 } else {
-                    self.outbox.push_back(call);
+                    self.calls(was_sent).push_back(call);
                 }
             }
         }
@@ -1028,18 +1026,20 @@ impl Session {
 
     // ---- internals ------------------------------------------------------------------------
 
+    /// The calls in flight (`sent`) or in the outbox.
+    fn calls(&mut self, sent: bool) -> &mut VecDeque<Call> {
+        if sent {
+            &mut self.pending
+        } else {
+            &mut self.outbox
+        }
+    }
+
     /// Removes the in-flight call of `cid` (answers usually come in order: found near the front).
     fn take_pending(&mut self, cid: u64) -> Option<Call> {
         // cids go out in increasing order, so the table is sorted by cid.
-        let pos = self.pending.binary_search_by(|(c, _)| c.cmp(&cid)).ok()?;
-        self.pending.remove(pos).map(|(_, call)| call)
-    }
-
-    /// Channel names in subscription order (the map itself is unordered).
-    fn channel_names_in_order(&self) -> Vec<String> {
-        let mut v: Vec<(u64, &String)> = self.channels.iter().map(|(n, c)| (c.seq, n)).collect();
-        heapsort(&mut v, |a, b| a.0 < b.0);
-        v.into_iter().map(|(_, n)| n.clone()).collect()
+        let pos = self.pending.binary_search_by(|c| c.cid.cmp(&cid)).ok()?;
+        self.pending.remove(pos)
     }
 
     /// Drops the deliveries still queued: every server event, channel message and `raw`
@@ -1102,7 +1102,7 @@ impl Session {
         }
     }
 
-    fn send_call(&mut self, call: Call) {
+    fn send_call(&mut self, mut call: Call) {
         if call.expects_ack {
             let cid = self.take_cid();
             self.send_raw(codec::encode_event(
@@ -1110,7 +1110,8 @@ impl Session {
                 call.data.as_deref(),
                 Some(cid),
             ));
-            self.pending.push_back((cid, call));
+            call.cid = cid;
+            self.pending.push_back(call);
         } else {
             self.send_raw(codec::encode_event(&call.event, call.data.as_deref(), None));
         }
@@ -1194,7 +1195,7 @@ impl Session {
         // Requeued calls count against `outboxLimit`; those that do not fit are rejected.
         let in_flight = std::mem::take(&mut self.pending);
         let mut requeue = Vec::new();
-        for (_, mut call) in in_flight {
+        for mut call in in_flight {
             let fits = self.outbox.len() + requeue.len() < self.cfg.outbox_limit;
             if reconnect && call.retries > 0 && fits {
                 call.retries -= 1;
@@ -1217,7 +1218,7 @@ impl Session {
             self.outbox.push_front(call);
         }
         // 2. Channels go back to pending.
-        let names = self.channel_names_in_order();
+        let names = self.subscriptions(true);
         for name in names {
             if let Some(c) = self.channels.get_mut(&name) {
                 c.in_flight = None;
