@@ -54,7 +54,8 @@ pub fn decode_payload(token: &str) -> Result<String, JwtError> {
     };
     let bytes = base64url_decode(payload).ok_or(JwtError::Base64)?;
     let text = String::from_utf8(bytes).map_err(|_| JwtError::Utf8)?;
-    if text.trim_start().starts_with('{') && super::codec::is_object(&text) {
+    // (`is_object` skips the leading JSON whitespace and wants a `{` there)
+    if super::codec::is_object(&text) {
         Ok(text)
     } else {
         Err(JwtError::NotJsonObject)
@@ -63,7 +64,11 @@ pub fn decode_payload(token: &str) -> Result<String, JwtError> {
 
 /// Decodes base64url (also accepts the standard alphabet), with or without `=` padding.
 pub fn base64url_decode(s: &str) -> Option<Vec<u8>> {
-    let s = s.trim_end_matches('=');
+    let mut n = s.len();
+    while n > 0 && s.as_bytes().get(n - 1) == Some(&b'=') {
+        n -= 1;
+    }
+    let s = s.get(..n).unwrap_or("");
     if s.len() % 4 == 1 {
         return None;
     }
