@@ -13,8 +13,6 @@
 //! (the connection starts with none); such an id already delivered drops the event. Events that
 //! share an id (a repeated `id:` field, or no `id:` field) are all delivered.
 
-use std::collections::VecDeque;
-
 use crate::proto::backoff::{BackoffConfig, MAX_TIMER_MS};
 use crate::proto::table::NameTable;
 
@@ -24,7 +22,10 @@ pub const RECENT_IDS: usize = 1024;
 /// A bounded set of the most recently delivered ids (oldest forgotten first).
 #[derive(Debug, Clone, Default)]
 pub struct RecentIds {
-    order: VecDeque<String>,
+    /// The ids in arrival order, as a ring once full: `next` is the oldest (a `Vec<String>`,
+    /// whose code the wasm has anyway, not a `VecDeque<String>` of its own).
+    order: Vec<String>,
+    next: usize,
     set: NameTable<()>,
 }
 
@@ -38,12 +39,13 @@ impl RecentIds {
         if self.set.contains_key(id) {
             return;
         }
-        if self.order.len() >= RECENT_IDS {
-            if let Some(old) = self.order.pop_front() {
-                self.set.remove(&old);
-            }
+        if self.order.len() < RECENT_IDS {
+            self.order.push(id.to_string());
+        } else if let Some(slot) = self.order.get_mut(self.next) {
+            let old = std::mem::replace(slot, id.to_string());
+            self.set.remove(&old);
+            self.next = (self.next + 1) % RECENT_IDS;
         }
-        self.order.push_back(id.to_string());
         self.set.insert(id.to_string(), ());
     }
     /// The number of ids remembered.
@@ -274,33 +276,59 @@ impl Policy {
 
 /// Whether a `Content-Type` value is `text/event-stream` (parameters and case ignored).
 pub fn is_event_stream(content_type: &str) -> bool {
-    let essence = content_type.split(';').next().unwrap_or("").trim();
-    essence.eq_ignore_ascii_case("text/event-stream")
+    let essence = content_type.split(';').next().unwrap_or("");
+    // the essence, whitespace trimmed: one word (the type has no whitespace in it)
+    let (word, rest) = split_word(essence);
+    word.eq_ignore_ascii_case("text/event-stream") && split_word(rest).0.is_empty()
+}
+
+/// The first word of `s` (skipping leading whitespace, as `str::split_whitespace` does) and
+/// what follows it (from the whitespace after it; `""` at the end). The one whitespace
+/// splitter of this module: `trim` and `split_whitespace` would each bring their own
+/// char-pattern code into the wasm.
+fn split_word(s: &str) -> (&str, &str) {
+    let mut start = None;
+    for (i, c) in s.char_indices() {
+        match (start, c.is_whitespace()) {
+            (None, false) => start = Some(i),
+            (Some(st), true) => return (s.get(st..i).unwrap_or(""), s.get(i..).unwrap_or("")),
+            _ => {}
+        }
+    }
+    (start.and_then(|st| s.get(st..)).unwrap_or(""), "")
 }
 
 /// Parses `Retry-After` (delta-seconds or an IMF-fixdate HTTP date) into a delay in ms from
 /// `now_epoch_ms`. Anything else is `None`. The result is clamped to `[0, MAX_TIMER_MS]`.
 pub fn parse_retry_after(value: &str, now_epoch_ms: f64) -> Option<f64> {
-    let v = value.trim();
+    let (v, rest) = split_word(value);
     if v.is_empty() {
         return None;
     }
-    if v.bytes().all(|b| b.is_ascii_digit()) {
+    // (the trimmed value is all digits: one word of digits)
+    if split_word(rest).0.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
         let secs = v.bytes().fold(0u64, |acc, d| {
             acc.saturating_mul(10).saturating_add(u64::from(d - b'0'))
         });
         return Some((secs as f64 * 1000.0).min(MAX_TIMER_MS));
     }
-    let at = parse_http_date(v)?;
+    let at = parse_http_date(value)?;
     Some((at - now_epoch_ms).clamp(0.0, MAX_TIMER_MS))
 }
 
 /// `Sun, 06 Nov 1994 08:49:37 GMT` → ms since the Unix epoch.
 fn parse_http_date(v: &str) -> Option<f64> {
-    let mut parts = v.split_whitespace();
-    let _weekday = parts.next()?.strip_suffix(',')?;
-    let day: i64 = parse_num(parts.next()?, 1, 2)?;
-    let month = match parts.next()? {
+    let mut rest = v;
+    let mut next = || {
+        let (word, tail) = split_word(rest);
+        rest = tail;
+        Some(word).filter(|w| !w.is_empty())
+    };
+    if next()?.as_bytes().last() != Some(&b',') {
+        return None; // the weekday, with its comma
+    }
+    let day: i64 = parse_num(next()?, 1, 2)?;
+    let month = match next()? {
         "Jan" => 1,
         "Feb" => 2,
         "Mar" => 3,
@@ -315,12 +343,12 @@ fn parse_http_date(v: &str) -> Option<f64> {
         "Dec" => 12,
         _ => return None,
     };
-    let year: i64 = parse_num(parts.next()?, 4, 4)?;
-    let mut hms = parts.next()?.split(':');
+    let year: i64 = parse_num(next()?, 4, 4)?;
+    let mut hms = next()?.split(':');
     let h: i64 = parse_num(hms.next()?, 2, 2)?;
     let m: i64 = parse_num(hms.next()?, 2, 2)?;
     let s: i64 = parse_num(hms.next()?, 2, 2)?;
-    if hms.next().is_some() || parts.next()? != "GMT" || parts.next().is_some() {
+    if hms.next().is_some() || next()? != "GMT" || next().is_some() {
         return None;
     }
     if !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
