@@ -146,9 +146,11 @@ impl EventStream {
         };
         // The engine (shared with the JS face) hands the session the failure's text.
         let get_headers = opts.get_headers.map(|f| -> crate::engine::sse::GetHeaders {
-            Rc::new(move || {
+            Rc::new(move |done| {
                 let headers = f();
-                Box::pin(async move { headers.await.map_err(|e| e.to_string()) })
+                wasm_bindgen_futures::spawn_local(async move {
+                    done(headers.await.map_err(|e| e.to_string()));
+                });
             })
         });
         let engine = SseEngine::new(

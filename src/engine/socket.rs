@@ -407,15 +407,14 @@ impl SocketEngine {
                 }
                 Loaded::Later(p) => {
                     let weak = self.me.clone();
-                    wasm_bindgen_futures::spawn_local(async move {
-                        let t = wasm_bindgen_futures::JsFuture::from(p)
-                            .await
-                            .ok()
-                            .and_then(|v| v.as_string());
-                        if let Some(e) = weak.upgrade() {
-                            e.token_loaded(gen, t);
-                        }
-                    });
+                    crate::web::on_settled(
+                        &p,
+                        Box::new(move |r| {
+                            if let Some(e) = weak.upgrade() {
+                                e.token_loaded(gen, r.ok().and_then(|v| v.as_string()));
+                            }
+                        }),
+                    );
                 }
                 #[cfg(feature = "token-storage")]
                 Loaded::Pending(f) => {

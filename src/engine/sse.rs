@@ -16,16 +16,19 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use futures::future::LocalBoxFuture;
 use gloo_timers::callback::Timeout;
 
 use crate::sse::session::{Command, Config, ReadyState, Session, StreamEvent};
 use crate::web::eventsource::{EsInput, EventSourceConn};
 use crate::web::fetch_stream::{FetchConn, FetchInput};
 
-/// An async function returning extra request headers, called before every `fetch` attempt.
-pub type GetHeaders =
-    Rc<dyn Fn() -> LocalBoxFuture<'static, Result<Vec<(String, String)>, String>>>;
+/// Extra request headers, asked for before every `fetch` attempt: the function hands them (or
+/// the failure's text) to the callback it is given, then or later (each face adapts its own
+/// `getHeaders`: the JS face waits for a Promise, the Rust face for a future).
+pub type GetHeaders = Rc<dyn Fn(HeadersDone)>;
+
+/// The callback a [`GetHeaders`] answers, once.
+pub type HeadersDone = Box<dyn FnOnce(Result<Vec<(String, String)>, String>)>;
 
 /// The face callback: the events of one pump, in order.
 pub type Sink = Rc<dyn Fn(Vec<StreamEvent>)>;
@@ -84,11 +87,11 @@ impl SseEngine {
             me: me.clone(),
         });
         let weak = Rc::downgrade(&engine);
-        wasm_bindgen_futures::spawn_local(async move {
+        crate::web::later(Box::new(move || {
             if let Some(e) = weak.upgrade() {
                 e.input(|s, _| s.handle_start());
             }
-        });
+        }));
         engine
     }
 
@@ -236,15 +239,16 @@ impl SseEngine {
             Command::GetHeaders { gen } => {
                 let f = self.core.borrow().get_headers.clone();
                 let weak = self.me.clone();
-                wasm_bindgen_futures::spawn_local(async move {
-                    let extra = match f {
-                        Some(f) => f().await,
-                        None => Ok(Vec::new()),
-                    };
+                let done: HeadersDone = Box::new(move |extra| {
                     if let Some(e) = weak.upgrade() {
                         e.input(|s, now| s.handle_headers(gen, extra, now));
                     }
                 });
+                // (called in a microtask, as an async step: not from inside this pump)
+                crate::web::later(Box::new(move || match f {
+                    Some(f) => f(done),
+                    None => done(Ok(Vec::new())),
+                }));
             }
             Command::Fetch { gen, url, headers } => {
                 let cred = self.core.borrow().with_credentials;

@@ -15,7 +15,6 @@ use std::rc::Rc;
 
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
 use super::{set_backoff, Engines};
 use crate::engine::sse::{GetHeaders, SseEngine};
@@ -329,13 +328,16 @@ fn pairs(flat: &str) -> Vec<(String, String)> {
 /// `getHeaders()` (sync or async) → the engine's `GetHeaders`. Whatever it throws, rejects with
 /// or returns, the result is headers or a message (a `headers` error, retried).
 fn wrap_get_headers(f: Function) -> GetHeaders {
-    Rc::new(move || {
+    Rc::new(move |done| {
         let p = call_get_headers(&f);
-        Box::pin(async move {
-            match JsFuture::from(p).await {
-                Ok(v) => Ok(pairs(&v.as_string().unwrap_or_default())),
-                Err(e) => Err(e.as_string().unwrap_or_else(|| "getHeaders failed".into())),
-            }
-        })
+        crate::web::on_settled(
+            &p,
+            Box::new(move |r| {
+                done(match r {
+                    Ok(v) => Ok(pairs(&v.as_string().unwrap_or_default())),
+                    Err(e) => Err(e.as_string().unwrap_or_else(|| "getHeaders failed".into())),
+                })
+            }),
+        );
     })
 }

@@ -8,7 +8,6 @@ use std::rc::Rc;
 use js_sys::{Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     AbortController, AbortSignal, ReadableStreamDefaultReader, RequestCredentials, RequestInit,
     RequestMode, Response,
@@ -70,7 +69,8 @@ impl FetchConn {
         });
         init.set_signal(Some(&signal));
         let promise = global_fetch(url, &init)?;
-        wasm_bindgen_futures::spawn_local(run(promise, signal, handler));
+        let r = Rc::new(Reader { signal, handler });
+        super::on_settled(&promise, Box::new(move |res| head(r, res)));
         Ok(FetchConn { controller })
     }
 }
@@ -81,12 +81,25 @@ impl Drop for FetchConn {
     }
 }
 
-async fn run(promise: Promise, signal: AbortSignal, handler: Rc<dyn Fn(FetchInput) -> bool>) {
-    let report = |input: FetchInput| !signal.aborted() && handler(input);
-    let resp: Response = match JsFuture::from(promise).await.and_then(|v| v.dyn_into()) {
-        Ok(r) => r,
+/// The request's signal and handler, shared by the steps of the read (each runs when the
+/// Promise it waits for settles).
+struct Reader {
+    signal: AbortSignal,
+    handler: Rc<dyn Fn(FetchInput) -> bool>,
+}
+
+impl Reader {
+    fn report(&self, input: FetchInput) -> bool {
+        !self.signal.aborted() && (self.handler)(input)
+    }
+}
+
+/// The `fetch` Promise settled: reports the head, then reads the body.
+fn head(r: Rc<Reader>, res: Result<JsValue, JsValue>) {
+    let resp: Response = match res.and_then(|v| v.dyn_into()) {
+        Ok(resp) => resp,
         Err(e) => {
-            report(FetchInput::Failed(describe(&e)));
+            r.report(FetchInput::Failed(describe(&e)));
             return;
         }
     };
@@ -97,10 +110,10 @@ async fn run(promise: Promise, signal: AbortSignal, handler: Rc<dyn Fn(FetchInpu
         retry_after: headers.get("retry-after").ok().flatten(),
     };
     let body = resp.body();
-    if !report(head) {
+    if !r.report(head) {
         // The handler may have dropped the driver: the abort has cancelled the body, and a
         // `cancel()` now would reject with the AbortError, unhandled (a page error per 503).
-        if !signal.aborted() {
+        if !r.signal.aborted() {
             if let Some(body) = body {
                 let _ = body.cancel();
             }
@@ -108,46 +121,55 @@ async fn run(promise: Promise, signal: AbortSignal, handler: Rc<dyn Fn(FetchInpu
         return;
     }
     let Some(body) = body else {
-        report(FetchInput::End);
+        r.report(FetchInput::End);
         return;
     };
-    let reader: ReadableStreamDefaultReader = match body.get_reader().dyn_into() {
-        Ok(r) => r,
+    match body.get_reader().dyn_into::<ReadableStreamDefaultReader>() {
+        Ok(reader) => read(r, reader),
         Err(_) => {
-            report(FetchInput::Failed(
+            r.report(FetchInput::Failed(
                 "the response body cannot be read".into(),
             ));
-            return;
-        }
-    };
-    loop {
-        let step = match JsFuture::from(reader.read()).await {
-            Ok(step) => step,
-            Err(e) => {
-                report(FetchInput::Failed(describe(&e)));
-                return;
-            }
-        };
-        let done = Reflect::get(&step, &"done".into())
-            .ok()
-            .and_then(|v| v.as_bool())
-            .unwrap_or(true);
-        if done {
-            report(FetchInput::End);
-            return;
-        }
-        let value = Reflect::get(&step, &"value".into()).unwrap_or(JsValue::UNDEFINED);
-        let bytes = match value.dyn_into::<Uint8Array>() {
-            Ok(a) => a.to_vec(),
-            Err(_) => Vec::new(),
-        };
-        if !report(FetchInput::Chunk(bytes)) {
-            if !signal.aborted() {
-                let _ = reader.cancel(); // as above
-            }
-            return;
         }
     }
+}
+
+/// Reads the next chunk of the body, reports it, and goes on until the end, a failure, or the
+/// handler says stop.
+fn read(r: Rc<Reader>, reader: ReadableStreamDefaultReader) {
+    let step = reader.read();
+    super::on_settled(
+        &step,
+        Box::new(move |step| {
+            let step = match step {
+                Ok(step) => step,
+                Err(e) => {
+                    r.report(FetchInput::Failed(describe(&e)));
+                    return;
+                }
+            };
+            let done = Reflect::get(&step, &"done".into())
+                .ok()
+                .and_then(|v| v.as_bool())
+                .unwrap_or(true);
+            if done {
+                r.report(FetchInput::End);
+                return;
+            }
+            let value = Reflect::get(&step, &"value".into()).unwrap_or(JsValue::UNDEFINED);
+            let bytes = match value.dyn_into::<Uint8Array>() {
+                Ok(a) => a.to_vec(),
+                Err(_) => Vec::new(),
+            };
+            if !r.report(FetchInput::Chunk(bytes)) {
+                if !r.signal.aborted() {
+                    let _ = reader.cancel(); // as above
+                }
+                return;
+            }
+            read(r, reader);
+        }),
+    );
 }
 
 fn describe(e: &JsValue) -> String {

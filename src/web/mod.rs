@@ -5,7 +5,51 @@ pub mod page;
 pub mod storage;
 pub mod websocket;
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::Promise;
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsValue;
+
+/// What [`on_settled`] calls: with the value a Promise resolved to, or the reason it rejected
+/// with.
+pub type Settled = Box<dyn FnOnce(Result<JsValue, JsValue>)>;
+
+/// Calls `f` once `promise` settles (in the microtask the host runs its handlers in). The two
+/// handlers own themselves until then, as `JsFuture`'s do: whichever runs drops both, so
+/// nothing is left once the promise settles and nothing can run after being dropped (a promise
+/// that never settles keeps them, as it would keep a `JsFuture`). The drivers' one way to wait
+/// for a Promise: no futures executor in the wasm.
+pub fn on_settled(promise: &Promise, f: Settled) {
+    type Handlers = [Closure<dyn FnMut(JsValue)>; 2];
+    type Slot = Rc<RefCell<Option<(Settled, Option<Handlers>)>>>;
+    let slot: Slot = Rc::new(RefCell::new(Some((f, None))));
+    let half = |ok: bool| {
+        let slot = slot.clone();
+        Closure::once(move |v: JsValue| {
+            let taken = slot.borrow_mut().take();
+            if let Some((f, handlers)) = taken {
+                drop(handlers); // the other one is never called
+                f(if ok { Ok(v) } else { Err(v) });
+            }
+        })
+    };
+    let handlers = [half(true), half(false)];
+    let _ = promise.then2(&handlers[0], &handlers[1]);
+    let mut pending = slot.borrow_mut();
+    if let Some(s) = pending.as_mut() {
+        s.1 = Some(handlers);
+    }
+}
+
+/// Calls `f` in a microtask (once the current task, and the microtasks queued before, ran).
+pub fn later(f: Box<dyn FnOnce()>) {
+    on_settled(
+        &Promise::resolve(&JsValue::UNDEFINED),
+        Box::new(move |_| f()),
+    );
+}
 
 /// Wall-clock milliseconds (`Date.now()`): keeps counting while a page sleeps or is frozen,
 /// which is what staleness checks need.

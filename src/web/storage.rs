@@ -229,10 +229,7 @@ fn call(obj: &JsValue, method: &str, args: &[JsValue]) -> Option<JsValue> {
     };
     let v = r.ok()?;
     if let Some(p) = v.dyn_ref::<Promise>() {
-        let f = wasm_bindgen_futures::JsFuture::from(p.clone());
-        wasm_bindgen_futures::spawn_local(async move {
-            let _ = f.await;
-        });
+        super::on_settled(p, Box::new(|_| {}));
     }
     Some(v)
 }
