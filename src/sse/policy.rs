@@ -317,6 +317,8 @@ pub fn parse_retry_after(value: &str, now_epoch_ms: f64) -> Option<f64> {
 }
 
 /// `Sun, 06 Nov 1994 08:49:37 GMT` → ms since the Unix epoch.
+const MONTHS: &str = "JanFebMarAprMayJunJulAugSepOctNovDec";
+
 fn parse_http_date(v: &str) -> Option<f64> {
     let mut rest = v;
     let mut next = || {
@@ -328,21 +330,10 @@ fn parse_http_date(v: &str) -> Option<f64> {
         return None; // the weekday, with its comma
     }
     let day: i64 = parse_num(next()?, 1, 2)?;
-    let month = match next()? {
-        "Jan" => 1,
-        "Feb" => 2,
-        "Mar" => 3,
-        "Apr" => 4,
-        "May" => 5,
-        "Jun" => 6,
-        "Jul" => 7,
-        "Aug" => 8,
-        "Sep" => 9,
-        "Oct" => 10,
-        "Nov" => 11,
-        "Dec" => 12,
-        _ => return None,
-    };
+    let word = next()?;
+    // 1..=12 from the month's three letters
+    let month =
+        (0..12i64).find(|&i| MONTHS.get(i as usize * 3..i as usize * 3 + 3) == Some(word))? + 1;
     let year: i64 = parse_num(next()?, 4, 4)?;
     let mut hms = next()?.split(':');
     let h: i64 = parse_num(hms.next()?, 2, 2)?;

@@ -98,9 +98,9 @@ impl TokenStore {
 
     fn fall_back(&self, what: &str) {
         if !self.fell_back.replace(true) {
-            *self.notice.borrow_mut() = Some(format!(
-                "{what} is not available; the auth token is kept in memory for this page"
-            ));
+            let mut m = what.to_string();
+            m.push_str(" is not available; the auth token is kept in memory for this page");
+            *self.notice.borrow_mut() = Some(m);
         }
     }
 
