@@ -598,6 +598,34 @@ fn emit_sends_invoke_and_resolves_with_data() {
 }
 
 #[test]
+fn a_rekeyed_call_settles_under_its_new_id() {
+    let mut h = H::new(cfg());
+    // queued (not connected yet), then sent on connect: settled with the key
+    h.connect();
+    let queued = h.emit("queued", "1", CallOptions::default());
+    assert!(h.s.rekey(queued, 1000));
+    h.open(None);
+    h.reply_handshake(&H::handshake_data(false));
+    let c = h.last_cid("queued");
+    let v = h.server(&format!(r##"{{"rid":{c},"data":1}}"##));
+    assert_eq!(settles(&v), vec![(1000, Ok(Some("1".into())))]);
+    // sent at once; only the last call made can be rekeyed
+    let sent = h.emit("sent", "2", ms(500.0));
+    assert!(!h.s.rekey(queued, 7));
+    assert!(h.s.rekey(sent, 1001));
+    let v = h.advance(500.0);
+    assert_eq!(
+        settles(&v),
+        vec![(
+            1001,
+            Err(CallError::Timeout {
+                event: "sent".into()
+            })
+        )]
+    );
+}
+
+#[test]
 fn ack_timeout_rejects_at_exactly_ack_timeout() {
     let mut h = H::new(cfg());
     h.establish();

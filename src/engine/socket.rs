@@ -20,7 +20,6 @@ use std::rc::{Rc, Weak};
 
 use gloo_timers::callback::Timeout;
 
-use crate::proto::table::IdTable;
 use crate::proto::{
     CallError, CallId, CallOptions, Command, Config, Event, Output, Session, State,
 };
@@ -44,8 +43,6 @@ pub struct SocketEngine {
     timer: RefCell<Option<(f64, Timeout)>>,
     page: RefCell<Option<PageWatch>>,
     store: TokenStore,
-    /// Session call id → the face's key.
-    keys: RefCell<IdTable<u64>>,
     /// Events waiting for the sink.
     pending: RefCell<Vec<Event>>,
     /// While a held frame's events are pumped: the session's number for it and the driver's.
@@ -66,7 +63,6 @@ impl SocketEngine {
             timer: RefCell::new(None),
             page: RefCell::new(None),
             store,
-            keys: RefCell::new(IdTable::new()),
             pending: RefCell::new(Vec::new()),
             frame: Cell::new(None),
             sink,
@@ -184,8 +180,9 @@ impl SocketEngine {
 
     fn track(&self, key: u64, r: Result<CallId, CallError>) {
         match r {
+            // the session settles the call under the face's key (no table here)
             Ok(id) => {
-                self.keys.borrow_mut().insert(id, key);
+                self.session.borrow_mut().rekey(id, key);
             }
             Err(e) => self.pending.borrow_mut().push(Event::Settle {
                 id: key,
@@ -464,12 +461,6 @@ impl SocketEngine {
 
     fn deliver(&self, e: Event) {
         match e {
-            Event::Settle { id, result } => {
-                let key = self.keys.borrow_mut().remove(id);
-                if let Some(key) = key {
-                    self.event(Event::Settle { id: key, result });
-                }
-            }
             Event::Closed { code, reason } => {
                 self.flush();
                 let conn = self.conn.borrow_mut().take();

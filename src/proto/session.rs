@@ -726,6 +726,21 @@ impl Session {
         }
     }
 
+    /// Gives the call `id`, the last one [`Session::emit`] (or `publish`, `authenticate`) made,
+    /// the id `key` instead: its [`Event::Settle`] carries `key`. For an engine whose face keys
+    /// its calls itself (no table from one id to the other); the session only reports call ids,
+    /// so they need not follow its own numbering. Returns whether the call was found (it is
+    /// the last one sent or queued until the next call is made).
+    pub fn rekey(&mut self, id: CallId, key: CallId) -> bool {
+        for sent in [true, false] {
+            if let Some(c) = self.calls(sent).back_mut().filter(|c| c.id == id) {
+                c.id = key;
+                return true;
+            }
+        }
+        false
+    }
+
     /// A transmit: never fails; dropped while closed for good, or (with an `error` event) when
     /// the outbox is full.
     pub fn transmit(&mut self, event: &str, data: Option<String>, now: f64) {
