@@ -10,7 +10,21 @@ use std::rc::Rc;
 
 use js_sys::Promise;
 use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(thread_local_v2, js_name = globalThis)]
+    static GLOBAL_THIS: JsValue;
+}
+
+/// The page's `Window` (`None` in a worker): `globalThis` when it is one, as
+/// `web_sys::window()` finds it, through one import instead of js-sys's four-way search for the
+/// global object.
+pub fn window() -> Option<web_sys::Window> {
+    GLOBAL_THIS.with(|g| g.clone().dyn_into().ok())
+}
 
 /// What [`on_settled`] calls: with the value a Promise resolved to, or the reason it rejected
 /// with.

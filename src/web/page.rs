@@ -30,7 +30,7 @@ pub struct PageWatch {
 impl PageWatch {
     pub fn new(handler: Rc<dyn Fn(PageEvent)>) -> PageWatch {
         let mut listeners = Vec::new();
-        let Some(window) = web_sys::window() else {
+        let Some(window) = super::window() else {
             return PageWatch { listeners };
         };
         let document = window.document();

@@ -84,7 +84,7 @@ impl TokenStore {
         if self.fell_back.get() {
             return None;
         }
-        let window = web_sys::window()?;
+        let window = super::window()?;
         let s = match self.kind {
             StoreKind::Local => window.local_storage(),
             StoreKind::Session => window.session_storage(),
