@@ -280,11 +280,11 @@ fn sink(face: &JsValue, id: u32, events: Vec<StreamEvent>) {
                     put(&mut text, &m.last_event_id),
                 ];
                 nums.push(1.0);
-                nums.extend(lens);
+                nums.extend_from_slice(&lens);
             }
             StreamEvent::Error(e) => {
                 let len = put(&mut text, &e.message);
-                nums.extend([
+                nums.extend_from_slice(&[
                     2.0,
                     f64::from(e.kind as u8),
                     e.status.map_or(-1.0, f64::from),
@@ -292,13 +292,15 @@ fn sink(face: &JsValue, id: u32, events: Vec<StreamEvent>) {
                 ]);
             }
             StreamEvent::Reconnecting { attempt, delay } => {
-                nums.extend([3.0, f64::from(*attempt), *delay]);
+                nums.extend_from_slice(&[3.0, f64::from(*attempt), *delay]);
             }
-            StreamEvent::GiveUp { attempts } => nums.extend([4.0, f64::from(*attempts)]),
+            StreamEvent::GiveUp { attempts } => {
+                nums.extend_from_slice(&[4.0, f64::from(*attempts)])
+            }
             StreamEvent::Close { reason } => {
                 let last = engine(id).map(|e| e.last_event_id()).unwrap_or_default();
                 let len = put(&mut text, &last);
-                nums.extend([5.0, f64::from(*reason as u8), len]);
+                nums.extend_from_slice(&[5.0, f64::from(*reason as u8), len]);
                 closed = true;
             }
         }
@@ -317,10 +319,15 @@ fn put(text: &mut String, s: &str) -> f64 {
 
 /// `"name\nvalue\n..."` → pairs.
 fn pairs(flat: &str) -> Vec<(String, String)> {
-    let mut it = flat.split('\n');
     let mut out = Vec::new();
-    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+    let mut rest = Some(flat);
+    while let Some(r) = rest {
+        let (k, Some(r)) = crate::proto::codec::cut(r, b'\n') else {
+            break;
+        };
+        let (v, next) = crate::proto::codec::cut(r, b'\n');
         out.push((k.to_string(), v.to_string()));
+        rest = next;
     }
     out
 }

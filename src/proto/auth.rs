@@ -46,12 +46,16 @@ pub fn decode_payload(token: &str) -> Result<String, JwtError> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(JwtError::TooLong);
     }
-    let mut parts = token.split('.');
-    let (Some(_), Some(payload), Some(_), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    // exactly three segments
+    let (_, Some(rest)) = super::codec::cut(token, b'.') else {
         return Err(JwtError::Segments);
     };
+    let (payload, Some(signature)) = super::codec::cut(rest, b'.') else {
+        return Err(JwtError::Segments);
+    };
+    if signature.as_bytes().contains(&b'.') {
+        return Err(JwtError::Segments);
+    }
     let bytes = base64url_decode(payload).ok_or(JwtError::Base64)?;
     let text = String::from_utf8(bytes).map_err(|_| JwtError::Utf8)?;
     // (`is_object` skips the leading JSON whitespace and wants a `{` there)

@@ -137,7 +137,7 @@ const PACKET_FIELDS: [&str; 5] = ["event", "cid", "rid", "data", "error"];
 /// Reads one packet from a JSON text. `None` when the text is not valid JSON; `Packet::Raw` when it
 /// is valid but not a packet.
 fn packet(text: &str) -> Option<Packet<'_>> {
-    if !text.starts_with('{') {
+    if text.as_bytes().first() != Some(&b'{') {
         return if validate(text) {
             Some(Packet::Raw(text))
         } else {
@@ -192,10 +192,28 @@ pub fn string_ref(raw: &str) -> Option<Cow<'_, str>> {
     string_cow(raw.trim_matches([' ', '\n', '\r', '\t']))
 }
 
+/// `s` up to the first `sep` (an ASCII byte), and what follows it (`None` when there is no
+/// `sep`): `str::split_once` for one byte, the crate's one splitter (`split`/`find` with a
+/// `char` would bring core's char searcher into the wasm).
+pub fn cut(s: &str, sep: u8) -> (&str, Option<&str>) {
+    match s.as_bytes().iter().position(|&b| b == sep) {
+        Some(i) => (s.get(..i).unwrap_or(""), s.get(i + 1..)),
+        None => (s, None),
+    }
+}
+
+/// The text between the quotes of `raw` (`None` unless it starts and ends with one, apart).
+fn unquote(raw: &str) -> Option<&str> {
+    match raw.as_bytes() {
+        [b'"', .., b'"'] => raw.get(1..raw.len() - 1),
+        _ => None,
+    }
+}
+
 /// Decodes a raw JSON string literal, borrowing it when it has no escapes.
 fn string_cow(raw: &str) -> Option<Cow<'_, str>> {
-    let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
-    if inner.contains('\\') {
+    let inner = unquote(raw)?;
+    if inner.as_bytes().contains(&b'\\') {
         unescape(raw).map(Cow::Owned)
     } else {
         Some(Cow::Borrowed(inner))
@@ -346,7 +364,7 @@ fn object_at<'a>(
             return None;
         }
         i = skip_ws(b, i + 1);
-        let slot = if raw_key.contains('\\') {
+        let slot = if raw_key.as_bytes().contains(&b'\\') {
             let key = text.get(key_start..key_end).and_then(unescape)?;
             names.iter().position(|n| *n == key)
         } else {
@@ -391,7 +409,7 @@ pub fn field<'a>(object: &'a str, name: &str) -> Option<&'a str> {
 /// Decodes a raw JSON string literal; `None` when `raw` is not a string.
 pub fn string_value(raw: &str) -> Option<String> {
     let raw = trim_ws(trim_ws(raw, false), true);
-    if !raw.starts_with('"') {
+    if raw.as_bytes().first() != Some(&b'"') {
         return None;
     }
     unescape(raw)
@@ -680,8 +698,8 @@ fn literal(b: &[u8], i: usize, lit: &[u8]) -> Option<usize> {
 
 /// Decodes a JSON string literal (with its quotes) into a Rust string.
 fn unescape(raw: &str) -> Option<String> {
-    let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
-    if !inner.contains('\\') {
+    let inner = unquote(raw)?;
+    if !inner.as_bytes().contains(&b'\\') {
         return Some(inner.to_string());
     }
     let mut out = String::with_capacity(inner.len());

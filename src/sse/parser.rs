@@ -222,7 +222,10 @@ impl Parser {
             Some(i) => {
                 let (n, v) = line.split_at(i);
                 let v = v.get(1..).unwrap_or(&[]);
-                let v = v.strip_prefix(b" ").unwrap_or(v);
+                let v = match v {
+                    [b' ', rest @ ..] => rest,
+                    _ => v,
+                };
                 (n, v)
             }
             None => (line, &[][..]),
@@ -278,8 +281,8 @@ impl Parser {
         }
         let mut data = std::mem::take(&mut self.data);
         self.has_data = false;
-        if data.ends_with('\n') {
-            data.pop();
+        if data.as_bytes().last() == Some(&b'\n') {
+            data.truncate(data.len() - 1);
         }
         let event_type = if event_type.is_empty() {
             "message".to_string()

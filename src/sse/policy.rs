@@ -14,6 +14,7 @@
 //! share an id (a repeated `id:` field, or no `id:` field) are all delivered.
 
 use crate::proto::backoff::{BackoffConfig, MAX_TIMER_MS};
+use crate::proto::codec::cut;
 use crate::proto::table::NameTable;
 
 /// How many recently delivered event ids are remembered for de-duplication.
@@ -276,7 +277,7 @@ impl Policy {
 
 /// Whether a `Content-Type` value is `text/event-stream` (parameters and case ignored).
 pub fn is_event_stream(content_type: &str) -> bool {
-    let essence = content_type.split(';').next().unwrap_or("");
+    let essence = cut(content_type, b';').0;
     // the essence, whitespace trimmed: one word (the type has no whitespace in it)
     let (word, rest) = split_word(essence);
     word.eq_ignore_ascii_case("text/event-stream") && split_word(rest).0.is_empty()
@@ -335,11 +336,13 @@ fn parse_http_date(v: &str) -> Option<f64> {
     let month =
         (0..12i64).find(|&i| MONTHS.get(i as usize * 3..i as usize * 3 + 3) == Some(word))? + 1;
     let year: i64 = parse_num(next()?, 4, 4)?;
-    let mut hms = next()?.split(':');
-    let h: i64 = parse_num(hms.next()?, 2, 2)?;
-    let m: i64 = parse_num(hms.next()?, 2, 2)?;
-    let s: i64 = parse_num(hms.next()?, 2, 2)?;
-    if hms.next().is_some() || next()? != "GMT" || next().is_some() {
+    let (h, ms) = cut(next()?, b':');
+    let (m, s) = cut(ms?, b':');
+    let (s, more) = cut(s?, b':');
+    let h: i64 = parse_num(h, 2, 2)?;
+    let m: i64 = parse_num(m, 2, 2)?;
+    let s: i64 = parse_num(s, 2, 2)?;
+    if more.is_some() || next()? != "GMT" || next().is_some() {
         return None;
     }
     if !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
@@ -371,18 +374,25 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 /// parameters, keeping the fragment last). Used by the `eventsource` transport to resume from
 /// the last id, since a new `EventSource` cannot send `Last-Event-ID`.
 pub fn with_query_param(url: &str, name: &str, value: &str) -> String {
-    let (base, fragment) = match url.find('#') {
+    let (base, fragment) = match url.as_bytes().iter().position(|&b| b == b'#') {
         Some(i) => (url.get(..i).unwrap_or(url), url.get(i..).unwrap_or("")),
         None => (url, ""),
     };
-    let (path, query) = base.split_once('?').unwrap_or((base, ""));
+    let (path, query) = cut(base, b'?');
+    let query = query.unwrap_or("");
     let enc_name = percent_encode(name);
     let mut out = String::with_capacity(url.len() + name.len() + value.len() + 2);
     out.push_str(path);
     out.push('?');
     let mut first = true;
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let key = pair.split('=').next().unwrap_or("");
+    let mut rest = Some(query);
+    while let Some(r) = rest {
+        let (pair, next) = cut(r, b'&');
+        rest = next;
+        if pair.is_empty() {
+            continue;
+        }
+        let key = cut(pair, b'=').0;
         if key == enc_name || key == name {
             continue;
         }
@@ -408,7 +418,11 @@ pub fn with_query_param(url: &str, name: &str, value: &str) -> String {
 /// id outside Latin-1 can then be sent at all. Ids never hold NUL, CR or LF (the parser and the
 /// `lastEventId` option refuse them), so the value is always a valid header.
 pub fn header_value(id: &str) -> String {
-    id.bytes().map(char::from).collect()
+    let mut v = String::with_capacity(id.len());
+    for b in id.bytes() {
+        v.push(char::from(b));
+    }
+    v
 }
 
 /// Percent-encodes everything but the URL-safe unreserved characters.
