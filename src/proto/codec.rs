@@ -189,7 +189,7 @@ fn packet_of<'a>(text: &'a str, fields: [Option<&'a str>; 5], inner: Inner<'a>) 
 
 /// [`string_value`], borrowing the text when it has no escapes.
 pub fn string_ref(raw: &str) -> Option<Cow<'_, str>> {
-    string_cow(raw.trim_matches([' ', '\n', '\r', '\t']))
+    string_cow(trim_ws(trim_ws(raw, false), true))
 }
 
 /// `s` up to the first `sep` (an ASCII byte), and what follows it (`None` when there is no
