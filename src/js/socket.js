@@ -243,7 +243,7 @@ const registry = new FinalizationRegistry((id) => {
   host.free(id);
 });
 
-let deliverTo, idOf, isFreed, slotsOf, callOf;
+let deliverTo, messageTo, idOf, isFreed, slotsOf, callOf;
 
 /// A SocketCluster socket (`connect(url, options)` or `new Socket(url, options)`). Dropping the
 /// JS object does not close the connection, as with a browser WebSocket; an explicit `free()`
@@ -277,6 +277,7 @@ export class Socket {
 
   static {
     deliverTo = (s, n, t) => s.#batch(n, t);
+    messageTo = (s, cs, cl, ds, dl) => s.#message(heldFrame, cs, cl, ds, dl, tick);
     idOf = (s) => s.#id;
     isFreed = (s) => s.#freed;
     slotsOf = (s) => s.#slots;
@@ -504,6 +505,12 @@ export class Socket {
     if (s && prune(s) && s.w.isEmpty() && s.em.isEmpty()) this.#slots.delete(name);
   }
 
+  // A channel message sliced out of frame `f` (see kind 20 below); `start`: the pump's `tick`.
+  #message(f, cs, cl, ds, dl, start) {
+    const s = this.#slots.get(f.slice(cs, cs + cl));
+    if (s && !(this.#gate > start || s.w.cut > start)) run(s, [JSON.parse(f.slice(ds, ds + dl))], 1);
+  }
+
   // The events of one pump. Records (after the kind; `s` = a string's length):
   //  0 connecting | 1 connect isAuth pingTimeout s(id) s(authError) | 2-4 connectAbort,
   //  disconnect, close: code s(reason) | 5 error errKind … | 6 raw s | 7 reconnecting attempt
@@ -541,15 +548,10 @@ export class Socket {
           run(s, arr, count);
           break;
         }
-        case 20: {
-          const cs = n[i], ds = n[i + 2];
-          name = f.slice(cs, cs + n[i + 1]);
-          a = f.slice(ds, ds + n[i + 3]);
+        case 20:
+          this.#message(f, n[i], n[i + 1], n[i + 2], n[i + 3], start);
           i += 4;
-          s = slots.get(name);
-          if (s && !(this.#gate > start || s.w.cut > start)) run(s, [JSON.parse(a)], 1);
           break;
-        }
         case 19: {
           const key = n[i++];
           let e, d;
@@ -790,6 +792,13 @@ if (typeof Symbol.dispose === 'symbol') {
 /// `connect(url, options)`: the same as `new Socket(url, options)`.
 export function connect(url, options) {
   return new Socket(url, options);
+}
+
+/// A pump whose one event is a channel message sliced out of the held frame (kind 20 of
+/// `#batch`, without the records).
+export function deliverMessage(id, cs, cl, ds, dl) {
+  const s = live.get(id) || refs.get(id)?.deref();
+  if (s) messageTo(s, cs, cl, ds, dl);
 }
 
 /// The events of one pump of socket `id` (see `#batch`).

@@ -37,6 +37,10 @@ extern "C" {
     /// The events of one pump, encoded (see `socket.js`): one call per pump. Both are views of
     /// wasm memory for the length of the call (the class copies `nums` first).
     fn deliver(id: u32, nums: &[f64], text: Option<&str>);
+    /// A pump of one kind-20 record (a channel message sliced out of the held frame), as
+    /// numbers.
+    #[wasm_bindgen(js_name = deliverMessage)]
+    fn deliver_message(id: u32, cs: f64, cl: f64, ds: f64, dl: f64);
 
     /// The JS class `Socket` (what `import { Socket } from 'sockline'` gives).
     #[wasm_bindgen(js_name = Socket)]
@@ -798,5 +802,8 @@ fn sink(id: u32, events: &[Event], live: Option<u32>) {
         }
     }
     b.close_run();
+    if let [20.0, cs, cl, ds, dl] = b.nums[..] {
+        return deliver_message(id, cs, cl, ds, dl);
+    }
     deliver(id, &b.nums, (!b.text.is_empty()).then_some(b.text.as_str()));
 }
