@@ -832,7 +832,7 @@ impl Session {
         };
         self.drop_undelivered(Some(name));
         if let Some(cid) = entry.in_flight {
-            self.sub_in_flight.retain(|(c, _)| *c != cid);
+            self.forget_subscribe(cid);
         }
         if let Phase::Open { .. } = self.phase {
             if entry.state == ChannelState::Subscribed || entry.in_flight.is_some() {
@@ -1040,6 +1040,14 @@ impl Session {
     }
 
     // ---- internals ------------------------------------------------------------------------
+
+    /// Forgets the `#subscribe` in flight under `cid` (cids are unique and increasing: the
+    /// list is sorted by them).
+    fn forget_subscribe(&mut self, cid: u64) {
+        if let Ok(pos) = self.sub_in_flight.binary_search_by(|(c, _)| c.cmp(&cid)) {
+            self.sub_in_flight.remove(pos);
+        }
+    }
 
     /// The calls in flight (`sent`) or in the outbox.
     fn calls(&mut self, sent: bool) -> &mut VecDeque<Call> {
@@ -1585,7 +1593,7 @@ impl Session {
                 let message = codec::field(d, "message").map(str::to_string);
                 if let Some(entry) = self.channels.remove(&channel) {
                     if let Some(cid) = entry.in_flight {
-                        self.sub_in_flight.retain(|(c, _)| *c != cid);
+                        self.forget_subscribe(cid);
                     }
                     self.event(Event::KickOut {
                         channel: channel.clone(),
