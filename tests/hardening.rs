@@ -36,6 +36,8 @@ extern "C" {
     fn frame_after_unsubscribe(url: &str, control: &str) -> Promise;
     #[wasm_bindgen(js_name = frameReadInAWatcher)]
     fn frame_read_in_a_watcher(url: &str, control: &str) -> Promise;
+    #[wasm_bindgen(js_name = lyingEncoder)]
+    fn lying_encoder(url: &str, control: &str) -> Promise;
     #[wasm_bindgen(js_name = frameAfterDisconnect)]
     fn frame_after_disconnect(url: &str, control: &str) -> Promise;
     #[wasm_bindgen(js_name = hostileServerErrors)]
@@ -130,6 +132,7 @@ async fn wrapped_globals_that_call_back_into_the_socket_never_trap() {
                 "removeEventListener",
                 "getItem",
                 "JSON.parse",
+                "encodeInto",
                 "close",
             ]
         } else {
@@ -336,6 +339,16 @@ async fn disconnect_in_a_connecting_listener_opens_no_websocket() {
 async fn nothing_reaches_a_channel_after_its_unsubscribe_within_one_frame() {
     let r = run(20_000, frame_after_unsubscribe(&main_url(), &control_url())).await;
     assert_eq!(json(&r), r#"{"a":[1],"b":[3,7],"c":[5]}"#);
+}
+
+/// A page whose `TextEncoder.prototype.encodeInto` reports impossible byte counts (the frame
+/// read encodes long frames with it): every message still arrives and nothing traps.
+#[wasm_bindgen_test]
+async fn a_lying_text_encoder_loses_no_frame_and_traps_nothing() {
+    let r = run(40_000, lying_encoder(&main_url(), &control_url())).await;
+    assert_eq!(json(&get(&r, "uncaught")), "[]", "{}", json(&r));
+    assert_eq!(json(&get(&r, "got")), "[300,300,300,300,300,300,300]");
+    assert_eq!(get(&r, "echo").as_string().as_deref(), Some("still usable"));
 }
 
 /// A channel message sliced out of its frame comes from that frame even when a watcher before

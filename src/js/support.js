@@ -329,7 +329,10 @@ export function readFrame(e, n, at, room) {
       if (i === len) return len;
     }
     const r = encoder.encodeInto(i ? d.slice(i) : d, bytes.subarray(at + i, at + room));
-    if (r.read === len - i) return i + r.written;
+    if (r.read !== len - i) return -2 - 3 * len;
+    // (UTF-8 takes 1 to 3 bytes a unit: anything else is a patched encoder's, read another way)
+    const w = r.written;
+    return w >= len - i && w <= room - i ? i + w : -1;
   }
   return -2 - 3 * len;
 }

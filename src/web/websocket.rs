@@ -65,8 +65,10 @@ impl WsConn {
             // into `buf` by the page. (UTF-8 may still be longer than `max_payload`: up to 3
             // bytes per unit)
             let mut n = read_frame(&e, units, buf.as_mut_ptr(), buf.len() as u32);
-            if n < -1 {
-                buf.resize((-2 - n) as usize, 0);
+            // (more room: at most 3 bytes a unit; a page's readFrame is not trusted beyond that)
+            let need = (-2 - i64::from(n)) as usize;
+            if n < -1 && need <= 3 * units as usize {
+                buf.resize(need, 0);
                 n = read_frame(&e, units, buf.as_mut_ptr(), buf.len() as u32);
             }
             if let Some(bytes) = usize::try_from(n).ok().and_then(|n| buf.get(..n)) {

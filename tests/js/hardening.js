@@ -269,6 +269,7 @@ function wrapGlobals(hook) {
   method(Storage.prototype, 'removeItem', 'removeItem');
   method(JSON, 'parse', 'JSON.parse');
   method(JSON, 'stringify', 'JSON.stringify');
+  method(TextEncoder.prototype, 'encodeInto', 'encodeInto');
   accessor(Document.prototype, 'hidden', 'hidden');
   return {
     errors,
@@ -383,6 +384,8 @@ export async function wrappedGlobals(url, mode, controlBase) {
       await s.emit('echo', 1, { ackTimeout: 2000 }).catch(() => {});
       await s.publish('hx-wrapped', 2).catch(() => {});
       await control(controlBase, '/publish', { channel: 'hx-wrapped', data: 3 });
+      // (a frame long enough for the page to encode it with TextEncoder.encodeInto)
+      await control(controlBase, '/publish', { channel: 'hx-wrapped', data: 'x'.repeat(300) });
       await s.emit('echo', 4, { ackTimeout: 2000 }).catch(() => {});
     }
     phase = 'close';
@@ -829,4 +832,36 @@ export async function frameReadInAWatcher(url, controlBase) {
   a.disconnect();
   b.disconnect();
   return got;
+}
+
+// ---- a page whose TextEncoder.encodeInto lies ---------------------------------------------------
+
+// `encodeInto` patched to claim every unit read and `written` bytes: each channel message (long
+// enough for the page's frame read to use the encoder) still arrives, and nothing traps.
+export async function lyingEncoder(url, controlBase) {
+  const m = await glue();
+  const uncaught = watchUncaught();
+  const s = await opened(m, url);
+  const name = `hx-enc-${Math.random().toString(36).slice(2)}`;
+  const ch = s.subscribe(name);
+  await ch.once('subscribe', 5000);
+  const got = [];
+  ch.watch((d) => got.push(d.length));
+  const orig = TextEncoder.prototype.encodeInto;
+  const lies = [-(2 ** 31) + 5, 2 ** 31 - 1, 1e12, -3, 0, 1, NaN];
+  try {
+    for (const written of lies) {
+      TextEncoder.prototype.encodeInto = function (str) {
+        return { read: str.length, written };
+      };
+      await control(controlBase, '/publish', { channel: name, data: 'x'.repeat(300) });
+      await until(3000, () => got.length > lies.indexOf(written));
+    }
+  } finally {
+    TextEncoder.prototype.encodeInto = orig;
+  }
+  const echo = await s.emit('echo', 'still usable', { ackTimeout: 5000 });
+  s.disconnect();
+  uncaught.stop();
+  return { got, echo, uncaught: uncaught.list.map(String) };
 }
