@@ -38,6 +38,8 @@ extern "C" {
     fn frame_read_in_a_watcher(url: &str, control: &str) -> Promise;
     #[wasm_bindgen(js_name = lyingEncoder)]
     fn lying_encoder(url: &str, control: &str) -> Promise;
+    #[wasm_bindgen(js_name = binaryFrames)]
+    fn binary_frames(url: &str) -> Promise;
     #[wasm_bindgen(js_name = frameAfterDisconnect)]
     fn frame_after_disconnect(url: &str, control: &str) -> Promise;
     #[wasm_bindgen(js_name = hostileServerErrors)]
@@ -339,6 +341,17 @@ async fn disconnect_in_a_connecting_listener_opens_no_websocket() {
 async fn nothing_reaches_a_channel_after_its_unsubscribe_within_one_frame() {
     let r = run(20_000, frame_after_unsubscribe(&main_url(), &control_url())).await;
     assert_eq!(json(&r), r#"{"a":[1],"b":[3,7],"c":[5]}"#);
+}
+
+/// Binary frames are read as UTF-8 (invalid bytes become U+FFFD), as the server reads them.
+#[wasm_bindgen_test]
+async fn binary_frames_are_read_as_utf8() {
+    let r = run(20_000, binary_frames(&main_url())).await;
+    assert_eq!(
+        json(&get(&r, "got")),
+        "[\"é ✓ binary\",\"bad \u{fffd} byte\"]"
+    );
+    assert_eq!(get(&r, "echo").as_string().as_deref(), Some("still usable"));
 }
 
 /// A page whose `TextEncoder.prototype.encodeInto` reports impossible byte counts (the frame

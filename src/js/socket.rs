@@ -497,8 +497,21 @@ impl SocketHost {
 struct Batch {
     nums: Vec<f64>,
     text: String,
-    /// The open channel run: its record's index in `nums` and its channel.
-    run: Option<(usize, String)>,
+    /// The open channel run.
+    run: Option<Run>,
+}
+
+/// A run of channel messages being written: its header's fields are filled in when it closes
+/// (no indexing into `nums`: an index's panic path keeps core's integer formatting).
+struct Run {
+    /// Its record's index in `nums`.
+    at: usize,
+    channel: String,
+    count: f64,
+    /// The byte offset of its `[` in the text.
+    start: usize,
+    /// How many of its messages have no data.
+    undef: f64,
 }
 
 /// UTF-16 length of `s` (what JS slices by): one unit per scalar, two for a 4-byte one.
@@ -545,40 +558,46 @@ impl Batch {
 
     /// Ends the open run's JSON array and writes its length.
     fn close_run(&mut self) {
-        if let Some((at, _)) = self.run.take() {
+        if let Some(r) = self.run.take() {
             self.text.push(']');
-            // nums[at]: 15, chanLen, count, arrLen (filled now), nUndef, idx…
-            let start = self.nums[at + 3] as usize;
-            self.nums[at + 3] = utf16_len(self.text.get(start..).unwrap_or(""));
+            let len = utf16_len(self.text.get(r.start..).unwrap_or(""));
+            // nums[at..]: 15, chanLen, count, arrLen, nUndef, then the undefined ones' indices
+            if let Some([_, _, count, arr, undef]) = self.nums.get_mut(r.at..r.at + 5) {
+                (*count, *arr, *undef) = (r.count, len, r.undef);
+            }
         }
     }
 
     fn publish(&mut self, channel: &str, data: Option<&str>) {
-        let same = matches!(&self.run, Some((_, c)) if c == channel);
+        let same = matches!(&self.run, Some(r) if r.channel == channel);
         if !same {
             self.close_run();
             let at = self.nums.len();
             let chan = self.put(channel);
-            // arrLen holds the text's byte offset of the run until the run is closed.
-            self.nums
-                .extend_from_slice(&[15.0, chan, 0.0, self.text.len() as f64, 0.0]);
+            self.nums.extend_from_slice(&[15.0, chan, 0.0, 0.0, 0.0]);
+            let start = self.text.len();
             self.text.push('[');
-            self.run = Some((at, channel.to_string()));
+            self.run = Some(Run {
+                at,
+                channel: channel.to_string(),
+                count: 0.0,
+                start,
+                undef: 0.0,
+            });
         }
-        let Some((at, _)) = self.run else { return };
-        let count = self.nums[at + 2];
-        if count > 0.0 {
+        let Some(r) = self.run.as_mut() else { return };
+        if r.count > 0.0 {
             self.text.push(',');
         }
         match data {
             Some(d) => self.text.push_str(d),
             None => {
                 self.text.push_str("null");
-                self.nums[at + 4] += 1.0;
-                self.nums.push(count);
+                r.undef += 1.0;
+                self.nums.push(r.count);
             }
         }
-        self.nums[at + 2] = count + 1.0;
+        r.count += 1.0;
     }
 
     fn close_fields(&mut self, kind: u8, code: u16, reason: &str) {
@@ -726,7 +745,7 @@ fn sink(id: u32, events: &[Event], live: Option<u32>) {
                 span: Some(sp),
                 ..
             } if live == Some(sp.frame)
-                && !matches!(&b.run, Some((_, c)) if c == channel)
+                && !matches!(&b.run, Some(r) if r.channel == *channel)
                 && !publishes_to(events.get(i + 1), channel) =>
             {
                 let (c, d) = (sp.channel, sp.data);

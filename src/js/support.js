@@ -304,6 +304,12 @@ export let heldFrame = '';
 let memory = null, bytes = null;
 const encoder = new TextEncoder();
 
+/// For the drivers (src/web/mod.rs, `bytes_of`): copies the bytes of `src` into wasm `memory` at
+/// `at` (room for all of them).
+export function copyBytes(src, memory, at) {
+  new Uint8Array(memory.buffer, at, src.length).set(src);
+}
+
 /// The wasm memory `readFrame` writes into (src/web/websocket.rs).
 export function setMemory(m) {
   memory = m;

@@ -19,7 +19,7 @@ use super::auth;
 use super::backoff::{BackoffConfig, XorShift};
 use super::codec::{self, Frame, Packet};
 use super::error::{close_reason, BadConnectionKind, CallError};
-use super::table::{desc_then_asc, heapsort, NameTable};
+use super::table::{desc_then_asc, heapsort, remove_at, NameTable};
 
 /// Session options (the JS `options`, already validated).
 #[derive(Debug, Clone, PartialEq)]
@@ -1045,7 +1045,7 @@ impl Session {
     /// list is sorted by them).
     fn forget_subscribe(&mut self, cid: u64) {
         if let Ok(pos) = self.sub_in_flight.binary_search_by(|(c, _)| c.cmp(&cid)) {
-            self.sub_in_flight.remove(pos);
+            remove_at(&mut self.sub_in_flight, pos);
         }
     }
 
@@ -1391,8 +1391,8 @@ impl Session {
             }
         }
         // cids go out in increasing order, so the list is sorted by cid.
-        if let Ok(pos) = self.sub_in_flight.binary_search_by(|(c, _)| c.cmp(&rid)) {
-            let (_, name) = self.sub_in_flight.remove(pos);
+        let pos = self.sub_in_flight.binary_search_by(|(c, _)| c.cmp(&rid));
+        if let Some((_, name)) = pos.ok().and_then(|p| remove_at(&mut self.sub_in_flight, p)) {
             self.handle_subscribe_reply(name, error.map(str::to_string));
             return;
         }

@@ -59,7 +59,7 @@ impl<V> NameTable<V> {
                 .get_mut(i)
                 .map(|(_, v)| std::mem::replace(v, value)),
             Err(i) => {
-                self.items.insert(i, (name, value));
+                insert_at(&mut self.items, i, (name, value));
                 None
             }
         }
@@ -68,7 +68,7 @@ impl<V> NameTable<V> {
     /// Removes `name`, returning its value.
     pub fn remove(&mut self, name: &str) -> Option<V> {
         let i = self.find(name).ok()?;
-        Some(self.items.remove(i).1)
+        remove_at(&mut self.items, i).map(|(_, v)| v)
     }
 
     /// Keeps the entries for which `keep` returns `true`.
@@ -173,6 +173,40 @@ impl<V> IdTable<V> {
     }
 }
 
+// ---- Vec and slice edits without a panic path ---------------------------------------------------
+//
+// `Vec::insert`, `Vec::remove` and `<[T]>::swap` check their index and panic with a message
+// that formats it: those are the last sites that keep core's integer formatting in the wasm
+// (~1.2 KB raw). These do nothing with an index out of range.
+
+/// Inserts `x` at `i` (shifting the rest up); nothing when `i > v.len()`.
+pub fn insert_at<T>(v: &mut Vec<T>, i: usize, x: T) {
+    if i <= v.len() {
+        v.push(x);
+        if let Some(tail) = v.get_mut(i..) {
+            tail.rotate_right(1);
+        }
+    }
+}
+
+/// Removes and returns the element at `i` (shifting the rest down); `None` when out of range.
+pub fn remove_at<T>(v: &mut Vec<T>, i: usize) -> Option<T> {
+    match v.get_mut(i..) {
+        Some(tail) if !tail.is_empty() => tail.rotate_left(1),
+        _ => return None,
+    }
+    v.pop()
+}
+
+/// Swaps the elements at `a` and `b` (`a < b`); nothing when out of range.
+fn swap_at<T>(v: &mut [T], a: usize, b: usize) {
+    if let Some((lo, hi)) = v.split_at_mut_checked(b) {
+        if let (Some(x), Some(y)) = (lo.get_mut(a), hi.first_mut()) {
+            std::mem::swap(x, y);
+        }
+    }
+}
+
 /// Sorts `v` in place so that no element is `less` than one before it (O(n log n), not stable:
 /// give `less` a unique tie-breaker where order matters). Never panics, whatever `less` says.
 pub fn heapsort<T>(v: &mut [T], less: impl Fn(&T, &T) -> bool) {
@@ -188,7 +222,7 @@ pub fn heapsort<T>(v: &mut [T], less: impl Fn(&T, &T) -> bool) {
                 }
             }
             match (v.get(root), v.get(child)) {
-                (Some(r), Some(c)) if less(r, c) => v.swap(root, child),
+                (Some(r), Some(c)) if less(r, c) => swap_at(v, root, child),
                 _ => return,
             }
             root = child;
@@ -199,7 +233,7 @@ pub fn heapsort<T>(v: &mut [T], less: impl Fn(&T, &T) -> bool) {
         sift(v, i, &less);
     }
     for end in (1..n).rev() {
-        v.swap(0, end);
+        swap_at(v, 0, end);
         if let Some(head) = v.get_mut(..end) {
             sift(head, 0, &less);
         }
@@ -277,6 +311,31 @@ mod tests {
             assert_eq!(t.remove(id), Some(id));
         }
         assert!(t.is_empty());
+    }
+
+    /// The panic-free edits do what `Vec::insert`/`Vec::remove` do, and nothing out of range.
+    #[test]
+    fn vec_edits_match_std_and_ignore_bad_indices() {
+        let mut rng = crate::proto::backoff::XorShift::new(3);
+        let (mut ours, mut std) = (Vec::new(), Vec::new());
+        for k in 0..2000u64 {
+            let i = (rng.next_u64() % (ours.len() as u64 + 2)) as usize; // sometimes len + 1
+            if k % 3 == 2 {
+                let want = (i < std.len()).then(|| std.remove(i));
+                assert_eq!(remove_at(&mut ours, i), want);
+            } else {
+                insert_at(&mut ours, i, k);
+                if i <= std.len() {
+                    std.insert(i, k);
+                }
+            }
+            assert_eq!(ours, std);
+        }
+        assert_eq!(remove_at(&mut Vec::<u8>::new(), 0), None);
+        let mut v = vec![1, 2, 3];
+        swap_at(&mut v, 0, 2);
+        swap_at(&mut v, 1, 3);
+        assert_eq!(v, [3, 2, 1]);
     }
 
     #[test]

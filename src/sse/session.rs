@@ -346,10 +346,7 @@ impl Session {
 
     /// The next command for the engine, in order.
     pub fn poll_command(&mut self) -> Option<Command> {
-        if self.commands.is_empty() {
-            return None;
-        }
-        Some(self.commands.remove(0))
+        crate::proto::table::remove_at(&mut self.commands, 0)
     }
 
     /// The next event for the face, in order.

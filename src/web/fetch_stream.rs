@@ -158,7 +158,7 @@ fn read(r: Rc<Reader>, reader: ReadableStreamDefaultReader) {
             }
             let value = Reflect::get(&step, &"value".into()).unwrap_or(JsValue::UNDEFINED);
             let bytes = match value.dyn_into::<Uint8Array>() {
-                Ok(a) => a.to_vec(),
+                Ok(a) => crate::web::bytes_of(&a),
                 Err(_) => Vec::new(),
             };
             if !r.report(FetchInput::Chunk(bytes)) {

@@ -19,6 +19,22 @@ extern "C" {
     static GLOBAL_THIS: JsValue;
 }
 
+#[wasm_bindgen(module = "/src/js/support.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = copyBytes)]
+    fn copy_bytes(src: &js_sys::Uint8Array, memory: JsValue, at: *mut u8);
+}
+
+/// The bytes of `a`: `Uint8Array::to_vec` without its length assertion (whose message formats
+/// integers: the last such panic path in the wasm keeps core's integer formatting).
+pub fn bytes_of(a: &js_sys::Uint8Array) -> Vec<u8> {
+    let mut v = vec![0; a.length() as usize];
+    if !v.is_empty() {
+        copy_bytes(a, wasm_bindgen::memory(), v.as_mut_ptr());
+    }
+    v
+}
+
 /// The page's `Window` (`None` in a worker): `globalThis` when it is one, as
 /// `web_sys::window()` finds it, through one import instead of js-sys's four-way search for the
 /// global object.

@@ -88,7 +88,7 @@ impl WsConn {
                     h(WsEvent::TooBig);
                 } else {
                     h(WsEvent::Text(
-                        utf8(js_sys::Uint8Array::new(b).to_vec()),
+                        utf8(crate::web::bytes_of(&js_sys::Uint8Array::new(b))),
                         None,
                     ));
                 }
@@ -197,7 +197,7 @@ fn read_text(text: &js_sys::JsString, max_payload: usize, h: &dyn Fn(WsEvent<'_>
     if bytes.length() as usize > max_payload {
         return h(WsEvent::TooBig);
     }
-    h(WsEvent::Text(utf8(bytes.to_vec()), None))
+    h(WsEvent::Text(utf8(crate::web::bytes_of(&bytes)), None))
 }
 
 /// `v` as text, moved when it is UTF-8 (invalid sequences become U+FFFD).

@@ -865,3 +865,40 @@ export async function lyingEncoder(url, controlBase) {
   uncaught.stop();
   return { got, echo, uncaught: uncaught.list.map(String) };
 }
+
+// ---- binary frames ------------------------------------------------------------------------------
+
+// The server reads binary frames as UTF-8 JSON; the client does too. Frames handed to the
+// socket's WebSocket as ArrayBuffers (as a server's binary frames arrive): channel messages
+// arrive, an invalid UTF-8 byte reads as U+FFFD.
+export async function binaryFrames(url) {
+  const m = await glue();
+  const Orig = globalThis.WebSocket;
+  let ws;
+  const WS = function (...args) {
+    return (ws = new Orig(...args));
+  };
+  WS.prototype = Orig.prototype;
+  globalThis.WebSocket = WS;
+  let s;
+  try {
+    s = await opened(m, url);
+  } finally {
+    globalThis.WebSocket = Orig;
+  }
+  const name = `hx-bin-${Math.random().toString(36).slice(2)}`;
+  const ch = s.subscribe(name);
+  await ch.once('subscribe', 5000);
+  const got = [];
+  ch.watch((d) => got.push(d));
+  const enc = (text) => new TextEncoder().encode(text);
+  const frame = (data) => JSON.stringify(pub(name, data));
+  ws.onmessage(new MessageEvent('message', { data: enc(frame('é ✓ binary')).buffer }));
+  const [head, tail] = frame('bad X byte').split('X');
+  const bad = new Uint8Array([...enc(head), 0xff, ...enc(tail)]);
+  ws.onmessage(new MessageEvent('message', { data: bad.buffer }));
+  ws.onmessage(new MessageEvent('message', { data: new ArrayBuffer(0) }));
+  const echo = await s.emit('echo', 'still usable', { ackTimeout: 5000 });
+  s.disconnect();
+  return { got, echo };
+}
