@@ -19,7 +19,7 @@ use super::auth;
 use super::backoff::{BackoffConfig, XorShift};
 use super::codec::{self, Frame, Packet};
 use super::error::{close_reason, BadConnectionKind, CallError};
-use super::table::{desc_then_asc, heapsort, remove_at, NameTable};
+use super::table::{desc_then_asc, heapsort, NameTable};
 
 /// Session options (the JS `options`, already validated).
 #[derive(Debug, Clone, PartialEq)]
@@ -470,7 +470,8 @@ pub struct Session {
     pending: VecDeque<Call>,
     outbox: VecDeque<Call>,
     channels: NameTable<ChannelEntry>,
-    sub_in_flight: Vec<(u64, String)>,
+    /// The `#subscribe`s in flight, in cid order (answers come in order: taken at the front).
+    sub_in_flight: VecDeque<(u64, String)>,
     auth_state: AuthState,
     signed_token: Option<String>,
     /// The token sent with the current handshake.
@@ -502,7 +503,7 @@ impl Session {
             pending: VecDeque::new(),
             outbox: VecDeque::new(),
             channels: NameTable::new(),
-            sub_in_flight: Vec::new(),
+            sub_in_flight: VecDeque::new(),
             auth_state: AuthState::Unauthenticated,
             signed_token: None,
             handshake_token: None,
@@ -1045,7 +1046,7 @@ impl Session {
     /// list is sorted by them).
     fn forget_subscribe(&mut self, cid: u64) {
         if let Ok(pos) = self.sub_in_flight.binary_search_by(|(c, _)| c.cmp(&cid)) {
-            remove_at(&mut self.sub_in_flight, pos);
+            self.sub_in_flight.remove(pos);
         }
     }
 
@@ -1360,7 +1361,7 @@ impl Session {
         if let Some(c) = self.channels.get_mut(name) {
             c.in_flight = Some(cid);
         }
-        self.sub_in_flight.push((cid, name.to_string()));
+        self.sub_in_flight.push_back((cid, name.to_string()));
         self.send_raw(codec::encode_event("#subscribe", Some(&data), Some(cid)));
     }
 
@@ -1392,7 +1393,7 @@ impl Session {
         }
         // cids go out in increasing order, so the list is sorted by cid.
         let pos = self.sub_in_flight.binary_search_by(|(c, _)| c.cmp(&rid));
-        if let Some((_, name)) = pos.ok().and_then(|p| remove_at(&mut self.sub_in_flight, p)) {
+        if let Some((_, name)) = pos.ok().and_then(|p| self.sub_in_flight.remove(p)) {
             self.handle_subscribe_reply(name, error.map(str::to_string));
             return;
         }
