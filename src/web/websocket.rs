@@ -1,7 +1,7 @@
 //! The WebSocket driver: opens a browser `WebSocket`, forwards open/text/close to a handler,
 //! and removes its handlers (and closes the socket) when dropped.
 //!
-//! A text frame of up to [`SMALL_FRAME`] units reaches wasm in one call: `support.js`'s
+//! A text frame of up to `SMALL_FRAME` units reaches wasm in one call: `support.js`'s
 //! `readFrame` encodes it (`TextEncoder.encodeInto`, or a plain loop for a short ASCII frame)
 //! straight into the connection's frame buffer, which is reused (it grows to 3 bytes per unit
 //! of the longest such frame, at most 192 KiB). The page keeps that frame (`heldFrame`, the
