@@ -8,7 +8,7 @@
 // The engine hands over the events of one pump in ONE call, `deliver(id, nums, text)`: `nums`
 // holds records (a kind, then numbers and the UTF-16 lengths of the strings in `text`, in
 // order; -1 = absent; `text` is undefined when empty); see the table in `#batch`. A channel
-// message alone in its frame comes as offsets into that frame, which `smallText` (the
+// message alone in its frame comes as offsets into that frame, which `readFrame` (the
 // WebSocket driver's read) keeps: its text is never copied back out of wasm.
 
 import {

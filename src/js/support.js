@@ -304,15 +304,21 @@ export let heldFrame = '';
 let memory = null, bytes = null;
 const encoder = new TextEncoder();
 
-/// For the drivers (src/web/mod.rs, `bytes_of`): copies the bytes of `src` into wasm `memory` at
-/// `at` (room for all of them).
-export function copyBytes(src, memory, at) {
-  new Uint8Array(memory.buffer, at, src.length).set(src);
-}
-
-/// The wasm memory `readFrame` writes into (src/web/websocket.rs).
+/// The wasm memory `readFrame` and `copyBytes` write into (`web::share_memory`).
 export function setMemory(m) {
   memory = m;
+}
+
+// A byte view of the wasm memory (a new one after the memory grew).
+function view() {
+  if (bytes === null || bytes.buffer !== memory.buffer) bytes = new Uint8Array(memory.buffer);
+  return bytes;
+}
+
+/// For the drivers (src/web/mod.rs, `bytes_of`): copies the bytes of `src` into wasm memory at
+/// `at` (room for all of them).
+export function copyBytes(src, at) {
+  view().set(src, at);
 }
 
 /// For the WebSocket driver (src/web/websocket.rs): copies `e.data`, when it is a string of at
@@ -322,7 +328,7 @@ export function readFrame(e, n, at, room) {
   const d = e.data, len = typeof d === 'string' ? d.length : n + 1;
   if (len > n) return -1;
   heldFrame = d;
-  if (bytes === null || bytes.buffer !== memory.buffer) bytes = new Uint8Array(memory.buffer);
+  const bytes = view();
   if (len <= room) {
     let i = 0;
     if (len < 256) {

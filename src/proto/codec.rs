@@ -408,11 +408,7 @@ pub fn field<'a>(object: &'a str, name: &str) -> Option<&'a str> {
 
 /// Decodes a raw JSON string literal; `None` when `raw` is not a string.
 pub fn string_value(raw: &str) -> Option<String> {
-    let raw = trim_ws(trim_ws(raw, false), true);
-    if raw.as_bytes().first() != Some(&b'"') {
-        return None;
-    }
-    unescape(raw)
+    string_ref(raw).map(Cow::into_owned)
 }
 
 /// Whether a raw JSON value is a number.

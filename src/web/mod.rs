@@ -22,7 +22,14 @@ extern "C" {
 #[wasm_bindgen(module = "/src/js/support.js")]
 extern "C" {
     #[wasm_bindgen(js_name = copyBytes)]
-    fn copy_bytes(src: &js_sys::Uint8Array, memory: JsValue, at: *mut u8);
+    fn copy_bytes(src: &js_sys::Uint8Array, at: *mut u8);
+    #[wasm_bindgen(js_name = setMemory)]
+    fn set_memory(memory: JsValue);
+}
+
+/// Tells `support.js` which wasm memory its copies (`readFrame`, `copyBytes`) write into.
+pub fn share_memory() {
+    set_memory(wasm_bindgen::memory());
 }
 
 /// The bytes of `a`: `Uint8Array::to_vec` without its length assertion (whose message formats
@@ -30,7 +37,8 @@ extern "C" {
 pub fn bytes_of(a: &js_sys::Uint8Array) -> Vec<u8> {
     let mut v = vec![0; a.length() as usize];
     if !v.is_empty() {
-        copy_bytes(a, wasm_bindgen::memory(), v.as_mut_ptr());
+        share_memory();
+        copy_bytes(a, v.as_mut_ptr());
     }
     v
 }

@@ -53,7 +53,7 @@ impl WsConn {
     ) -> Result<WsConn, JsValue> {
         let ws = WebSocket::new(url)?;
         ws.set_binary_type(BinaryType::Arraybuffer);
-        set_memory(wasm_bindgen::memory());
+        crate::web::share_memory();
         let h = handler.clone();
         let on_open = Closure::<dyn FnMut()>::new(move || h(WsEvent::Open));
         let h = handler.clone();
@@ -138,7 +138,7 @@ impl WsConn {
     }
 }
 
-/// How many frames `smallText` returned; `support.js`'s `heldFrame` is the last of them.
+/// How many frames `readFrame` read; `support.js`'s `heldFrame` is the last of them.
 static HELD: AtomicU32 = AtomicU32::new(0);
 
 /// The number of the frame `support.js` holds (see [`WsEvent::Text`]).
@@ -159,9 +159,6 @@ extern "C" {
     /// such a string; `-2 - need` when it needs `need` bytes of room.
     #[wasm_bindgen(js_name = readFrame)]
     fn read_frame(e: &MessageEvent, units: u32, at: *mut u8, room: u32) -> i32;
-    /// The wasm memory `readFrame` writes into.
-    #[wasm_bindgen(js_name = setMemory)]
-    fn set_memory(memory: JsValue);
 }
 
 #[wasm_bindgen]

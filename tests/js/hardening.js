@@ -54,6 +54,22 @@ async function opened(m, url, options) {
   return s;
 }
 
+// `opened`, and the WebSocket the socket made (as a page wrapping the constructor gets it).
+async function openedWithWs(m, url) {
+  const Orig = globalThis.WebSocket;
+  let ws;
+  const WS = function (...args) {
+    return (ws = new Orig(...args));
+  };
+  WS.prototype = Orig.prototype;
+  globalThis.WebSocket = WS;
+  try {
+    return { s: await opened(m, url), ws };
+  } finally {
+    globalThis.WebSocket = Orig;
+  }
+}
+
 function describe(e) {
   if (e === undefined) return null;
   return {
@@ -798,28 +814,13 @@ export async function sameModule(socket) {
 // is still A's (the frame a lone message is sliced from is the one its pump read).
 export async function frameReadInAWatcher(url, controlBase) {
   const m = await glue();
-  const Orig = globalThis.WebSocket;
-  const made = [];
-  const WS = function (...args) {
-    const ws = new Orig(...args);
-    made.push(ws);
-    return ws;
-  };
-  WS.prototype = Orig.prototype;
-  globalThis.WebSocket = WS;
-  let a, b;
-  try {
-    a = await opened(m, url);
-    b = await opened(m, url);
-  } finally {
-    globalThis.WebSocket = Orig;
-  }
+  const { s: a } = await openedWithWs(m, url);
+  const { s: b, ws: bWs } = await openedWithWs(m, url);
   const tag = Math.random().toString(36).slice(2);
   const [x, y, z] = ['x', 'y', 'z'].map((c) => `held-${c}-${tag}`);
   const [cx, cy, cz] = [a.subscribe(x), a.subscribe(y), b.subscribe(z)];
   await Promise.all([cx, cy, cz].map((ch) => ch.once('subscribe', 5000)));
   const got = { x: [], y: [], z: [] };
-  const bWs = made[1];
   cx.watch((d) => {
     got.x.push(d);
     const text = JSON.stringify(pub(z, 'for b, and longer than the frame of a: ' + 'b'.repeat(80)));
@@ -873,19 +874,7 @@ export async function lyingEncoder(url, controlBase) {
 // arrive, an invalid UTF-8 byte reads as U+FFFD.
 export async function binaryFrames(url) {
   const m = await glue();
-  const Orig = globalThis.WebSocket;
-  let ws;
-  const WS = function (...args) {
-    return (ws = new Orig(...args));
-  };
-  WS.prototype = Orig.prototype;
-  globalThis.WebSocket = WS;
-  let s;
-  try {
-    s = await opened(m, url);
-  } finally {
-    globalThis.WebSocket = Orig;
-  }
+  const { s, ws } = await openedWithWs(m, url);
   const name = `hx-bin-${Math.random().toString(36).slice(2)}`;
   const ch = s.subscribe(name);
   await ch.once('subscribe', 5000);
