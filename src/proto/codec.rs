@@ -357,14 +357,14 @@ fn object_at<'a>(
     loop {
         i = skip_ws(b, i);
         let key_start = i;
-        let key_end = skip_string(b, i)?;
+        let (key_end, key_esc) = skip_str(b, i)?;
         let raw_key = text.get(key_start + 1..key_end - 1)?;
         i = skip_ws(b, key_end);
         if b.get(i) != Some(&b':') {
             return None;
         }
         i = skip_ws(b, i + 1);
-        let slot = if raw_key.as_bytes().contains(&b'\\') {
+        let slot = if key_esc {
             let key = text.get(key_start..key_end).and_then(unescape)?;
             names.iter().position(|n| *n == key)
         } else {
@@ -377,10 +377,10 @@ fn object_at<'a>(
                     inner.object = true;
                     object_at(text, i, &PUBLISH_FIELDS, &mut inner.fields, None)?
                 } else {
-                    skip_value(b, i)?
+                    skip_any(b, i)?
                 }
             }
-            _ => skip_value(b, i)?,
+            _ => skip_any(b, i)?,
         };
         let value = text.get(i..value_end)?;
         if let Some(v) = slot.and_then(|k| out.get_mut(k)) {
@@ -490,7 +490,16 @@ pub fn bool_value(raw: &str) -> Option<bool> {
     }
 }
 
-fn skip_ws(b: &[u8], mut i: usize) -> usize {
+#[inline(always)]
+fn skip_ws(b: &[u8], i: usize) -> usize {
+    // (most calls find no whitespace: that test stays inline)
+    if matches!(b.get(i), Some(&c) if c > b' ') {
+        return i;
+    }
+    skip_ws_run(b, i)
+}
+
+fn skip_ws_run(b: &[u8], mut i: usize) -> usize {
     while matches!(b.get(i), Some(b' ' | b'\n' | b'\r' | b'\t')) {
         i += 1;
     }
@@ -511,33 +520,50 @@ fn trim_ws(s: &str, end: bool) -> &str {
     s.get(..j).unwrap_or("")
 }
 
+/// The bytes that end a plain run inside a string literal: `"`, `\\` and the control
+/// characters (one table lookup a byte).
+static STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = c < 0x20 || c == b'"' as usize || c == b'\\' as usize;
+        c += 1;
+    }
+    t
+};
+
 /// Skips one string literal starting at `i` (at the opening quote); returns the index after it.
 fn skip_string(b: &[u8], i: usize) -> Option<usize> {
+    skip_str(b, i).map(|(end, _)| end)
+}
+
+/// [`skip_string`], and whether the literal has an escape.
+fn skip_str(b: &[u8], i: usize) -> Option<(usize, bool)> {
     if b.get(i) != Some(&b'"') {
         return None;
     }
     let mut i = i + 1;
+    let mut esc = false;
     loop {
         // (the plain run first, in one tight loop)
-        i += b
-            .get(i..)?
-            .iter()
-            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+        i += b.get(i..)?.iter().position(|&c| STOP[usize::from(c)])?;
         match *b.get(i)? {
-            b'"' => return Some(i + 1),
-            b'\\' => match *b.get(i + 1)? {
-                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
-                b'u' => {
-                    let hex = b.get(i + 2..i + 6)?;
-                    if !hex.iter().all(u8::is_ascii_hexdigit) {
-                        return None;
+            b'"' => return Some((i + 1, esc)),
+            b'\\' => {
+                esc = true;
+                match *b.get(i + 1)? {
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
+                    b'u' => {
+                        let hex = b.get(i + 2..i + 6)?;
+                        if !hex.iter().all(u8::is_ascii_hexdigit) {
+                            return None;
+                        }
+                        i += 6;
                     }
-                    i += 6;
+                    _ => return None,
                 }
-                _ => return None,
-            },
-            c if c < 0x20 => return None,
-            _ => i += 1,
+            }
+            _ => return None, // a control character
         }
     }
 }
@@ -577,6 +603,16 @@ fn skip_number(b: &[u8], mut i: usize) -> Option<usize> {
         }
     }
     Some(i)
+}
+
+/// [`skip_value`], with the scalars most values are skipped without its container stack.
+#[inline(always)]
+fn skip_any(b: &[u8], i: usize) -> Option<usize> {
+    match b.get(i) {
+        Some(b'"') => skip_string(b, i),
+        Some(b'-' | b'0'..=b'9') => skip_number(b, i),
+        _ => skip_value(b, i),
+    }
 }
 
 /// Skips one JSON value starting at `i`; iterative, so nesting depth cannot overflow the stack.
@@ -1198,5 +1234,48 @@ mod tests {
             encode_publish_data("news", Some("\"x\"")),
             r##"{"channel":"news","data":"x"}"##
         );
+    }
+
+    /// The reader against `serde_json` on 40 000 mutants of valid texts: the same verdict on
+    /// every one, and the same fields where it reads an object.
+    #[test]
+    fn the_reader_agrees_with_serde_json() {
+        let seeds = [
+            r##"{"event":"#publish","data":{"channel":"a\"b","data":{"n":1,"t":"x y"}}}"##,
+            r#"[{"rid":12,"data":[1,-2.5e3,true,false,null]},{"event":"e","cid":3}]"#,
+            r#"{"a":"\u00e9\n\t\\\/","b":[[],{}],"c":{"d":[0.5,{"e":"f"}]}}"#,
+            r#" [ "s" , 10 , { "k" : [ null ] } ] "#,
+        ];
+        // (no `e`/`E` among the inserted bytes: an exponent out of f64's range is valid JSON
+        // that serde_json refuses)
+        let alphabet = b"{}[]:,\"\\/ \t\n\r\x01\x1fu0123456789.-+abfnrtlsx\xc3\xa9";
+        let mut rng = crate::proto::backoff::XorShift::new(7);
+        let mut pick = |n: usize| (rng.next_u64() % n as u64) as usize;
+        for k in 0..40_000 {
+            let mut t = seeds[k % seeds.len()].as_bytes().to_vec();
+            for _ in 0..1 + pick(3) {
+                let at = pick(t.len() + 1);
+                match pick(3) {
+                    0 if at < t.len() => {
+                        t.remove(at);
+                    }
+                    1 if at < t.len() => t[at] = alphabet[pick(alphabet.len())],
+                    _ => t.insert(at, alphabet[pick(alphabet.len())]),
+                }
+            }
+            let Ok(text) = std::str::from_utf8(&t) else {
+                continue;
+            };
+            let theirs = serde_json::from_str::<serde_json::Value>(text);
+            assert_eq!(validate(text), theirs.is_ok(), "{text:?}: {theirs:?}");
+            if let Ok(serde_json::Value::Object(o)) = &theirs {
+                let [a, c] = fields_of(text, ["a", "c"]).expect("an object");
+                let raw = |v: Option<&str>| {
+                    v.map(|v| serde_json::from_str::<serde_json::Value>(v).unwrap())
+                };
+                assert_eq!(raw(a), o.get("a").cloned(), "{text:?}");
+                assert_eq!(raw(c), o.get("c").cloned(), "{text:?}");
+            }
+        }
     }
 }

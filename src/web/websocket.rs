@@ -74,8 +74,12 @@ impl WsConn {
             if let Some(bytes) = usize::try_from(n).ok().and_then(|n| buf.get(..n)) {
                 let seq = HELD.load(Relaxed).wrapping_add(1);
                 HELD.store(seq, Relaxed);
-                // (the page's encoder writes UTF-8; a patched one may not)
-                let s = String::from_utf8_lossy(bytes);
+                // (the page's encoder writes UTF-8; a patched one may not. Checked the fast
+                // way first: `from_utf8_lossy` reads byte by byte)
+                let s = match std::str::from_utf8(bytes) {
+                    Ok(s) => Cow::Borrowed(s),
+                    Err(_) => String::from_utf8_lossy(bytes),
+                };
                 let held = matches!(s, Cow::Borrowed(b) if b.is_ascii()).then_some(seq);
                 return h(checked(s, max_payload, held));
             }
