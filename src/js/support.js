@@ -309,9 +309,10 @@ export function setMemory(m) {
   memory = m;
 }
 
-// A byte view of the wasm memory (a new one after the memory grew).
+// A byte view of the wasm memory (a new one after the memory grew: growing detaches the old
+// buffer, and a view of a detached buffer has length 0; cheaper than reading memory.buffer).
 function view() {
-  if (bytes === null || bytes.buffer !== memory.buffer) bytes = new Uint8Array(memory.buffer);
+  if (bytes === null || bytes.length === 0) bytes = new Uint8Array(memory.buffer);
   return bytes;
 }
 
