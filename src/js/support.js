@@ -322,6 +322,59 @@ export function copyBytes(src, at) {
   view().set(src, at);
 }
 
+/// For the WebSocket driver (src/web/websocket.rs): a WebSocket to `url` (binary frames as
+/// ArrayBuffers) whose events call `on`: on(0) open, on(1, e) a message, on(2 + code, reason)
+/// closed. Throws what the page's WebSocket throws; one that cannot be set up is dropped again.
+export function wsOpen(url, on) {
+  const ws = new WebSocket(url);
+  try {
+    ws.binaryType = 'arraybuffer';
+    ws.onopen = () => on(0);
+    ws.onmessage = (e) => on(1, e);
+    ws.onclose = (e) => on(2 + (e.code & 0xffff), typeof e.reason === 'string' ? e.reason : '');
+  } catch (x) {
+    wsDrop(ws);
+    throw x;
+  }
+  return ws;
+}
+
+/// Sends `text` when `ws` is open: whether it was sent.
+export function wsSend(ws, text) {
+  try {
+    if (ws.readyState !== 1) return false;
+    ws.send(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function wsClose(ws, code, reason) {
+  try {
+    ws.close(code, reason);
+  } catch {}
+}
+
+/// Removes the handlers of `ws` and closes it unless it is closing or closed.
+export function wsDrop(ws) {
+  try {
+    ws.onopen = ws.onmessage = ws.onclose = null;
+    if (ws.readyState < 2) ws.close();
+  } catch {}
+}
+
+/// For the WebSocket driver: the UTF-8 bytes of `e.data` (a string encoded, an ArrayBuffer
+/// viewed) when they are at most `max` long; null when longer; undefined when it is neither.
+export function frameBytes(e, max) {
+  const d = e.data;
+  if (d instanceof ArrayBuffer) return d.byteLength > max ? null : new Uint8Array(d);
+  if (typeof d !== 'string') return undefined;
+  if (d.length > max) return null; // (at least one byte a unit)
+  const b = encoder.encode(d);
+  return b.length > max ? null : b;
+}
+
 /// For the WebSocket driver (src/web/websocket.rs): copies `e.data`, when it is a string of at
 /// most `n` UTF-16 units, as UTF-8 into the `room` bytes of wasm memory at `at`, and returns
 /// its byte length; -1 when it is not such a string; `-2 - need` when it needs more room.

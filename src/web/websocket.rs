@@ -18,7 +18,6 @@ use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 
 /// What the socket reports.
 #[derive(Debug)]
@@ -36,12 +35,12 @@ pub enum WsEvent<'a> {
     },
 }
 
-/// One browser WebSocket and its handlers.
+/// One browser WebSocket and its handler (the page's `WebSocket` is driven through
+/// `support.js`'s `ws*` functions: a handful of coarse calls instead of one import per
+/// property).
 pub struct WsConn {
-    ws: WebSocket,
-    _on_open: Closure<dyn FnMut()>,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_close: Closure<dyn FnMut(CloseEvent)>,
+    ws: JsValue,
+    _on: Closure<dyn FnMut(u32, JsValue)>,
 }
 
 impl WsConn {
@@ -51,16 +50,22 @@ impl WsConn {
         max_payload: usize,
         handler: Rc<dyn Fn(WsEvent<'_>)>,
     ) -> Result<WsConn, JsValue> {
-        let ws = WebSocket::new(url)?;
-        ws.set_binary_type(BinaryType::Arraybuffer);
         crate::web::share_memory();
-        let h = handler.clone();
-        let on_open = Closure::<dyn FnMut()>::new(move || h(WsEvent::Open));
-        let h = handler.clone();
+        let h = handler;
         // The frame buffer: reused for every frame up to SMALL_FRAME units (grown on demand).
         let mut buf: Vec<u8> = Vec::new();
         let units = max_payload.min(SMALL_FRAME as usize) as u32;
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+        let on = Closure::<dyn FnMut(u32, JsValue)>::new(move |kind: u32, e: JsValue| {
+            match kind {
+                0 => return h(WsEvent::Open),
+                1 => {}
+                _ => {
+                    return h(WsEvent::Close {
+                        code: (kind - 2) as u16,
+                        reason: e.as_string().unwrap_or_default(),
+                    })
+                }
+            }
             // The common case in one crossing: a text frame of at most `units` units, copied
             // into `buf` by the page. (UTF-8 may still be longer than `max_payload`: up to 3
             // bytes per unit)
@@ -83,42 +88,23 @@ impl WsConn {
                 let held = matches!(s, Cow::Borrowed(b) if b.is_ascii()).then_some(seq);
                 return h(checked(s, max_payload, held));
             }
-            let data = e.data();
-            if let Some(text) = data.dyn_ref::<js_sys::JsString>() {
-                read_text(text, max_payload, &*h);
-            } else if let Some(b) = data.dyn_ref::<js_sys::ArrayBuffer>() {
-                // The server decodes binary frames as UTF-8 JSON; accept the same inbound.
-                if b.byte_length() as usize > max_payload {
-                    h(WsEvent::TooBig);
-                } else {
-                    h(WsEvent::Text(
-                        utf8(crate::web::bytes_of(&js_sys::Uint8Array::new(b))),
-                        None,
-                    ));
-                }
+            // A large text frame, or a binary one (the server decodes binary frames as UTF-8
+            // JSON; accept the same inbound), encoded or viewed in the JS heap, its exact size
+            // checked, then copied once.
+            let b = frame_bytes(&e, max_payload as f64);
+            if b.is_null() {
+                h(WsEvent::TooBig);
+            } else if let Some(b) = b.dyn_ref::<js_sys::Uint8Array>() {
+                h(WsEvent::Text(utf8(crate::web::bytes_of(b)), None));
             }
         });
-        let h = handler;
-        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
-            h(WsEvent::Close {
-                code: e.code(),
-                reason: e.reason(),
-            })
-        });
-        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        Ok(WsConn {
-            ws,
-            _on_open: on_open,
-            _on_message: on_message,
-            _on_close: on_close,
-        })
+        let ws = ws_open(url, &on)?;
+        Ok(WsConn { ws, _on: on })
     }
 
     /// Sends a text frame; `false` when the socket is not open or the send failed.
     pub fn send(&self, text: &str) -> bool {
-        self.ws.ready_state() == WebSocket::OPEN && self.ws.send_with_str(text).is_ok()
+        ws_send(&self.ws, text)
     }
 
     /// Closes with `code` (only 1000 and 3000–4999 can be sent by a browser; others become 1000)
@@ -133,12 +119,7 @@ impl WsConn {
         while !reason.is_char_boundary(end) {
             end -= 1;
         }
-        let reason = reason.get(..end).unwrap_or("");
-        let _ = self.ws.close_with_code_and_reason(code, reason);
-    }
-
-    pub fn buffered_amount(&self) -> u32 {
-        self.ws.buffered_amount()
+        ws_close(&self.ws, code, reason.get(..end).unwrap_or(""));
     }
 }
 
@@ -158,22 +139,30 @@ const SMALL_FRAME: u32 = 64 * 1024;
 // be one more module for a page, and a test runner, to fetch)
 #[wasm_bindgen(module = "/src/js/support.js")]
 extern "C" {
+    /// A `WebSocket` to `url` (binary frames as ArrayBuffers) whose events call `on`: (0) open,
+    /// (1, event) a message, (2 + code, reason) closed. Throws what the page's `WebSocket`
+    /// throws (it is dropped again if setting it up threw).
+    #[wasm_bindgen(js_name = wsOpen, catch)]
+    fn ws_open(url: &str, on: &Closure<dyn FnMut(u32, JsValue)>) -> Result<JsValue, JsValue>;
+    /// Sends `text` when the socket is open: whether it was sent (never throws).
+    #[wasm_bindgen(js_name = wsSend)]
+    fn ws_send(ws: &JsValue, text: &str) -> bool;
+    /// `close(code, reason)` (never throws).
+    #[wasm_bindgen(js_name = wsClose)]
+    fn ws_close(ws: &JsValue, code: u16, reason: &str);
+    /// Removes the handlers, and closes the socket unless it is closing or closed (never
+    /// throws).
+    #[wasm_bindgen(js_name = wsDrop)]
+    fn ws_drop(ws: &JsValue);
     /// Copies `e.data`, when it is a string of at most `units` UTF-16 units (kept as
     /// `heldFrame`), as UTF-8 into the `room` bytes at `at`: its byte length; -1 when it is not
     /// such a string; `-2 - need` when it needs `need` bytes of room.
     #[wasm_bindgen(js_name = readFrame)]
-    fn read_frame(e: &MessageEvent, units: u32, at: *mut u8, room: u32) -> i32;
-}
-
-#[wasm_bindgen]
-extern "C" {
-    type TextEncoder;
-    #[wasm_bindgen(constructor)]
-    fn new() -> TextEncoder;
-    /// Encodes a JS string to UTF-8 in the JS heap (lone surrogates become U+FFFD, as in the
-    /// glue).
-    #[wasm_bindgen(method)]
-    fn encode(this: &TextEncoder, s: &js_sys::JsString) -> js_sys::Uint8Array;
+    fn read_frame(e: &JsValue, units: u32, at: *mut u8, room: u32) -> i32;
+    /// The UTF-8 bytes of `e.data` (a string encoded, an ArrayBuffer viewed) when at most
+    /// `max` long; `null` when longer; `undefined` when it is neither.
+    #[wasm_bindgen(js_name = frameBytes)]
+    fn frame_bytes(e: &JsValue, max: f64) -> JsValue;
 }
 
 /// `s` as a text frame, or `TooBig` when its UTF-8 is longer than `max_payload` (a frame read
@@ -186,21 +175,6 @@ fn checked(s: Cow<'_, str>, max_payload: usize, held: Option<u32>) -> WsEvent<'_
     }
 }
 
-/// Hands a large text frame (over `SMALL_FRAME` units) to `h`, or `TooBig` when its UTF-8 size
-/// exceeds `max_payload`. Its UTF-16 length bounds the UTF-8 size from below (every unit takes
-/// 1 to 3 bytes): a frame longer than `max_payload` units is refused without encoding it at
-/// all; otherwise it is encoded in the JS heap, its exact size checked, then copied once.
-fn read_text(text: &js_sys::JsString, max_payload: usize, h: &dyn Fn(WsEvent<'_>)) {
-    if text.length() as usize > max_payload {
-        return h(WsEvent::TooBig);
-    }
-    let bytes = TextEncoder::new().encode(text);
-    if bytes.length() as usize > max_payload {
-        return h(WsEvent::TooBig);
-    }
-    h(WsEvent::Text(utf8(crate::web::bytes_of(&bytes)), None))
-}
-
 /// `v` as text, moved when it is UTF-8 (invalid sequences become U+FFFD).
 fn utf8(v: Vec<u8>) -> Cow<'static, str> {
     Cow::Owned(match String::from_utf8(v) {
@@ -211,12 +185,6 @@ fn utf8(v: Vec<u8>) -> Cow<'static, str> {
 
 impl Drop for WsConn {
     fn drop(&mut self) {
-        self.ws.set_onopen(None);
-        self.ws.set_onmessage(None);
-        self.ws.set_onclose(None);
-        let state = self.ws.ready_state();
-        if state == WebSocket::CONNECTING || state == WebSocket::OPEN {
-            let _ = self.ws.close();
-        }
+        ws_drop(&self.ws);
     }
 }
