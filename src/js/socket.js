@@ -292,33 +292,33 @@ export class Socket {
 
   /// The server-assigned socket id, or `null` before the handshake.
   get id() {
-    return host.sid(this.#i()) ?? null;
+    return host.text(this.#i(), 0) ?? null;
   }
   get state() {
-    return STATES[host.state(this.#i())];
+    return STATES[host.num(this.#i(), 0)];
   }
   get authState() {
-    return AUTH[host.authState(this.#i())];
+    return AUTH[host.num(this.#i(), 1)];
   }
   /// The decoded payload of the signed auth token, or `null`.
   get authToken() {
-    const t = host.authToken(this.#i());
+    const t = host.text(this.#i(), 2);
     return t === undefined ? null : fromJson(t);
   }
   get signedAuthToken() {
-    return host.signedToken(this.#i()) ?? null;
+    return host.text(this.#i(), 1) ?? null;
   }
   get pendingReconnect() {
-    return host.pendingReconnect(this.#i());
+    return host.num(this.#i(), 2) === 1;
   }
   get connectAttempts() {
-    return host.connectAttempts(this.#i());
+    return host.num(this.#i(), 3);
   }
   get url() {
-    return host.url(this.#i());
+    return host.text(this.#i(), 3) ?? '';
   }
   get authTokenName() {
-    return host.authTokenName(this.#i());
+    return host.text(this.#i(), 4) ?? '';
   }
 
   connect() {
@@ -590,7 +590,7 @@ export class Socket {
         case 3:
         case 4:
           a = { code: n[i++], reason: str(n[i++]) || u };
-          if (kind === 4 && !host.pendingReconnect(id)) live.delete(id);
+          if (kind === 4 && host.num(id, 2) === 0) live.delete(id);
           em.emit(CLOSES[kind - 2], a);
           break;
         case 5: {
@@ -613,7 +613,7 @@ export class Socket {
           break;
         case 8:
           a = { attempts: n[i++] };
-          if (!host.pendingReconnect(id)) live.delete(id);
+          if (host.num(id, 2) === 0) live.delete(id);
           em.emit('giveUp', a);
           break;
         case 9: {

@@ -418,55 +418,38 @@ impl SocketHost {
         with(id, |e| e.respond(&to, result));
     }
 
-    /// 0 connecting, 1 open, 2 closed.
-    pub fn state(id: u32) -> u8 {
-        read(id, 2, |e| match e.session().state() {
-            State::Connecting => 0,
-            State::Open => 1,
-            State::Closed => 2,
+    /// A number about the socket: `what` 0 its state (0 connecting, 1 open, 2 closed), 1 its
+    /// auth state (1 authenticated, 0 not), 2 whether a reconnect is pending (1/0), 3 its
+    /// connect attempts. (One export for the class's getters: each export costs a shim.)
+    pub fn num(id: u32, what: u8) -> f64 {
+        read(id, 0.0, |e| {
+            let s = e.session();
+            f64::from(match what {
+                0 => match s.state() {
+                    State::Connecting => 0,
+                    State::Open => 1,
+                    State::Closed => 2,
+                },
+                1 => u32::from(s.auth_state() == AuthState::Authenticated),
+                2 => u32::from(s.pending_reconnect()),
+                _ => s.connect_attempts(),
+            })
         })
     }
 
-    /// 1 authenticated, 0 not.
-    #[wasm_bindgen(js_name = authState)]
-    pub fn auth_state(id: u32) -> u8 {
-        read(id, 0, |e| {
-            u8::from(e.session().auth_state() == AuthState::Authenticated)
+    /// A text about the socket: `what` 0 its id, 1 its signed token, 2 that token's payload
+    /// (JSON text), 3 its url, 4 its token's storage key. `None` when it has none.
+    pub fn text(id: u32, what: u8) -> Option<String> {
+        read(id, None, |e| {
+            let s = e.session();
+            match what {
+                0 => s.id().map(str::to_string),
+                1 => s.signed_token().map(str::to_string),
+                2 => s.signed_token().and_then(|t| auth::decode_payload(t).ok()),
+                3 => Some(s.config().url.clone()),
+                _ => Some(e.token_name().to_string()),
+            }
         })
-    }
-
-    pub fn sid(id: u32) -> Option<String> {
-        read(id, None, |e| e.session().id().map(str::to_string))
-    }
-
-    #[wasm_bindgen(js_name = signedToken)]
-    pub fn signed_token(id: u32) -> Option<String> {
-        read(id, None, |e| e.session().signed_token().map(str::to_string))
-    }
-
-    /// The accepted token's payload, JSON text.
-    #[wasm_bindgen(js_name = authToken)]
-    pub fn auth_token(id: u32) -> Option<String> {
-        Self::signed_token(id).and_then(|t| auth::decode_payload(&t).ok())
-    }
-
-    #[wasm_bindgen(js_name = pendingReconnect)]
-    pub fn pending_reconnect(id: u32) -> bool {
-        read(id, false, |e| e.session().pending_reconnect())
-    }
-
-    #[wasm_bindgen(js_name = connectAttempts)]
-    pub fn connect_attempts(id: u32) -> u32 {
-        read(id, 0, |e| e.session().connect_attempts())
-    }
-
-    pub fn url(id: u32) -> String {
-        read(id, String::new(), |e| e.session().config().url.clone())
-    }
-
-    #[wasm_bindgen(js_name = authTokenName)]
-    pub fn auth_token_name(id: u32) -> String {
-        read(id, String::new(), |e| e.token_name().to_string())
     }
 
     pub fn subscriptions(id: u32, include_pending: bool) -> Vec<String> {
