@@ -240,7 +240,7 @@ const live = new Map();
 const refs = new Map();
 const registry = new FinalizationRegistry((id) => {
   refs.delete(id);
-  host.free(id);
+  host.act(id, 2);
 });
 
 let deliverTo, messageTo, idOf, isFreed, slotsOf, callOf;
@@ -272,7 +272,7 @@ export class Socket {
     this.#respond = (gen, rid, isError, json) => host.respond(id, gen, rid, isError, json);
     refs.set(id, new WeakRef(this));
     registry.register(this, id, this);
-    if (auto !== false) host.connect(id);
+    if (auto !== false) host.act(id, 0);
   }
 
   static {
@@ -322,7 +322,7 @@ export class Socket {
   }
 
   connect() {
-    host.connect(this.#i());
+    host.act(this.#i(), 0);
   }
 
   /// Closes (default code 1000) and releases every listener and timer the socket holds in the
@@ -331,7 +331,7 @@ export class Socket {
     const id = this.#i();
     const a = closeArgs(code, reason);
     this.#cutAll();
-    host.disconnect(id, a[0], a[1]);
+    host.close(id, false, a[0], a[1]);
     live.delete(id);
   }
 
@@ -339,7 +339,7 @@ export class Socket {
     const id = this.#i();
     const a = closeArgs(code, reason);
     this.#cutAll();
-    host.reconnect(id, a[0], a[1]);
+    host.close(id, true, a[0], a[1]);
   }
 
   // Nothing already in a batch for the page is delivered after this (see `#batch`).
@@ -393,21 +393,20 @@ export class Socket {
   #send(kind, settle, name, json, ackTimeout, retries) {
     const key = ++this.#key;
     this.#calls.set(key, settle);
-    if (kind > 1) host.authenticate(this.#id, key, name);
-    else host[kind ? 'publish' : 'emit'](this.#id, key, name, json, ackTimeout, retries);
+    host.call(this.#id, kind, key, name, json, ackTimeout, retries);
   }
 
   /// Sends `{event, data}` without a `cid`; never fails.
   transmit(event, data) {
     const id = this.#i();
     event = nameArg(event, 'event name');
-    host.transmit(id, event, toJson(data));
+    host.transmit(id, false, event, toJson(data));
   }
 
   transmitPublish(channel, data) {
     const id = this.#i();
     channel = nameArg(channel, 'channel name');
-    host.transmitPublish(id, channel, toJson(data));
+    host.transmit(id, true, channel, toJson(data));
   }
 
   /// Subscribes; the same `Channel` object for the same name while it exists.
@@ -465,7 +464,7 @@ export class Socket {
 
   /// Removes the stored token and sends `#removeAuthToken`.
   deauthenticate() {
-    host.deauthenticate(this.#i());
+    host.act(this.#i(), 1);
     return Promise.resolve();
   }
 
@@ -493,7 +492,7 @@ export class Socket {
     registry.unregister(this);
     refs.delete(id);
     live.delete(id);
-    host.free(id);
+    host.act(id, 2);
   }
 
   // Ends a channel's loops and forgets its slot once the engine no longer has the channel and
@@ -750,7 +749,7 @@ export class Channel {
   transmitPublish(data) {
     const json = toJson(data);
     const s = this.#k();
-    host.transmitPublish(idOf(s), this.#n, json);
+    host.transmit(idOf(s), true, this.#n, json);
   }
 
   unsubscribe() {

@@ -321,65 +321,63 @@ impl SocketHost {
         JsValue::from(id)
     }
 
-    /// Forgets the engine of `id` (its browser objects are released with it).
-    pub fn free(id: u32) {
-        SOCKETS.with(|s| s.remove(id));
+    /// `what` 0 connects, 1 deauthenticates, 2 forgets the engine of `id` (its browser objects
+    /// are released with it). (One export for the argument-less calls: each export costs a
+    /// shim.)
+    pub fn act(id: u32, what: u8) {
+        match what {
+            0 => with(id, |e| e.connect()),
+            1 => with(id, |e| e.deauthenticate()),
+            _ => SOCKETS.with(|s| s.remove(id)),
+        }
     }
 
-    pub fn connect(id: u32) {
-        with(id, |e| e.connect());
-    }
-
-    pub fn disconnect(id: u32, code: u16, reason: Option<String>) {
-        with(id, |e| e.disconnect(code, reason.as_deref().unwrap_or("")));
-    }
-
-    pub fn reconnect(id: u32, code: u16, reason: Option<String>) {
-        with(id, |e| e.reconnect(code, reason.as_deref().unwrap_or("")));
-    }
-
-    pub fn emit(
-        id: u32,
-        key: f64,
-        event: String,
-        json: Option<String>,
-        ack_timeout: Option<f64>,
-        retries: Option<u32>,
-    ) {
+    /// Disconnects, or with `again` reconnects.
+    pub fn close(id: u32, again: bool, code: u16, reason: Option<String>) {
+        let reason = reason.as_deref().unwrap_or("");
         with(id, |e| {
-            e.emit(key as u64, &event, json, call_options(ack_timeout, retries))
+            if again {
+                e.reconnect(code, reason)
+            } else {
+                e.disconnect(code, reason)
+            }
         });
     }
 
-    pub fn publish(
+    /// A call settled under `key`: `kind` 0 emits `name`, 1 publishes to channel `name`, 2
+    /// authenticates with the token `name` (no data or options).
+    #[allow(clippy::too_many_arguments)]
+    pub fn call(
         id: u32,
+        kind: u8,
         key: f64,
-        channel: String,
+        name: String,
         json: Option<String>,
         ack_timeout: Option<f64>,
         retries: Option<u32>,
     ) {
-        with(id, |e| {
-            e.publish(
-                key as u64,
-                &channel,
+        let key = key as u64;
+        with(id, |e| match kind {
+            0 => e.emit(key, &name, json, call_options(ack_timeout, retries)),
+            1 => e.publish(
+                key,
+                &name,
                 json.as_deref(),
                 call_options(ack_timeout, retries),
-            )
+            ),
+            _ => e.authenticate(key, &name),
         });
     }
 
-    pub fn authenticate(id: u32, key: f64, token: String) {
-        with(id, |e| e.authenticate(key as u64, &token));
-    }
-
-    pub fn transmit(id: u32, event: String, json: Option<String>) {
-        with(id, |e| e.transmit(&event, json));
-    }
-
-    #[wasm_bindgen(js_name = transmitPublish)]
-    pub fn transmit_publish(id: u32, channel: String, json: Option<String>) {
-        with(id, |e| e.transmit_publish(&channel, json.as_deref()));
+    /// Sends without an answer: event `name`, or with `publish` to channel `name`.
+    pub fn transmit(id: u32, publish: bool, name: String, json: Option<String>) {
+        with(id, |e| {
+            if publish {
+                e.transmit_publish(&name, json.as_deref())
+            } else {
+                e.transmit(&name, json)
+            }
+        });
     }
 
     pub fn subscribe(
@@ -399,10 +397,6 @@ impl SocketHost {
 
     pub fn unsubscribe(id: u32, name: String) {
         with(id, |e| e.unsubscribe(&name));
-    }
-
-    pub fn deauthenticate(id: u32) {
-        with(id, |e| e.deauthenticate());
     }
 
     pub fn respond(id: u32, gen: f64, rid: String, is_error: bool, json: Option<String>) {
