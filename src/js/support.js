@@ -402,3 +402,69 @@ export function readFrame(e, n, at, room) {
   }
   return -2 - 3 * len;
 }
+
+// For the token store (src/web/storage.rs), which keeps the fallback to memory and the notices:
+// one `op` (0 getItem, 1 setItem `token`, 2 removeItem) on the item `name` of localStorage (or
+// sessionStorage when `session`). Returns the stored string (a read that found one), true when
+// done (a read that found none, a write, a removal), false when the storage is missing or threw,
+// a string (a write) when the quota refused the token (the stale item is then removed), and null
+// when the global object is no `Window` (a worker: no web storage, the token stays in memory).
+export function webStore(session, op, name, token) {
+  try {
+    if (!(globalThis instanceof Window)) return null;
+  } catch (_) {
+    return null;
+  }
+  let s;
+  try {
+    s = session ? globalThis.sessionStorage : globalThis.localStorage;
+    if (s === null || s === undefined) return false;
+    if (op === 0) {
+      const v = s.getItem(name);
+      return typeof v === 'string' ? v : true;
+    }
+    if (op === 1) s.setItem(name, token);
+    else s.removeItem(name);
+    return true;
+  } catch (e) {
+    if (op !== 1 || !isQuota(e)) return false;
+  }
+  try {
+    s.removeItem(name);
+  } catch (_) {}
+  return 'quota';
+}
+
+// Whether a setItem failure is the quota (`QuotaExceededError`; Firefox once named it
+// `NS_ERROR_DOM_QUOTA_REACHED`) rather than storage being unavailable.
+function isQuota(e) {
+  try {
+    const n = e.name;
+    return n === 'QuotaExceededError' || n === 'NS_ERROR_DOM_QUOTA_REACHED';
+  } catch (_) {
+    return false;
+  }
+}
+
+const ignore = () => {};
+
+// For the token store: `store[method](name)`, or `(name, token)` when a token is given. Returns a
+// string it returned, a Promise it returned (given no-op handlers, so that a failing saveToken or
+// removeToken, whose Promise nobody awaits, is never an unhandled rejection; loadToken's is still
+// awaited), or undefined (anything else, no such method, or it threw).
+export function callStore(store, method, name, token) {
+  let v;
+  try {
+    const f = store[method];
+    if (typeof f !== 'function') return undefined;
+    v = token === undefined ? f.call(store, name) : f.call(store, name, token);
+    if (typeof v === 'string') return v;
+    if (!(v instanceof Promise)) return undefined;
+  } catch (_) {
+    return undefined;
+  }
+  try {
+    v.then(ignore, ignore);
+  } catch (_) {}
+  return v;
+}

@@ -4,16 +4,36 @@
 //! and the failure is reported once. A save refused for the quota (a huge token) fails only that
 //! save: it is reported as a quota error, the token is kept in memory (and the stale stored token
 //! removed), and the next save tries storage again.
+//!
+//! The browser calls are `webStore` and `callStore` in `src/js/support.js` (one import each,
+//! exceptions caught there); the fallback, the notices and the memory copy stay here.
 
 use std::cell::{Cell, RefCell};
 
-use js_sys::{Function, Promise, Reflect};
+use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::auth_storage::AuthStorage;
 #[cfg(feature = "token-storage")]
 use crate::auth_storage::{TokenLoad, TokenStorage};
+
+#[wasm_bindgen(module = "/src/js/support.js")]
+extern "C" {
+    /// `webStore` in support.js: one read, write or removal in `localStorage` (or
+    /// `sessionStorage`), its failures caught there (see the meaning of what it returns there).
+    #[wasm_bindgen(js_name = webStore)]
+    fn web_store(session: bool, op: u32, name: &str, token: &str) -> JsValue;
+    /// `callStore` in support.js: `store[method](name[, token])`, caught; a string, a Promise
+    /// (with no-op handlers attached) or `undefined`.
+    #[wasm_bindgen(js_name = callStore)]
+    fn call_store(store: &JsValue, method: &str, name: &str, token: Option<&str>) -> JsValue;
+}
+
+/// `web_store`'s operations.
+const GET: u32 = 0;
+const SET: u32 = 1;
+const REMOVE: u32 = 2;
 
 /// Which store.
 #[derive(Clone)]
@@ -80,20 +100,14 @@ impl TokenStore {
         self.notice.borrow_mut().take()
     }
 
-    fn web(&self) -> Option<Result<web_sys::Storage, ()>> {
-        if self.fell_back.get() {
-            return None;
+    /// Whether web storage is still in use (not fallen back to memory, not a custom store).
+    fn web(&self) -> Option<bool> {
+        match self.kind {
+            _ if self.fell_back.get() => None,
+            StoreKind::Local => Some(false),
+            StoreKind::Session => Some(true),
+            _ => None,
         }
-        let window = super::window()?;
-        let s = match self.kind {
-            StoreKind::Local => window.local_storage(),
-            StoreKind::Session => window.session_storage(),
-            _ => return None,
-        };
-        Some(match s {
-            Ok(Some(s)) => Ok(s),
-            _ => Err(()),
-        })
     }
 
     fn fall_back(&self, what: &str) {
@@ -113,29 +127,25 @@ impl TokenStore {
             };
         }
         if let StoreKind::Custom(obj) = &self.kind {
-            return match call(obj, "loadToken", &[JsValue::from_str(&self.name)]) {
-                Some(v) if v.is_instance_of::<Promise>() => Loaded::Later(v.unchecked_into()),
-                Some(v) => Loaded::Ready(v.as_string()),
+            let v = call_store(obj, "loadToken", &self.name, None);
+            return match v.as_string() {
+                Some(t) => Loaded::Ready(Some(t)),
+                None if v.is_object() => Loaded::Later(v.unchecked_into()),
                 None => Loaded::Ready(None),
             };
         }
-        if self.unsaved.get() {
-            return Loaded::Ready(self.memory.borrow().clone());
-        }
-        match self.web() {
-            Some(Ok(s)) => match s.get_item(&self.name) {
-                Ok(v) => Loaded::Ready(v),
-                Err(_) => {
-                    self.fall_back(self.kind_name());
-                    Loaded::Ready(self.memory.borrow().clone())
-                }
-            },
-            Some(Err(())) => {
-                self.fall_back(self.kind_name());
-                Loaded::Ready(self.memory.borrow().clone())
+        if let Some(session) = self.web().filter(|_| !self.unsaved.get()) {
+            let v = web_store(session, GET, &self.name, "");
+            if let Some(t) = v.as_string() {
+                return Loaded::Ready(Some(t));
             }
-            None => Loaded::Ready(self.memory.borrow().clone()),
+            match v.as_bool() {
+                Some(true) => return Loaded::Ready(None),
+                Some(false) => self.fall_back(self.kind_name()),
+                None => {}
+            }
         }
+        Loaded::Ready(self.memory.borrow().clone())
     }
 
     pub fn save(&self, token: &str) {
@@ -145,33 +155,25 @@ impl TokenStore {
             return;
         }
         if let StoreKind::Custom(obj) = &self.kind {
-            let _ = call(
-                obj,
-                "saveToken",
-                &[JsValue::from_str(&self.name), JsValue::from_str(token)],
-            );
+            call_store(obj, "saveToken", &self.name, Some(token));
             return;
         }
         *self.memory.borrow_mut() = Some(token.to_string());
         self.unsaved.set(false);
-        match self.web() {
-            None => {}
-            Some(Err(())) => self.fall_back(self.kind_name()),
-            Some(Ok(s)) => match s.set_item(&self.name, token) {
-                Ok(()) => {}
-                Err(e) if is_quota_error(&e) => {
-                    // The stored token is stale now: neither a reconnect nor another tab may use it.
-                    let _ = s.remove_item(&self.name);
-                    self.unsaved.set(true);
-                    let mut m = String::from("The auth token (");
-                    crate::proto::codec::push_u64(&mut m, token.len() as u64);
-                    m.push_str(" bytes) exceeds the ");
-                    m.push_str(self.kind_name());
-                    m.push_str(" quota and was not saved; it is kept in memory for this page");
-                    *self.notice.borrow_mut() = Some(m);
-                }
-                Err(_) => self.fall_back(self.kind_name()),
-            },
+        let Some(session) = self.web() else { return };
+        let v = web_store(session, SET, &self.name, token);
+        if v.is_string() {
+            // The stored token is stale now (the helper removed it): neither a reconnect nor
+            // another tab may use it.
+            self.unsaved.set(true);
+            let mut m = String::from("The auth token (");
+            crate::proto::codec::push_u64(&mut m, token.len() as u64);
+            m.push_str(" bytes) exceeds the ");
+            m.push_str(self.kind_name());
+            m.push_str(" quota and was not saved; it is kept in memory for this page");
+            *self.notice.borrow_mut() = Some(m);
+        } else if v.as_bool() == Some(false) {
+            self.fall_back(self.kind_name());
         }
     }
 
@@ -182,15 +184,13 @@ impl TokenStore {
             return;
         }
         if let StoreKind::Custom(obj) = &self.kind {
-            let _ = call(obj, "removeToken", &[JsValue::from_str(&self.name)]);
+            call_store(obj, "removeToken", &self.name, None);
             return;
         }
         *self.memory.borrow_mut() = None;
         self.unsaved.set(false);
-        if let Some(r) = self.web() {
-            if r.and_then(|s| s.remove_item(&self.name).map_err(|_| ()))
-                .is_err()
-            {
+        if let Some(session) = self.web() {
+            if web_store(session, REMOVE, &self.name, "").as_bool() == Some(false) {
                 self.fall_back(self.kind_name());
             }
         }
@@ -203,33 +203,4 @@ impl TokenStore {
             _ => "memory",
         }
     }
-}
-
-/// Whether a `setItem` failure is the storage quota (`QuotaExceededError`; Firefox once named it
-/// `NS_ERROR_DOM_QUOTA_REACHED`) rather than storage being unavailable.
-fn is_quota_error(e: &JsValue) -> bool {
-    let name = Reflect::get(e, &JsValue::from_str("name"))
-        .ok()
-        .and_then(|n| n.as_string());
-    matches!(
-        name.as_deref(),
-        Some("QuotaExceededError" | "NS_ERROR_DOM_QUOTA_REACHED")
-    )
-}
-
-/// Calls `obj[method](...args)`; `None` when it is missing or throws. A returned Promise gets a
-/// no-op rejection handler, so a failing `saveToken`/`removeToken` (whose Promise nobody awaits)
-/// is never an unhandled rejection; `loadToken`'s Promise is still awaited as it is.
-fn call(obj: &JsValue, method: &str, args: &[JsValue]) -> Option<JsValue> {
-    let f = Reflect::get(obj, &JsValue::from_str(method)).ok()?;
-    let f: Function = f.dyn_into().ok()?;
-    let r = match args.len() {
-        1 => f.call1(obj, &args[0]),
-        _ => f.call2(obj, &args[0], &args[1]),
-    };
-    let v = r.ok()?;
-    if let Some(p) = v.dyn_ref::<Promise>() {
-        super::on_settled(p, Box::new(|_| {}));
-    }
-    Some(v)
 }
