@@ -446,6 +446,40 @@ function isQuota(e) {
   }
 }
 
+// For the page driver (src/web/page.rs): listens to the page's `online` (calls `f(true)`),
+// `offline` (`f(false)`), `pageshow` and `visibilitychange` to visible (`f()`). Returns the
+// listeners for `unwatchPage` (none outside a page); one that cannot be added is left out.
+export function watchPage(f) {
+  let w, d;
+  try {
+    if (!(globalThis instanceof Window)) return null;
+    w = globalThis;
+    d = w.document;
+  } catch (_) {
+    return null;
+  }
+  const on = [];
+  const add = (t, name, g) => {
+    try {
+      t.addEventListener(name, g);
+      on.push(t, name, g);
+    } catch (_) {}
+  };
+  add(w, 'online', () => f(true));
+  add(w, 'offline', () => f(false));
+  add(w, 'pageshow', () => f());
+  if (d) add(d, 'visibilitychange', () => d.hidden || f());
+  return on;
+}
+
+export function unwatchPage(on) {
+  for (let i = 0; on && i < on.length; i += 3) {
+    try {
+      on[i].removeEventListener(on[i + 1], on[i + 2]);
+    } catch (_) {}
+  }
+}
+
 const ignore = () => {};
 
 // For the token store: `store[method](name)`, or `(name, token)` when a token is given. Returns a

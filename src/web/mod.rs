@@ -11,13 +11,7 @@ use std::rc::Rc;
 use js_sys::Promise;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
-use wasm_bindgen::{JsCast, JsValue};
-
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(thread_local_v2, js_name = globalThis)]
-    static GLOBAL_THIS: JsValue;
-}
+use wasm_bindgen::JsValue;
 
 #[wasm_bindgen(module = "/src/js/support.js")]
 extern "C" {
@@ -41,13 +35,6 @@ pub fn bytes_of(a: &js_sys::Uint8Array) -> Vec<u8> {
         copy_bytes(a, v.as_mut_ptr());
     }
     v
-}
-
-/// The page's `Window` (`None` in a worker): `globalThis` when it is one, as
-/// `web_sys::window()` finds it, through one import instead of js-sys's four-way search for the
-/// global object.
-pub fn window() -> Option<web_sys::Window> {
-    GLOBAL_THIS.with(|g| g.clone().dyn_into().ok())
 }
 
 /// What [`on_settled`] calls: with the value a Promise resolved to, or the reason it rejected
