@@ -403,13 +403,49 @@ export function readFrame(e, n, at, room) {
   return -2 - 3 * len;
 }
 
-// For the token store (src/web/storage.rs), which keeps the fallback to memory and the notices:
-// one `op` (0 getItem, 1 setItem `token`, 2 removeItem) on the item `name` of localStorage (or
-// sessionStorage when `session`). Returns the stored string (a read that found one), true when
+// The token store of one socket (src/web/storage.rs, `authStorage`): `kind` 0 localStorage, 1
+// sessionStorage, 2 memory, 3 the object `custom` ({loadToken, saveToken, removeToken}).
+export function tokenStore(kind, name, custom) {
+  return { kind, name, custom, memory: undefined, off: kind === 2, unsaved: false, notice: undefined };
+}
+
+const STORAGE = ['localStorage', 'sessionStorage'];
+const STORE_METHODS = ['loadToken', 'saveToken', 'removeToken'];
+
+// One operation of a token store: 0 load (returns the token, a custom store's Promise, or
+// undefined), 1 save `token` (`len`: its length in UTF-8 bytes), 2 remove, 3 take the notice (a
+// message, or undefined). When web storage is missing or throws, the token is kept in memory
+// from then on and the notice says so (once); a save the quota refuses keeps the token in memory
+// until the next save or remove (the stale stored token is removed) and the notice says so.
+// Outside a page (no `Window`) the token is kept in memory, silently.
+export function storeOp(st, op, token, len) {
+  if (op === 3) {
+    const n = st.notice;
+    st.notice = undefined;
+    return n;
+  }
+  if (st.kind === 3) return callStore(st.custom, STORE_METHODS[op], st.name, token);
+  if (op) {
+    st.memory = token;
+    st.unsaved = false;
+  } else if (st.unsaved) return st.memory;
+  const r = st.off ? null : webStore(st.kind, op, st.name, token);
+  if (r === false) {
+    st.off = true;
+    st.notice = STORAGE[st.kind] + ' is not available; the auth token is kept in memory for this page';
+  } else if (op === 1 && typeof r === 'string') {
+    st.unsaved = true;
+    st.notice = `The auth token (${len} bytes) exceeds the ${STORAGE[st.kind]} quota and was not saved; it is kept in memory for this page`;
+  }
+  if (op === 0) return typeof r === 'string' ? r : r === true ? undefined : st.memory;
+}
+
+// One `op` (0 getItem, 1 setItem `token`, 2 removeItem) on the item `name` of localStorage
+// (`kind` 0) or sessionStorage (1). Returns the stored string (a read that found one), true when
 // done (a read that found none, a write, a removal), false when the storage is missing or threw,
 // a string (a write) when the quota refused the token (the stale item is then removed), and null
-// when the global object is no `Window` (a worker: no web storage, the token stays in memory).
-export function webStore(session, op, name, token) {
+// when the global object is no `Window` (a worker: no web storage).
+function webStore(kind, op, name, token) {
   try {
     if (!(globalThis instanceof Window)) return null;
   } catch (_) {
@@ -417,7 +453,7 @@ export function webStore(session, op, name, token) {
   }
   let s;
   try {
-    s = session ? globalThis.sessionStorage : globalThis.localStorage;
+    s = kind ? globalThis.sessionStorage : globalThis.localStorage;
     if (s === null || s === undefined) return false;
     if (op === 0) {
       const v = s.getItem(name);
@@ -482,11 +518,11 @@ export function unwatchPage(on) {
 
 const ignore = () => {};
 
-// For the token store: `store[method](name)`, or `(name, token)` when a token is given. Returns a
+// A custom token store: `store[method](name)`, or `(name, token)` when a token is given. Returns a
 // string it returned, a Promise it returned (given no-op handlers, so that a failing saveToken or
 // removeToken, whose Promise nobody awaits, is never an unhandled rejection; loadToken's is still
 // awaited), or undefined (anything else, no such method, or it threw).
-export function callStore(store, method, name, token) {
+function callStore(store, method, name, token) {
   let v;
   try {
     const f = store[method];
