@@ -548,3 +548,68 @@ async fn a_dropped_socket_object_keeps_its_connection_like_a_websocket() {
     )
     .await;
 }
+
+/// The class hands its boolean options to the engine: `autoReconnect` decides whether a
+/// server's close schedules a reconnect, `autoSubscribeOnConnect` whether a channel asked for
+/// before the connection is subscribed once it opens (an echo answered after the handshake
+/// comes after that `#subscribe`'s answer), `pingTimeoutDisabled` whether a silent server is
+/// dropped (the proxy blackholes; the timeout is the server's pingTimeout, ~1 s here).
+#[wasm_bindgen_test]
+async fn the_boolean_options_reach_the_engine() {
+    for (opts, pending) in [
+        ("{autoReconnect: false}", false),
+        ("{autoReconnect: true}", true),
+        ("{}", true),
+    ] {
+        let s = opened(&main_url(), opts).await;
+        let id = s.id().expect("an id");
+        let d = s.once("disconnect".into(), JsValue::UNDEFINED);
+        control(
+            "/disconnect",
+            Some(&format!(
+                r#"{{"socketId":"{id}","code":4444,"reason":"bye"}}"#
+            )),
+        )
+        .await;
+        within(5_000, d).await.expect("disconnect");
+        assert_eq!(s.pending_reconnect(), pending, "{opts}");
+        s.disconnect(None, None).unwrap();
+    }
+    for (opts, state) in [
+        (
+            "{autoConnect: false, autoSubscribeOnConnect: false}",
+            "pending",
+        ),
+        ("{autoConnect: false}", "subscribed"),
+    ] {
+        let s = open(&main_url(), opts);
+        let name = format!("boolopt-{}", js_sys::Math::random());
+        let ch = s
+            .subscribe(name.as_str().into(), JsValue::UNDEFINED)
+            .unwrap();
+        let c = s.once("connect".into(), JsValue::UNDEFINED);
+        s.connect();
+        within(5_000, c).await.expect("connect");
+        let r = emit(&s, "echo", "after".into(), JsValue::UNDEFINED).await;
+        assert_eq!(r.unwrap().as_string().as_deref(), Some("after"));
+        assert_eq!(
+            get(&ch, "state").as_string().as_deref(),
+            Some(state),
+            "{opts}"
+        );
+        s.disconnect(None, None).unwrap();
+    }
+    control("/proxy", Some(r#"{"name":"short","mode":"pass"}"#)).await;
+    for (opts, dropped) in [
+        ("{autoReconnect: false, pingTimeoutDisabled: true}", false),
+        ("{autoReconnect: false, pingTimeoutDisabled: false}", true),
+    ] {
+        let s = opened(&proxy_short_url(), opts).await;
+        let d = s.once("disconnect".into(), JsValue::UNDEFINED);
+        control("/proxy", Some(r#"{"name":"short","mode":"blackhole"}"#)).await;
+        let r = within(3_000, d).await;
+        control("/proxy", Some(r#"{"name":"short","mode":"pass"}"#)).await;
+        assert_eq!(r.is_ok(), dropped, "{opts}");
+        s.disconnect(None, None).unwrap();
+    }
+}

@@ -76,33 +76,38 @@ function whole(o, k, min, max, what) {
   return v;
 }
 
-// The options -> [autoConnect, query, authTokenName, [...the arguments of host.open after them]].
+// The options -> [autoConnect, query, authTokenName, [...the arguments of host.open after them]]:
+// a flags word (two bits an option: given, value; autoReconnect, pingTimeoutDisabled,
+// autoSubscribeOnConnect), eleven numbers (NaN: absent), the storage kind and object.
 function socketOptions(o) {
   objectArg(o, 'options');
   const auto = bool(o, 'autoConnect');
-  let query;
-  const args = [
-    bool(o, 'autoReconnect'),
-    num(o, 'ackTimeout', 0, MAX_MS),
-    num(o, 'connectTimeout', 0, MAX_MS),
-    bool(o, 'pingTimeoutDisabled'),
-    bool(o, 'autoSubscribeOnConnect'),
-  ];
+  let query, flags = 0;
+  const flag = (k, i) => {
+    const b = bool(o, k);
+    if (b !== undefined) flags |= (b ? 3 : 1) << i;
+  };
+  const N = (v) => (v === undefined ? NaN : v);
+  flag('autoReconnect', 0);
+  const args = [N(num(o, 'ackTimeout', 0, MAX_MS)), N(num(o, 'connectTimeout', 0, MAX_MS))];
+  flag('pingTimeoutDisabled', 2);
+  flag('autoSubscribeOnConnect', 4);
   let v = read(o, 'protocolVersion');
   if (v !== undefined && v !== 1 && v !== 2) throw invalid('Invalid option protocolVersion: expected 1 or 2');
-  args.push(v, whole(o, 'outboxLimit', 1, 1e7, 'a whole number from 1 to 10000000'),
-    whole(o, 'maxPayload', 1, 4294967295, 'a whole number of bytes from 1 to 4294967295'));
+  args.push(N(v), N(whole(o, 'outboxLimit', 1, 1e7, 'a whole number from 1 to 10000000')),
+    N(whole(o, 'maxPayload', 1, 4294967295, 'a whole number of bytes from 1 to 4294967295')));
   const r = read(o, 'autoReconnectOptions');
-  if (r === undefined) args.push(undefined, undefined, undefined, undefined, undefined, undefined);
+  if (r === undefined) args.push(NaN, NaN, NaN, NaN, NaN, NaN);
   else {
     if (!isObject(r)) throw invalid('Invalid option autoReconnectOptions: expected an object');
-    for (const [k, min, max] of BACKOFF) args.push(num(r, k, min, max, 'autoReconnectOptions.'));
+    for (const [k, min, max] of BACKOFF) args.push(N(num(r, k, min, max, 'autoReconnectOptions.')));
     v = read(r, 'maxAttempts');
     if (v !== undefined && v !== Infinity && !(Number.isInteger(v) && v >= 1 && v <= 4294967295)) {
       throw invalid('Invalid option autoReconnectOptions.maxAttempts: expected a whole number >= 1 or Infinity');
     }
-    args.push(v);
+    args.push(N(v));
   }
+  args.unshift(flags);
   const name = read(o, 'authTokenName');
   if (name !== undefined && typeof name !== 'string') throw invalid('Invalid option authTokenName: expected a string');
   v = read(o, 'authStorage');

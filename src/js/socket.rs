@@ -242,24 +242,26 @@ impl SocketHost {
     /// Makes an engine (not connected) for a normalised `url` keeping its token under
     /// `token_name` (both from the class): its id, or the message of a backoff option out of
     /// range.
+    ///
+    /// `flags` holds two bits an option (given, value): `autoReconnect` (bit 0),
+    /// `pingTimeoutDisabled` (2), `autoSubscribeOnConnect` (4); a number that is NaN is
+    /// absent (plain numbers: no `Option` pairs in the shim).
     #[allow(clippy::too_many_arguments)]
     pub fn open(
         url: String,
         token_name: String,
-        auto_reconnect: Option<bool>,
-        ack_timeout: Option<f64>,
-        connect_timeout: Option<f64>,
-        ping_timeout_disabled: Option<bool>,
-        auto_subscribe_on_connect: Option<bool>,
-        protocol_version: Option<u8>,
-        outbox_limit: Option<f64>,
-        max_payload: Option<f64>,
-        initial_delay: Option<f64>,
-        multiplier: Option<f64>,
-        max_delay: Option<f64>,
-        jitter: Option<f64>,
-        randomness: Option<f64>,
-        max_attempts: Option<f64>,
+        flags: u32,
+        ack_timeout: f64,
+        connect_timeout: f64,
+        protocol_version: f64,
+        outbox_limit: f64,
+        max_payload: f64,
+        initial_delay: f64,
+        multiplier: f64,
+        max_delay: f64,
+        jitter: f64,
+        randomness: f64,
+        max_attempts: f64,
         storage_kind: u8,
         storage: JsValue,
     ) -> JsValue {
@@ -267,36 +269,36 @@ impl SocketHost {
             url,
             ..Config::default()
         };
-        let flags = [
-            (&mut c.auto_reconnect, auto_reconnect),
-            (&mut c.ping_timeout_disabled, ping_timeout_disabled),
-            (&mut c.auto_subscribe_on_connect, auto_subscribe_on_connect),
-        ];
-        for (field, v) in flags {
-            if let Some(v) = v {
-                *field = v;
+        let opt = |v: f64| (!v.is_nan()).then_some(v);
+        for (field, bit) in [
+            (&mut c.auto_reconnect, 0),
+            (&mut c.ping_timeout_disabled, 2),
+            (&mut c.auto_subscribe_on_connect, 4),
+        ] {
+            if flags >> bit & 1 == 1 {
+                *field = flags >> (bit + 1) & 1 == 1;
             }
         }
         set_backoff(
             &mut c.backoff,
-            [initial_delay, multiplier, max_delay, jitter, randomness],
-            max_attempts,
+            [initial_delay, multiplier, max_delay, jitter, randomness].map(opt),
+            opt(max_attempts),
         );
         for (field, v) in [
             (&mut c.ack_timeout, ack_timeout),
             (&mut c.connect_timeout, connect_timeout),
         ] {
-            if let Some(v) = v {
+            if let Some(v) = opt(v) {
                 *field = v;
             }
         }
-        if let Some(v) = protocol_version {
-            c.protocol_version = v;
+        if let Some(v) = opt(protocol_version) {
+            c.protocol_version = v as u8;
         }
-        if let Some(v) = outbox_limit {
+        if let Some(v) = opt(outbox_limit) {
             c.outbox_limit = v as usize;
         }
-        if let Some(v) = max_payload {
+        if let Some(v) = opt(max_payload) {
             c.max_payload = v as usize;
         }
         if let Err(what) = c.backoff.validate() {
