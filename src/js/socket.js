@@ -398,7 +398,7 @@ export class Socket {
   #send(kind, settle, name, json, ackTimeout, retries) {
     const key = ++this.#key;
     this.#calls.set(key, settle);
-    host.call(this.#id, kind, key, name, json, ackTimeout, retries);
+    host.call(this.#id, kind, key, name, json, ackTimeout ?? NaN, retries ?? NaN);
   }
 
   /// Sends `{event, data}` without a `cid`; never fails.
@@ -425,7 +425,7 @@ export class Socket {
     const data = read(options, 'data');
     const json = data === undefined ? undefined : toJson(data);
     const ch = this.#slot(name).ch;
-    host.subscribe(id, name, wait, p, json);
+    host.subscribe(id, name, wait === true, p ?? 0, json);
     return ch;
   }
 

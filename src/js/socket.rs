@@ -225,10 +225,11 @@ fn read<T>(id: u32, absent: T, f: impl FnOnce(&SocketEngine) -> T) -> T {
     }
 }
 
-fn call_options(ack_timeout: Option<f64>, retries: Option<u32>) -> CallOptions {
+/// A call's options from the class: NaN is absent (plain numbers cross without `Option` pairs).
+fn call_options(ack_timeout: f64, retries: f64) -> CallOptions {
     CallOptions {
-        ack_timeout,
-        retries: retries.unwrap_or(0),
+        ack_timeout: (!ack_timeout.is_nan()).then_some(ack_timeout),
+        retries: if retries.is_nan() { 0 } else { retries as u32 },
     }
 }
 
@@ -355,8 +356,8 @@ impl SocketHost {
         key: f64,
         name: String,
         json: Option<String>,
-        ack_timeout: Option<f64>,
-        retries: Option<u32>,
+        ack_timeout: f64,
+        retries: f64,
     ) {
         let key = key as u64;
         with(id, |e| match kind {
@@ -385,14 +386,14 @@ impl SocketHost {
     pub fn subscribe(
         id: u32,
         name: String,
-        wait_for_auth: Option<bool>,
-        priority: Option<f64>,
+        wait_for_auth: bool,
+        priority: f64,
         data: Option<String>,
     ) {
         let opts = SubscribeOptions {
-            wait_for_auth: wait_for_auth.unwrap_or(false),
+            wait_for_auth,
             data,
-            priority: priority.unwrap_or(0.0),
+            priority,
         };
         with(id, |e| e.subscribe(&name, opts));
     }
