@@ -19,7 +19,7 @@ use super::auth;
 use super::backoff::{BackoffConfig, XorShift};
 use super::codec::{self, Frame, Packet};
 use super::error::{close_reason, BadConnectionKind, CallError};
-use super::table::{desc_then_asc, heapsort, NameTable};
+use super::table::{desc_then_asc, heapsort, take_at, NameTable};
 
 /// Session options (the JS `options`, already validated).
 #[derive(Debug, Clone, PartialEq)]
@@ -1046,7 +1046,7 @@ impl Session {
     /// list is sorted by them).
     fn forget_subscribe(&mut self, cid: u64) {
         if let Ok(pos) = self.sub_in_flight.binary_search_by(|(c, _)| c.cmp(&cid)) {
-            self.sub_in_flight.remove(pos);
+            take_at(&mut self.sub_in_flight, pos);
         }
     }
 
@@ -1063,7 +1063,7 @@ impl Session {
     fn take_pending(&mut self, cid: u64) -> Option<Call> {
         // cids go out in increasing order, so the table is sorted by cid.
         let pos = self.pending.binary_search_by(|c| c.cid.cmp(&cid)).ok()?;
-        self.pending.remove(pos)
+        take_at(&mut self.pending, pos)
     }
 
     /// Drops the deliveries still queued: every server event, channel message and `raw`
@@ -1393,7 +1393,7 @@ impl Session {
         }
         // cids go out in increasing order, so the list is sorted by cid.
         let pos = self.sub_in_flight.binary_search_by(|(c, _)| c.cmp(&rid));
-        if let Some((_, name)) = pos.ok().and_then(|p| self.sub_in_flight.remove(p)) {
+        if let Some((_, name)) = pos.ok().and_then(|p| take_at(&mut self.sub_in_flight, p)) {
             self.handle_subscribe_reply(name, error.map(str::to_string));
             return;
         }
