@@ -406,7 +406,9 @@ export function readFrame(e, n, at, room) {
 // The token store of one socket (src/web/storage.rs, `authStorage`): `kind` 0 localStorage, 1
 // sessionStorage, 2 memory, 3 the object `custom` ({loadToken, saveToken, removeToken}).
 export function tokenStore(kind, name, custom) {
-  return { kind, name, custom, memory: undefined, off: kind === 2, unsaved: false, notice: undefined };
+  // (and, once used: `memory`, the token kept in memory; `unsaved`, the quota refused the last
+  // save; `notice`, the message not yet taken)
+  return { kind, name, custom, off: kind === 2 };
 }
 
 const STORAGE = ['localStorage', 'sessionStorage'];
@@ -446,11 +448,7 @@ export function storeOp(st, op, token, len) {
 // a string (a write) when the quota refused the token (the stale item is then removed), and null
 // when the global object is no `Window` (a worker: no web storage).
 function webStore(kind, op, name, token) {
-  try {
-    if (!(globalThis instanceof Window)) return null;
-  } catch (_) {
-    return null;
-  }
+  if (!page()) return null;
   let s;
   try {
     s = kind ? globalThis.sessionStorage : globalThis.localStorage;
@@ -482,18 +480,25 @@ function isQuota(e) {
   }
 }
 
+// The global object when it is a page's `Window` (not a worker's global), else null.
+function page() {
+  try {
+    return globalThis instanceof Window ? globalThis : null;
+  } catch (_) {
+    return null;
+  }
+}
+
 // For the page driver (src/web/page.rs): listens to the page's `online` (calls `f(true)`),
 // `offline` (`f(false)`), `pageshow` and `visibilitychange` to visible (`f()`). Returns the
 // listeners for `unwatchPage` (none outside a page); one that cannot be added is left out.
 export function watchPage(f) {
-  let w, d;
+  const w = page();
+  if (!w) return null;
+  let d; // (a page whose `document` getter throws gets no visibilitychange listener)
   try {
-    if (!(globalThis instanceof Window)) return null;
-    w = globalThis;
     d = w.document;
-  } catch (_) {
-    return null;
-  }
+  } catch (_) {}
   const on = [];
   const add = (t, name, g) => {
     try {
