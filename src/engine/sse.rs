@@ -19,8 +19,7 @@ use std::rc::{Rc, Weak};
 use gloo_timers::callback::Timeout;
 
 use crate::sse::session::{Command, Config, ReadyState, Session, StreamEvent};
-use crate::web::eventsource::{EsInput, EventSourceConn};
-use crate::web::fetch_stream::{FetchConn, FetchInput};
+use crate::web::eventsource::{SseConn, SseInput};
 
 /// Extra request headers, asked for before every `fetch` attempt: the function hands them (or
 /// the failure's text) to the callback it is given, then or later (each face adapts its own
@@ -33,14 +32,9 @@ pub type HeadersDone = Box<dyn FnOnce(Result<Vec<(String, String)>, String>)>;
 /// The face callback: the events of one pump, in order.
 pub type Sink = Rc<dyn Fn(Vec<StreamEvent>)>;
 
-enum Conn {
-    None,
-    Es(Rc<EventSourceConn>),
-    /// Held for its `Drop` (aborts the request).
-    Fetch {
-        _request: FetchConn,
-    },
-}
+/// The current connection (an `EventSource`, or a `fetch` held for its `Drop`, which aborts
+/// it); `Rc` so that a listener can be added to it with no borrow held.
+type Conn = Option<Rc<SseConn>>;
 
 struct Core {
     session: Session,
@@ -76,7 +70,7 @@ impl SseEngine {
         let engine = Rc::new_cyclic(|me| SseEngine {
             core: RefCell::new(Core {
                 session,
-                conn: Conn::None,
+                conn: None,
                 conn_gen: 0,
                 timer: None,
                 now: 0.0,
@@ -199,23 +193,21 @@ impl SseEngine {
     fn run(&self, cmd: Command) {
         match cmd {
             Command::Release => {
-                let old = self
-                    .core
-                    .try_borrow_mut()
-                    .map(|mut c| std::mem::replace(&mut c.conn, Conn::None));
+                let old = self.core.try_borrow_mut().map(|mut c| c.conn.take());
                 drop(old); // closes the EventSource / aborts the fetch
             }
             Command::OpenEventSource { gen, url, names } => {
                 let cred = self.core.borrow().with_credentials;
-                let handler = es_handler(self.me.clone(), gen);
-                let opened =
-                    EventSourceConn::open(&url, cred, names.iter().map(String::as_str), handler);
+                let opened = SseConn::event_source(&url, cred, handler(self.me.clone(), gen));
                 match opened {
                     Ok(conn) => {
                         let conn = Rc::new(conn);
+                        for name in &names {
+                            conn.listen(name);
+                        }
                         // The page may have closed the stream, or listened to more names,
                         // meanwhile.
-                        let late = self.store(gen, Conn::Es(conn.clone())).ok().map(|c| {
+                        let late = self.store(gen, conn.clone()).ok().map(|c| {
                             c.session
                                 .names()
                                 .get(names.len()..)
@@ -228,12 +220,7 @@ impl SseEngine {
                         // When the stream moved on, this was the last reference: it closes.
                         drop(conn);
                     }
-                    Err(e) => {
-                        let msg = js_text(&e);
-                        self.feed(crate::web::now(), |s, now| {
-                            s.handle_open_failed(gen, &msg, now)
-                        });
-                    }
+                    Err(msg) => self.open_failed(gen, &msg),
                 }
             }
             Command::GetHeaders { gen } => {
@@ -252,25 +239,21 @@ impl SseEngine {
             }
             Command::Fetch { gen, url, headers } => {
                 let cred = self.core.borrow().with_credentials;
-                let handler = fetch_handler(self.me.clone(), gen);
-                match FetchConn::start(&url, &headers, cred, handler) {
+                let h = handler(self.me.clone(), gen);
+                match crate::web::fetch_stream::start(&url, &headers, cred, h) {
                     Ok(conn) => {
-                        let stale = self.store(gen, Conn::Fetch { _request: conn }).err();
+                        let stale = self.store(gen, Rc::new(conn)).err();
                         drop(stale); // aborts a request the stream no longer wants
                     }
-                    Err(e) => {
-                        let msg = js_text(&e);
-                        self.feed(crate::web::now(), |s, now| {
-                            s.handle_open_failed(gen, &msg, now)
-                        });
-                    }
+                    Err(msg) => self.open_failed(gen, &msg),
                 }
             }
             Command::Listen { gen, name } => {
-                let conn = self.core.try_borrow().ok().and_then(|c| match &c.conn {
-                    Conn::Es(es) if c.conn_gen == gen => Some(es.clone()),
-                    _ => None,
-                });
+                let conn = self
+                    .core
+                    .try_borrow()
+                    .ok()
+                    .and_then(|c| c.conn.clone().filter(|_| c.conn_gen == gen));
                 if let Some(conn) = conn {
                     conn.listen(&name);
                 }
@@ -281,16 +264,27 @@ impl SseEngine {
     /// Keeps `conn` as the connection of `gen` if the session still wants it, returning the
     /// borrow it did that under (to read more); else gives `conn` back, to be dropped with no
     /// borrow held.
-    fn store(&self, gen: u64, conn: Conn) -> Result<std::cell::RefMut<'_, Core>, Conn> {
+    fn store(
+        &self,
+        gen: u64,
+        conn: Rc<SseConn>,
+    ) -> Result<std::cell::RefMut<'_, Core>, Rc<SseConn>> {
         let Ok(mut c) = self.core.try_borrow_mut() else {
             return Err(conn);
         };
-        if !c.session.is_current(gen) || !matches!(c.conn, Conn::None) {
+        if !c.session.is_current(gen) || c.conn.is_some() {
             return Err(conn);
         }
-        c.conn = conn;
+        c.conn = Some(conn);
         c.conn_gen = gen;
         Ok(c)
+    }
+
+    /// The connection of `gen` could not be made: `msg` says why.
+    fn open_failed(&self, gen: u64, msg: &str) {
+        self.feed(crate::web::now(), |s, now| {
+            s.handle_open_failed(gen, msg, now)
+        });
     }
 
     /// Arms the reconnect timer for `deadline`, `delay` ms from the input that set it (dropped
@@ -315,29 +309,35 @@ impl SseEngine {
     }
 }
 
-fn es_handler(weak: Weak<SseEngine>, gen: u64) -> Rc<dyn Fn(EsInput)> {
-    Rc::new(move |input: EsInput| {
-        let Some(e) = weak.upgrade() else { return };
-        e.input(|s, now| match input {
-            EsInput::Open => s.handle_es_open(gen),
-            EsInput::Message {
-                event_type,
-                data,
-                last_event_id,
-            } => s.handle_es_message(gen, event_type, data, last_event_id.as_deref()),
-            EsInput::Oversized => s.handle_es_oversized(gen),
-            EsInput::Error => s.handle_es_error(gen, now),
-        });
-    })
-}
-
-fn fetch_handler(weak: Weak<SseEngine>, gen: u64) -> Rc<dyn Fn(FetchInput) -> bool> {
-    Rc::new(move |input: FetchInput| {
+/// The handler of the connection of `gen` (either transport): feeds each input to the session;
+/// for a `fetch`, returns whether to read on.
+fn handler(weak: Weak<SseEngine>, gen: u64) -> impl FnMut(SseInput) -> bool + 'static {
+    move |input: SseInput| {
         let Some(e) = weak.upgrade() else {
             return false;
         };
         let go_on = e.input(|s, now| match input {
-            FetchInput::Head {
+            SseInput::Open => {
+                s.handle_es_open(gen);
+                false
+            }
+            SseInput::Message {
+                event_type,
+                data,
+                last_event_id,
+            } => {
+                s.handle_es_message(gen, event_type, data, last_event_id.as_deref());
+                false
+            }
+            SseInput::Oversized => {
+                s.handle_es_oversized(gen);
+                false
+            }
+            SseInput::Error => {
+                s.handle_es_error(gen, now);
+                false
+            }
+            SseInput::Head {
                 status,
                 content_type,
                 retry_after,
@@ -348,20 +348,16 @@ fn fetch_handler(weak: Weak<SseEngine>, gen: u64) -> Rc<dyn Fn(FetchInput) -> bo
                 retry_after.as_deref(),
                 now,
             ),
-            FetchInput::Chunk(bytes) => s.handle_chunk(gen, &bytes),
-            FetchInput::End => {
+            SseInput::Chunk(bytes) => s.handle_chunk(gen, &bytes),
+            SseInput::End => {
                 s.handle_end(gen, now);
                 false
             }
-            FetchInput::Failed(m) => {
+            SseInput::Failed(m) => {
                 s.handle_fetch_failed(gen, &m, now);
                 false
             }
         });
         go_on == Some(true) && e.core.try_borrow().is_ok_and(|c| c.session.is_current(gen))
-    })
-}
-
-fn js_text(e: &wasm_bindgen::JsValue) -> String {
-    crate::web::error_text(e).unwrap_or_else(|| "unknown error".into())
+    }
 }

@@ -347,3 +347,127 @@ export function deliver(es, nums, text) {
 export function iteratorOf(es) {
   return es[Symbol.asyncIterator]();
 }
+
+// ---- The drivers' browser calls (src/web/eventsource.rs, src/web/fetch_stream.rs) ----
+// One call each where web-sys takes an import per constructor, method, getter and setter. A
+// connection reports to ONE callback of the wasm, `cb(kind, number, a, b, c)` (returning true
+// to read on, for a fetch), with these kinds (the numbers of `SseInput` in eventsource.rs):
+//   0 open | 1 message a=type b=data c=lastEventId (undefined: over the cap) | 2 oversized
+//   3 error | 4 head number=status a=Content-Type b=Retry-After (null: none) | 5 chunk a=bytes
+//   6 end | 7 failed a=text
+// A connection is a function: called, it closes the EventSource (removing its listeners) or
+// aborts the fetch; nothing reaches `cb` after that. `esOpen` and `fetchStart` return the text
+// of what they threw instead of throwing.
+
+// The text of a thrown or rejected value: itself when a string, else its `message` when that is
+// a string; else `other` (as src/web/mod.rs `error_text`).
+function errorText(e, other) {
+  if (typeof e === 'string') return e;
+  const m = isObject(e) ? read(e, 'message') : undefined;
+  return typeof m === 'string' ? m : other;
+}
+
+// Ignores what a page's wrapped addEventListener / removeEventListener throws.
+function listen(t, add, name, f) {
+  try {
+    if (add) t.addEventListener(name, f);
+    else t.removeEventListener(name, f);
+  } catch (_) {}
+}
+
+/// A browser EventSource reporting to `cb`; `cap`: the 1 MiB event cap (data of `cap` UTF-16
+/// units or more is dropped uncopied; an id over it is reported as undefined).
+export function esOpen(url, cred, cap, cb) {
+  let es;
+  try {
+    es = new EventSource(url, { withCredentials: cred });
+  } catch (e) {
+    return errorText(e, 'unknown error');
+  }
+  const names = [];
+  const msg = (e) => {
+    const d = e.data;
+    if (typeof d === 'string' && d.length >= cap) return cb(2, 0);
+    const id = read(e, 'lastEventId');
+    cb(1, 0, e.type, d, typeof id !== 'string' ? '' : id.length > cap ? undefined : id);
+  };
+  // A server event named `open` or `error` is a MessageEvent; the browser's are not.
+  const life = (kind) => (e) => (e instanceof MessageEvent ? msg(e) : cb(kind, 0));
+  const onOpen = life(0), onError = life(3);
+  listen(es, true, 'open', onOpen);
+  listen(es, true, 'error', onError);
+  const conn = () => {
+    es.close();
+    listen(es, false, 'open', onOpen);
+    listen(es, false, 'error', onError);
+    for (const n of names.splice(0)) listen(es, false, n, msg);
+  };
+  // Adds a listener for the event type `name` (once per name).
+  conn.l = (name) => {
+    if (name === 'open' || name === 'error' || names.includes(name)) return;
+    names.push(name);
+    listen(es, true, name, msg);
+  };
+  conn.l('message');
+  return conn;
+}
+
+export const esListen = (conn, name) => conn.l(name);
+export const sseStop = (conn) => conn();
+
+const FAILED = Symbol();
+
+/// A fresh request header object for `fetchStart` (`fetchHeader` adds to it).
+export const fetchHeaders = () => ({ Accept: 'text/event-stream' });
+
+export function fetchHeader(h, name, value) {
+  try {
+    h[name] = value;
+  } catch (e) {
+    if (!(FAILED in h)) h[FAILED] = e;
+  }
+}
+
+/// `GET url` with the headers `h`, reporting its head, body chunks and end (or failure) to `cb`.
+export function fetchStart(url, h, cred, cb) {
+  let c, s, p;
+  try {
+    if (FAILED in h) throw h[FAILED];
+    c = new AbortController();
+    s = c.signal;
+    p = fetch(url, { method: 'GET', headers: h, mode: 'cors', credentials: cred ? 'include' : 'same-origin', signal: s });
+  } catch (e) {
+    return errorText(e, 'unknown error');
+  }
+  const go = (kind, n, a, b) => !s.aborted && cb(kind, n, a, b) === true;
+  const fail = (e) => go(7, 0, errorText(e, 'the request failed'));
+  p.then((r) => {
+    if (!(r instanceof Response)) return fail(r);
+    const hs = r.headers;
+    const get = (name) => {
+      try {
+        return hs.get(name);
+      } catch (_) {
+        return null;
+      }
+    };
+    const status = r.status, type = get('content-type'), after = get('retry-after'), body = r.body;
+    if (!go(4, status, type, after)) {
+      // The callback may have let go of the connection: the abort has cancelled the body, and a
+      // `cancel()` now would reject with the AbortError, unhandled (a page error per 503).
+      if (!s.aborted && body) body.cancel();
+      return;
+    }
+    if (!body) return go(6, 0);
+    const reader = body.getReader();
+    if (!(reader instanceof ReadableStreamDefaultReader)) return go(7, 0, 'the response body cannot be read');
+    const next = () => reader.read().then((step) => {
+      if (read(step, 'done') !== false) return go(6, 0);
+      const v = read(step, 'value');
+      if (go(5, 0, v instanceof Uint8Array ? v : new Uint8Array(0))) next();
+      else if (!s.aborted) reader.cancel(); // as above
+    }, fail);
+    next();
+  }, fail);
+  return () => c.abort();
+}

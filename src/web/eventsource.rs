@@ -1,6 +1,12 @@
-//! The `EventSource` driver of `EventStream` (`transport: 'eventsource'`): opens one browser
-//! `EventSource`, forwards open/message/named events/error to a handler, and on drop closes it
-//! and removes every listener it added (RAII, no `Closure::forget`).
+//! The `EventSource` driver of `EventStream` (`transport: 'eventsource'`), and the connection
+//! handle both SSE drivers return ([`SseConn`]; the `fetch` one is [`super::fetch_stream`]).
+//!
+//! The browser calls are plain functions of `src/js/event_stream.js` (`esOpen`, `esListen`,
+//! `sseStop`): one import each where web-sys would take one per constructor, method, getter and
+//! setter. A connection reports to one callback, whose arguments [`SseConn`] turns into an
+//! [`SseInput`] for the handler. Dropping the [`SseConn`] closes the `EventSource` and removes
+//! every listener it added, or aborts the `fetch` (RAII, no `Closure::forget`); nothing reaches
+//! the handler after that.
 //!
 //! It owns no policy: it does not reconnect (the caller closes it on the first error and opens a
 //! new one after its own backoff) and does not de-duplicate. It tells the browser's own `open`
@@ -8,19 +14,27 @@
 //! holds the 1 MiB cap of [`crate::sse::MAX_EVENT_BYTES`] by looking at the length of the JS
 //! strings before copying them into wasm memory.
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
-use js_sys::JsString;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{Event, EventSource, EventSourceInit, MessageEvent};
 
 use crate::sse::MAX_EVENT_BYTES;
 
-/// What the `EventSource` reports.
+#[wasm_bindgen(module = "/src/js/event_stream.js")]
+extern "C" {
+    /// The connection (a JS function), or the text of what `new EventSource` threw.
+    #[wasm_bindgen(js_name = esOpen)]
+    fn es_open(url: &str, with_credentials: bool, cap: u32, cb: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = esListen)]
+    fn es_listen(conn: &JsValue, name: &str);
+    #[wasm_bindgen(js_name = sseStop)]
+    fn stop(conn: &JsValue);
+}
+
+/// What a connection reports. `EventSource`: `Open`, `Message`s, `Oversized`, `Error`. `fetch`:
+/// `Head`, then `Chunk`s, then `End` or `Failed`.
 #[derive(Debug)]
-pub enum EsInput {
+pub enum SseInput {
+    /// The `EventSource` opened.
     Open,
     /// A `message` or named event, as the browser parsed it.
     Message {
@@ -32,125 +46,95 @@ pub enum EsInput {
     },
     /// An event whose data reached [`MAX_EVENT_BYTES`] was dropped without being copied.
     Oversized,
-    /// The connection failed or dropped (the status is not visible to scripts).
+    /// The `EventSource` failed or dropped (the status is not visible to scripts).
     Error,
+    /// The `fetch` response head. The handler returns whether to read the body.
+    Head {
+        status: u16,
+        content_type: Option<String>,
+        retry_after: Option<String>,
+    },
+    /// Body bytes.
+    Chunk(Vec<u8>),
+    /// The body ended normally.
+    End,
+    /// The request or the read failed (network error, CORS, abort).
+    Failed(String),
 }
 
-/// One browser `EventSource` and its listeners.
-pub struct EventSourceConn {
-    es: EventSource,
-    on_open: Closure<dyn FnMut(Event)>,
-    on_error: Closure<dyn FnMut(Event)>,
-    on_message: Closure<dyn FnMut(MessageEvent)>,
-    /// Event types with a native `on_message` listener (always includes `message`). Never
-    /// borrowed across a call into JS.
-    names: RefCell<Vec<String>>,
+/// The callback a connection reports to: `(kind, number, a, b, c)` (see `event_stream.js`); it
+/// returns whether a `fetch` reads on.
+type Callback = Closure<dyn FnMut(u32, f64, JsValue, JsValue, JsValue) -> bool>;
+
+/// One connection of either driver and its callback. Dropping it closes the connection.
+pub struct SseConn {
+    conn: JsValue,
+    _cb: Callback,
 }
 
-/// The length of `v` in UTF-16 code units when it is a string.
-fn js_len(v: &JsValue) -> usize {
-    v.dyn_ref::<JsString>().map_or(0, |s| s.length() as usize)
+/// The callback that hands each report of a connection to `handler`, as an [`SseInput`].
+pub(crate) fn callback<F: FnMut(SseInput) -> bool + 'static>(mut handler: F) -> Callback {
+    Closure::new(move |kind, n: f64, a: JsValue, b: JsValue, c: JsValue| {
+        let text = |v: JsValue| v.as_string().unwrap_or_default();
+        handler(match kind {
+            0 => SseInput::Open,
+            1 => {
+                let data = text(b);
+                if data.len() >= MAX_EVENT_BYTES {
+                    SseInput::Oversized
+                } else {
+                    SseInput::Message {
+                        event_type: text(a),
+                        data,
+                        last_event_id: c.as_string(),
+                    }
+                }
+            }
+            2 => SseInput::Oversized,
+            3 => SseInput::Error,
+            4 => SseInput::Head {
+                status: n as u16,
+                content_type: a.as_string(),
+                retry_after: b.as_string(),
+            },
+            5 => SseInput::Chunk(super::bytes_of(a.unchecked_ref())),
+            6 => SseInput::End,
+            _ => SseInput::Failed(text(a)),
+        })
+    })
 }
 
-/// A server event → input, copying only what fits the cap (a UTF-16 length at the cap means at
-/// least as many UTF-8 bytes). The rule is the parser's: data of `MAX_EVENT_BYTES` bytes or more
-/// is dropped.
-fn read(e: &MessageEvent) -> EsInput {
-    let data = e.data();
-    if js_len(&data) >= MAX_EVENT_BYTES {
-        return EsInput::Oversized;
+impl SseConn {
+    /// `conn` as `esOpen` / `fetchStart` returned it: the connection, or the text of why it
+    /// could not be made.
+    pub(crate) fn made(conn: JsValue, cb: Callback) -> Result<SseConn, String> {
+        match conn.as_string() {
+            Some(why) => Err(why),
+            None => Ok(SseConn { conn, _cb: cb }),
+        }
     }
-    let data = data.as_string().unwrap_or_default();
-    if data.len() >= MAX_EVENT_BYTES {
-        return EsInput::Oversized;
-    }
-    let id = js_sys::Reflect::get(e, &JsValue::from_str("lastEventId")).unwrap_or_default();
-    let last_event_id = if js_len(&id) > MAX_EVENT_BYTES {
-        None
-    } else {
-        Some(id.as_string().unwrap_or_default())
-    };
-    EsInput::Message {
-        event_type: e.type_(),
-        data,
-        last_event_id,
-    }
-}
 
-impl EventSourceConn {
-    /// Opens `url`; `handler` gets every input until the connection is dropped. `names` are the
-    /// named event types to listen to from the start (more can be added with [`Self::listen`]).
-    pub fn open<'a>(
+    /// Opens a browser `EventSource` on `url`; `handler` gets every input until the connection
+    /// is dropped. It listens to `message` (and `open`, `error`); more event types with
+    /// [`Self::listen`]. `Err`: the text of what the constructor threw.
+    pub fn event_source<F: FnMut(SseInput) -> bool + 'static>(
         url: &str,
         with_credentials: bool,
-        names: impl IntoIterator<Item = &'a str>,
-        handler: Rc<dyn Fn(EsInput)>,
-    ) -> Result<EventSourceConn, JsValue> {
-        let init = EventSourceInit::new();
-        init.set_with_credentials(with_credentials);
-        let es = EventSource::new_with_event_source_init_dict(url, &init)?;
-        // A server event named `open` or `error` is a `MessageEvent`; the browser's are not.
-        let lifecycle = |h: Rc<dyn Fn(EsInput)>, input: fn() -> EsInput| {
-            Closure::<dyn FnMut(Event)>::new(move |e: Event| match e.dyn_ref::<MessageEvent>() {
-                Some(m) => h(read(m)),
-                None => h(input()),
-            })
-        };
-        let on_open = lifecycle(handler.clone(), || EsInput::Open);
-        let on_error = lifecycle(handler.clone(), || EsInput::Error);
-        let on_message =
-            Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| handler(read(&e)));
-        let _ = es.add_event_listener_with_callback("open", on_open.as_ref().unchecked_ref());
-        let _ = es.add_event_listener_with_callback("error", on_error.as_ref().unchecked_ref());
-        let conn = EventSourceConn {
-            es,
-            on_open,
-            on_error,
-            on_message,
-            names: RefCell::new(Vec::new()),
-        };
-        conn.listen("message");
-        for name in names {
-            conn.listen(name);
-        }
-        Ok(conn)
+        handler: F,
+    ) -> Result<SseConn, String> {
+        let cb = callback(handler);
+        let conn = es_open(url, with_credentials, MAX_EVENT_BYTES as u32, cb.as_ref());
+        SseConn::made(conn, cb)
     }
 
-    /// Adds a native listener for the event type `name` (once per name).
+    /// Adds a native listener for the event type `name` (once per name) to an `EventSource`.
     pub fn listen(&self, name: &str) {
-        if matches!(name, "open" | "error") {
-            return;
-        }
-        {
-            let mut names = self.names.borrow_mut();
-            if names.iter().any(|n| n == name) {
-                return;
-            }
-            names.push(name.to_string());
-        }
-        let f: &js_sys::Function = self.on_message.as_ref().unchecked_ref();
-        let _ = self.es.add_event_listener_with_callback(name, f);
-    }
-
-    /// The URL the browser resolved.
-    pub fn url(&self) -> String {
-        self.es.url()
+        es_listen(&self.conn, name);
     }
 }
 
-impl Drop for EventSourceConn {
+impl Drop for SseConn {
     fn drop(&mut self) {
-        self.es.close();
-        let _ = self
-            .es
-            .remove_event_listener_with_callback("open", self.on_open.as_ref().unchecked_ref());
-        let _ = self
-            .es
-            .remove_event_listener_with_callback("error", self.on_error.as_ref().unchecked_ref());
-        let f: &js_sys::Function = self.on_message.as_ref().unchecked_ref();
-        let names = std::mem::take(&mut *self.names.borrow_mut());
-        for name in &names {
-            let _ = self.es.remove_event_listener_with_callback(name, f);
-        }
+        stop(&self.conn);
     }
 }
