@@ -62,12 +62,7 @@ export async function callGetHeaders(fn) {
   try {
     v = await fn();
   } catch (e) {
-    let why = 'getHeaders threw or rejected';
-    try {
-      if (typeof e === 'string') why = e;
-      else if (isObject(e) && typeof e.message === 'string') why = e.message;
-    } catch (_) {}
-    throw why;
+    throw errorText(e, 'getHeaders threw or rejected');
   }
   if (absent(v)) return '';
   const h = headerPairs(v);
@@ -194,6 +189,18 @@ export class EventStream {
 
   static {
     deliverTo = (es, nums, text) => es.#batch(nums, text);
+    // onopen, onmessage, onerror: a function, or null.
+    for (const name of ['open', 'message', 'error']) {
+      Object.defineProperty(this.prototype, 'on' + name, {
+        get() {
+          return this.#handlers[name];
+        },
+        set(f) {
+          this.#handlers[name] = typeof f === 'function' ? f : null;
+        },
+        configurable: true,
+      });
+    }
   }
 
   /// 0 connecting (also while waiting to reconnect), 1 open, 2 closed.
@@ -257,25 +264,6 @@ export class EventStream {
     if (absent(listener)) return;
     this.#em.off(name, listener);
     this.#server.off(name, listener);
-  }
-
-  get onopen() {
-    return this.#handlers.open;
-  }
-  set onopen(f) {
-    this.#handlers.open = typeof f === 'function' ? f : null;
-  }
-  get onmessage() {
-    return this.#handlers.message;
-  }
-  set onmessage(f) {
-    this.#handlers.message = typeof f === 'function' ? f : null;
-  }
-  get onerror() {
-    return this.#handlers.error;
-  }
-  set onerror(f) {
-    this.#handlers.error = typeof f === 'function' ? f : null;
   }
 
   /// `for await (const ev of es)`: message events; ends on close. Holds at most 1000 unread
