@@ -88,31 +88,35 @@ function resolveUrl(url) {
   return u.href;
 }
 
+// The options -> `flags` (1: fetch, 2: withCredentials, 4 << i: backoff[i] given), the six
+// backoff numbers (BACKOFF), and the rest of host.open's arguments.
 function parseOptions(options) {
-  const o = { fetch: false, cred: false, backoff: [], lastEventId: undefined, param: 'lastEventId', headers: '', getHeaders: undefined };
+  const o = { fetch: false, flags: 0, backoff: [0, 0, 0, 0, 0, 0], lastEventId: undefined, param: 'lastEventId', headers: '', getHeaders: undefined };
   if (absent(options)) return o;
   if (!isObject(options)) throw invalid('options must be an object');
   let v = read(options, 'transport');
   if (!absent(v)) {
     if (v !== 'eventsource' && v !== 'fetch') throw wrong('transport', "'eventsource' or 'fetch'");
     o.fetch = v === 'fetch';
+    if (o.fetch) o.flags |= 1;
   }
   v = read(options, 'withCredentials');
   if (!absent(v)) {
     if (typeof v !== 'boolean') throw wrong('withCredentials', 'a boolean');
-    o.cred = v;
+    if (v) o.flags |= 2;
   }
   v = read(options, 'autoReconnectOptions');
   if (!absent(v)) {
     if (!isObject(v)) throw wrong('autoReconnectOptions', 'an object');
-    o.backoff = BACKOFF.map((key) => {
+    BACKOFF.forEach((key, i) => {
       const x = read(v, key);
-      if (absent(x)) return undefined;
+      if (absent(x)) return;
       if (typeof x !== 'number') throw wrong('autoReconnectOptions.' + key, 'a number');
       if (key === 'maxAttempts' && x !== Infinity && !(x >= 1 && Number.isInteger(x) && x <= 4294967295)) {
         throw wrong('autoReconnectOptions.maxAttempts', 'a positive integer or Infinity');
       }
-      return x;
+      o.backoff[i] = x;
+      o.flags |= 4 << i;
     });
   }
   v = read(options, 'lastEventId');
@@ -180,7 +184,7 @@ export class EventStream {
     const o = parseOptions(options);
     const u = resolveUrl(href);
     const b = o.backoff;
-    const r = host.open(this, u, o.fetch, o.cred, b[0], b[1], b[2], b[3], b[4], b[5],
+    const r = host.open(this, u, o.flags, b[0], b[1], b[2], b[3], b[4], b[5],
       o.lastEventId, o.param, o.headers, o.getHeaders);
     if (typeof r === 'string') throw invalid('Invalid option ' + r);
     this.#id = r;

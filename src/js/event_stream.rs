@@ -189,30 +189,37 @@ pub struct SseHost;
 #[wasm_bindgen(js_class = SseEngine)]
 impl SseHost {
     /// Opens a stream for the JS object `face` (options checked by the class): its id, or the
-    /// name of the backoff option that is out of range.
+    /// name of the backoff option that is out of range. `flags`: 1 `fetch`, 2 `withCredentials`,
+    /// `4 << i` the `i`th backoff number was given (plain numbers: no `Option` to encode).
     #[allow(clippy::too_many_arguments)]
     pub fn open(
         face: JsValue,
         url: String,
-        fetch: bool,
-        with_credentials: bool,
-        initial_delay: Option<f64>,
-        multiplier: Option<f64>,
-        max_delay: Option<f64>,
-        jitter: Option<f64>,
-        randomness: Option<f64>,
-        max_attempts: Option<f64>,
+        flags: u32,
+        initial_delay: f64,
+        multiplier: f64,
+        max_delay: f64,
+        jitter: f64,
+        randomness: f64,
+        max_attempts: f64,
         last_event_id: Option<String>,
         last_event_id_param: String,
         headers: String,
         get_headers: Option<Function>,
     ) -> JsValue {
         crate::js::init_once();
+        let given = |i: u32, v: f64| (flags & (4 << i) != 0).then_some(v);
         let mut b = BackoffConfig::default();
         set_backoff(
             &mut b,
-            [initial_delay, multiplier, max_delay, jitter, randomness],
-            max_attempts,
+            [
+                given(0, initial_delay),
+                given(1, multiplier),
+                given(2, max_delay),
+                given(3, jitter),
+                given(4, randomness),
+            ],
+            given(5, max_attempts),
         );
         if let Err(what) = b.validate() {
             return JsValue::from_str(what);
@@ -220,7 +227,7 @@ impl SseHost {
         let id = STREAMS.with(Engines::next_id);
         let cfg = Config {
             url,
-            transport: if fetch {
+            transport: if flags & 1 != 0 {
                 Transport::Fetch
             } else {
                 Transport::EventSource
@@ -234,7 +241,7 @@ impl SseHost {
         let get_headers = get_headers.map(wrap_get_headers);
         let engine = SseEngine::new(
             cfg,
-            with_credentials,
+            flags & 2 != 0,
             get_headers,
             Rc::new(move |events| sink(&face, id, events)),
         );
