@@ -321,7 +321,21 @@ fn sink(face: &JsValue, id: u32, events: Vec<StreamEvent>) {
 /// Appends `s` to `text`; its length in UTF-16 code units (what JS slices by).
 fn put(text: &mut String, s: &str) -> f64 {
     text.push_str(s);
-    s.encode_utf16().count() as f64
+    utf16_len(s)
+}
+
+/// UTF-16 length of `s`: one unit per scalar, two for a 4-byte one (counted from the bytes,
+/// not by decoding; the same code as the socket batch's, so the wasm keeps one copy).
+fn utf16_len(s: &str) -> f64 {
+    if s.is_ascii() {
+        return s.len() as f64; // (checked a word at a time)
+    }
+    let n = s
+        .as_bytes()
+        .iter()
+        .map(|&b| usize::from(b & 0xC0 != 0x80) + usize::from(b >= 0xF0))
+        .sum::<usize>();
+    n as f64
 }
 
 /// `"name\nvalue\n..."` → pairs.
