@@ -196,25 +196,19 @@ impl SseEngine {
                 let old = self.core.try_borrow_mut().map(|mut c| c.conn.take());
                 drop(old); // closes the EventSource / aborts the fetch
             }
-            Command::OpenEventSource { gen, url, names } => {
+            Command::OpenEventSource { gen, url, .. } => {
                 let cred = self.core.borrow().with_credentials;
                 let opened = SseConn::event_source(&url, cred, handler(self.me.clone(), gen));
                 match opened {
                     Ok(conn) => {
                         let conn = Rc::new(conn);
-                        for name in &names {
-                            conn.listen(name);
-                        }
-                        // The page may have closed the stream, or listened to more names,
-                        // meanwhile.
-                        let late = self.store(gen, conn.clone()).ok().map(|c| {
-                            c.session
-                                .names()
-                                .get(names.len()..)
-                                .map(<[String]>::to_vec)
-                                .unwrap_or_default()
-                        });
-                        for name in late.iter().flatten() {
+                        // The command's names, and any the page listened to meanwhile (unless
+                        // it closed the stream meanwhile).
+                        let names = self
+                            .store(gen, conn.clone())
+                            .ok()
+                            .map(|c| c.session.names().to_vec());
+                        for name in names.iter().flatten() {
                             conn.listen(name);
                         }
                         // When the stream moved on, this was the last reference: it closes.
