@@ -560,19 +560,17 @@ impl Session {
         if !self.is_current(gen) || self.phase != Phase::Open {
             return false;
         }
-        let Some(parser) = self.parser.as_mut() else {
+        // (out of `self` while it feeds, so that each output is handled at once: no list)
+        let Some(mut parser) = self.parser.take() else {
             return false;
         };
-        let mut outputs = Vec::new();
-        parser.feed(bytes, &mut |o| outputs.push(o));
-        for o in outputs {
-            match o {
-                Output::Event(e) => self.message(e.event_type, e.data, Some(&e.last_event_id)),
-                Output::Retry(ms) => self.policy.on_retry_field(ms),
-                Output::LastEventId(id) => self.policy.on_last_event_id(&id),
-                Output::Oversized => self.events.push_back(oversized()),
-            }
-        }
+        parser.feed(bytes, &mut |o| match o {
+            Output::Event(e) => self.message(e.event_type, e.data, Some(&e.last_event_id)),
+            Output::Retry(ms) => self.policy.on_retry_field(ms),
+            Output::LastEventId(id) => self.policy.on_last_event_id(&id),
+            Output::Oversized => self.events.push_back(oversized()),
+        });
+        self.parser = Some(parser);
         true
     }
 
