@@ -147,14 +147,8 @@ impl SseEngine {
                 let Ok(mut c) = self.core.try_borrow_mut() else {
                     return;
                 };
-                let mut commands = Vec::new();
-                while let Some(cmd) = c.session.poll_command() {
-                    commands.push(cmd);
-                }
-                let mut events = Vec::new();
-                while let Some(ev) = c.session.poll_event() {
-                    events.push(ev);
-                }
+                let commands = c.session.poll_commands();
+                let events = c.session.poll_events();
                 let want = c.session.poll_timeout();
                 let (old_timer, arm) = if want == c.timer.as_ref().map(|t| t.0) {
                     (None, None)

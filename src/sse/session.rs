@@ -10,17 +10,15 @@
 //!
 //! Inputs are the `handle_*` methods; each tagged with the connection generation it belongs to
 //! (a late input of an older connection is ignored). Outputs:
-//! - [`Session::poll_command`]: what the engine must do to the browser ([`Command`]: open an
+//! - [`Session::poll_commands`]: what the engine must do to the browser ([`Command`]: open an
 //!   `EventSource`, ask `getHeaders`, start a `fetch`, listen to a named type, release the
 //!   connection);
 //! - [`Session::poll_timeout`]: the deadline (ms, same clock as `now`) of the reconnect timer,
 //!   `None` when no timer must be armed; [`Session::handle_timeout`] when it passes;
-//! - [`Session::poll_event`]: the user-visible [`StreamEvent`]s, in order.
+//! - [`Session::poll_events`]: the user-visible [`StreamEvent`]s, in order.
 //!
 //! After [`Session::close`] or [`Session::shutdown`] no command but [`Command::Release`] and no
 //! event but the one `close` comes out, and no timer is armed.
-
-use std::collections::VecDeque;
 
 use super::parser::{Output, Parser};
 use super::policy::{header_value, with_query_param, FailKind, Next, Policy, Response};
@@ -279,10 +277,10 @@ pub struct Session {
     /// Event types listened to (registered with every `EventSource`); they grow only with the
     /// names the page asks for.
     names: Vec<String>,
-    /// A `Vec` (a few commands at a time, taken from the front): cheaper code than a
-    /// `VecDeque` of its own.
+    /// Plain `Vec`s: the engine takes all of each at once (no `VecDeque`, no taking from the
+    /// front).
     commands: Vec<Command>,
-    events: VecDeque<StreamEvent>,
+    events: Vec<StreamEvent>,
 }
 
 impl Session {
@@ -300,7 +298,7 @@ impl Session {
             timer: None,
             names: Vec::new(),
             commands: Vec::new(),
-            events: VecDeque::new(),
+            events: Vec::new(),
         }
     }
 
@@ -344,14 +342,14 @@ impl Session {
         &self.names
     }
 
-    /// The next command for the engine, in order.
-    pub fn poll_command(&mut self) -> Option<Command> {
-        crate::proto::table::remove_at(&mut self.commands, 0)
+    /// The commands for the engine, in order (all of them: the list is left empty).
+    pub fn poll_commands(&mut self) -> Vec<Command> {
+        std::mem::take(&mut self.commands)
     }
 
-    /// The next event for the face, in order.
-    pub fn poll_event(&mut self) -> Option<StreamEvent> {
-        self.events.pop_front()
+    /// The events for the face, in order (all of them: the list is left empty).
+    pub fn poll_events(&mut self) -> Vec<StreamEvent> {
+        std::mem::take(&mut self.events)
     }
 
     /// The deadline of the reconnect timer, if one must be armed.
@@ -471,7 +469,7 @@ impl Session {
     /// The `EventSource` of `gen` dropped an event over the cap.
     pub fn handle_es_oversized(&mut self, gen: u64) {
         if self.is_current(gen) {
-            self.events.push_back(oversized());
+            self.events.push(oversized());
         }
     }
 
@@ -533,7 +531,7 @@ impl Session {
                     self.phase = Phase::Waiting;
                     self.timer = Some(now + delay);
                     self.events
-                        .push_back(StreamEvent::Reconnecting { attempt, delay });
+                        .push(StreamEvent::Reconnecting { attempt, delay });
                 }
             }
             Response::Fail { status, kind } => {
@@ -568,7 +566,7 @@ impl Session {
             Output::Event(e) => self.message(e.event_type, e.data, Some(&e.last_event_id)),
             Output::Retry(ms) => self.policy.on_retry_field(ms),
             Output::LastEventId(id) => self.policy.on_last_event_id(&id),
-            Output::Oversized => self.events.push_back(oversized()),
+            Output::Oversized => self.events.push(oversized()),
         });
         self.parser = Some(parser);
         true
@@ -659,14 +657,14 @@ impl Session {
     fn opened(&mut self) {
         self.phase = Phase::Open;
         self.policy.on_open();
-        self.events.push_back(StreamEvent::Open);
+        self.events.push(StreamEvent::Open);
     }
 
     /// Routes one event through the de-duplication rule shared by both transports
     /// ([`Policy::on_event`]).
     fn message(&mut self, event_type: String, data: String, id: Option<&str>) {
         if let Some(last_event_id) = self.policy.on_event(id) {
-            self.events.push_back(StreamEvent::Message(MessageEvent {
+            self.events.push(StreamEvent::Message(MessageEvent {
                 event_type,
                 data,
                 last_event_id,
@@ -679,16 +677,16 @@ impl Session {
     fn fail(&mut self, err: StreamError, retry_after: Option<f64>, now: f64) {
         self.release();
         self.phase = Phase::Waiting;
-        self.events.push_back(StreamEvent::Error(err));
+        self.events.push(StreamEvent::Error(err));
         let (u, u2) = (self.rng.next_f64(), self.rng.next_f64());
         match self.policy.on_failure(retry_after, u, u2) {
             Next::Reconnect { attempt, delay } => {
                 self.timer = Some(now + delay);
                 self.events
-                    .push_back(StreamEvent::Reconnecting { attempt, delay });
+                    .push(StreamEvent::Reconnecting { attempt, delay });
             }
             Next::GiveUp { attempts } => {
-                self.events.push_back(StreamEvent::GiveUp { attempts });
+                self.events.push(StreamEvent::GiveUp { attempts });
                 self.close_with(CloseReason::GiveUp);
             }
         }
@@ -696,7 +694,7 @@ impl Session {
 
     /// A non-retryable failure: `error`, then `close {reason: 'error'}`.
     fn fatal(&mut self, err: StreamError) {
-        self.events.push_back(StreamEvent::Error(err));
+        self.events.push(StreamEvent::Error(err));
         self.close_with(CloseReason::Error);
     }
 
@@ -705,7 +703,7 @@ impl Session {
             return;
         }
         self.enter_closed();
-        self.events.push_back(StreamEvent::Close { reason });
+        self.events.push(StreamEvent::Close { reason });
     }
 
     fn enter_closed(&mut self) {

@@ -32,15 +32,7 @@ fn cfg(transport: Transport) -> Config {
 }
 
 fn drain(s: &mut Session) -> (Vec<Command>, Vec<StreamEvent>) {
-    let mut c = Vec::new();
-    while let Some(x) = s.poll_command() {
-        c.push(x);
-    }
-    let mut e = Vec::new();
-    while let Some(x) = s.poll_event() {
-        e.push(x);
-    }
-    (c, e)
+    (s.poll_commands(), s.poll_events())
 }
 
 fn events(s: &mut Session) -> Vec<StreamEvent> {
