@@ -640,7 +640,10 @@ impl Session {
     }
 
     fn start_fetch(&mut self, extra: Vec<(String, String)>) {
-        let mut headers = self.cfg.headers.clone();
+        let mut headers = Vec::new();
+        for (k, v) in &self.cfg.headers {
+            headers.push((k.clone(), v.clone()));
+        }
         headers.extend(extra);
         let last = self.policy.last_event_id();
         if !last.is_empty() {
