@@ -10,6 +10,9 @@
 //   0 open | 1 message typeLen dataLen idLen | 2 error kind status(-1: none) msgLen
 //   3 reconnecting attempt delay | 4 giveUp attempts | 5 close reason lastIdLen
 // Nothing is delivered after close: a listener that closes the stream ends the batch.
+//
+// The end of this module is the browser side of the two SSE drivers (src/web/eventsource.rs,
+// src/web/fetch_stream.rs): plain functions the wasm imports, not part of the class.
 
 import {
   AsyncQueue, Emitter, absent, hrefOf, invalid, isObject, makeError, pageBase, read, report, sseHost as host,
