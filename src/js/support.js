@@ -480,6 +480,12 @@ function isQuota(e) {
   }
 }
 
+// For the drivers (src/web/mod.rs, `on_settled`): calls `f(1, value)` or `f(0, reason)` once
+// `p` settles.
+export function whenSettled(p, f) {
+  p.then((v) => f(1, v), (e) => f(0, e));
+}
+
 // The global object when it is a page's `Window` (not a worker's global), else null.
 function page() {
   try {
@@ -489,8 +495,8 @@ function page() {
   }
 }
 
-// For the page driver (src/web/page.rs): listens to the page's `online` (calls `f(true)`),
-// `offline` (`f(false)`), `pageshow` and `visibilitychange` to visible (`f()`). Returns the
+// For the page driver (src/web/page.rs): listens to the page's `online` (calls `f(0)`),
+// `offline` (`f(1)`), `pageshow` and `visibilitychange` to visible (`f(2)`). Returns the
 // listeners for `unwatchPage` (none outside a page); one that cannot be added is left out.
 export function watchPage(f) {
   const w = page();
@@ -506,10 +512,10 @@ export function watchPage(f) {
       on.push(t, name, g);
     } catch (_) {}
   };
-  add(w, 'online', () => f(true));
-  add(w, 'offline', () => f(false));
-  add(w, 'pageshow', () => f());
-  if (d) add(d, 'visibilitychange', () => d.hidden || f());
+  add(w, 'online', () => f(0));
+  add(w, 'offline', () => f(1));
+  add(w, 'pageshow', () => f(2));
+  if (d) add(d, 'visibilitychange', () => d.hidden || f(2));
   return on;
 }
 

@@ -19,6 +19,8 @@ extern "C" {
     fn copy_bytes(src: &js_sys::Uint8Array, at: *mut u8);
     #[wasm_bindgen(js_name = setMemory)]
     fn set_memory(memory: JsValue);
+    #[wasm_bindgen(js_name = whenSettled)]
+    fn when_settled(p: &Promise, f: &Closure<dyn FnMut(u32, JsValue)>);
 }
 
 /// Tells `support.js` which wasm memory its copies (`readFrame`, `copyBytes`) write into.
@@ -41,30 +43,28 @@ pub fn bytes_of(a: &js_sys::Uint8Array) -> Vec<u8> {
 /// with.
 pub type Settled = Box<dyn FnOnce(Result<JsValue, JsValue>)>;
 
-/// Calls `f` once `promise` settles (in the microtask the host runs its handlers in). The two
-/// handlers own themselves until then, as `JsFuture`'s do: whichever runs drops both, so
-/// nothing is left once the promise settles and nothing can run after being dropped (a promise
-/// that never settles keeps them, as it would keep a `JsFuture`). The drivers' one way to wait
-/// for a Promise: no futures executor in the wasm.
+/// Calls `f` once `promise` settles (in the microtask the host runs its handlers in). The
+/// handler (`whenSettled` in support.js calls it from both of the Promise's reactions) owns
+/// itself until then, as `JsFuture`'s do: it drops itself when it runs, so nothing is left once
+/// the promise settles (a promise that never settles keeps it, as it would keep a `JsFuture`).
+/// The drivers' one way to wait for a Promise: no futures executor in the wasm.
 pub fn on_settled(promise: &Promise, f: Settled) {
-    type Handlers = [Closure<dyn FnMut(JsValue)>; 2];
-    type Slot = Rc<RefCell<Option<(Settled, Option<Handlers>)>>>;
+    // (the closure type of the WebSocket driver: one invoke shim for both)
+    type Handler = Closure<dyn FnMut(u32, JsValue)>;
+    type Slot = Rc<RefCell<Option<(Settled, Option<Handler>)>>>;
     let slot: Slot = Rc::new(RefCell::new(Some((f, None))));
-    let half = |ok: bool| {
-        let slot = slot.clone();
-        Closure::once(move |v: JsValue| {
-            let taken = slot.borrow_mut().take();
-            if let Some((f, handlers)) = taken {
-                drop(handlers); // the other one is never called
-                f(if ok { Ok(v) } else { Err(v) });
-            }
-        })
-    };
-    let handlers = [half(true), half(false)];
-    let _ = promise.then2(&handlers[0], &handlers[1]);
+    let own = slot.clone();
+    let handler = Closure::once(move |ok: u32, v: JsValue| {
+        let taken = own.borrow_mut().take();
+        if let Some((f, me)) = taken {
+            drop(me);
+            f(if ok != 0 { Ok(v) } else { Err(v) });
+        }
+    });
+    when_settled(promise, &handler);
     let mut pending = slot.borrow_mut();
     if let Some(s) = pending.as_mut() {
-        s.1 = Some(handlers);
+        s.1 = Some(handler);
     }
 }
 

@@ -8,10 +8,11 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(module = "/src/js/support.js")]
 extern "C" {
-    /// Adds the page listeners: they call `f(true)` (online), `f(false)` (offline) or `f()`
-    /// (wake); returns what `unwatch_page` takes.
+    /// Adds the page listeners: they call `f(0)` (online), `f(1)` (offline) or `f(2)` (wake);
+    /// returns what `unwatch_page` takes. (`f` has the WebSocket driver's closure type: one
+    /// invoke shim for both.)
     #[wasm_bindgen(js_name = watchPage)]
-    fn watch_page(f: &Closure<dyn FnMut(JsValue)>) -> JsValue;
+    fn watch_page(f: &Closure<dyn FnMut(u32, JsValue)>) -> JsValue;
     #[wasm_bindgen(js_name = unwatchPage)]
     fn unwatch_page(listeners: &JsValue);
 }
@@ -28,16 +29,16 @@ pub enum PageEvent {
 /// The page listeners of one socket.
 pub struct PageWatch {
     listeners: JsValue,
-    _closure: Closure<dyn FnMut(JsValue)>,
+    _closure: Closure<dyn FnMut(u32, JsValue)>,
 }
 
 impl PageWatch {
     pub fn new(handler: Rc<dyn Fn(PageEvent)>) -> PageWatch {
-        let closure = Closure::<dyn FnMut(JsValue)>::new(move |v: JsValue| {
-            handler(match v.as_bool() {
-                Some(true) => PageEvent::Online,
-                Some(false) => PageEvent::Offline,
-                None => PageEvent::Wake,
+        let closure = Closure::<dyn FnMut(u32, JsValue)>::new(move |kind: u32, _: JsValue| {
+            handler(match kind {
+                0 => PageEvent::Online,
+                1 => PageEvent::Offline,
+                _ => PageEvent::Wake,
             })
         });
         PageWatch {
