@@ -480,10 +480,10 @@ function isQuota(e) {
   }
 }
 
-// For the drivers (src/web/mod.rs, `on_settled`): calls `f(1, value)` or `f(0, reason)` once
-// `p` settles.
+// For the drivers (src/web/mod.rs, `on_settled`, `later`): calls `f(1, value)` or
+// `f(0, reason)` once `p` (when undefined: a resolved Promise) settles.
 export function whenSettled(p, f) {
-  p.then((v) => f(1, v), (e) => f(0, e));
+  (p === undefined ? Promise.resolve() : p).then((v) => f(1, v), (e) => f(0, e));
 }
 
 // The global object when it is a page's `Window` (not a worker's global), else null.

@@ -20,7 +20,7 @@ extern "C" {
     #[wasm_bindgen(js_name = setMemory)]
     fn set_memory(memory: JsValue);
     #[wasm_bindgen(js_name = whenSettled)]
-    fn when_settled(p: &Promise, f: &Closure<dyn FnMut(u32, JsValue)>);
+    fn when_settled(p: &JsValue, f: &Closure<dyn FnMut(u32, JsValue)>);
 }
 
 /// Tells `support.js` which wasm memory its copies (`readFrame`, `copyBytes`) write into.
@@ -49,6 +49,11 @@ pub type Settled = Box<dyn FnOnce(Result<JsValue, JsValue>)>;
 /// the promise settles (a promise that never settles keeps it, as it would keep a `JsFuture`).
 /// The drivers' one way to wait for a Promise: no futures executor in the wasm.
 pub fn on_settled(promise: &Promise, f: Settled) {
+    settle(promise, f);
+}
+
+/// [`on_settled`] for `promise`, or for a resolved Promise when it is `undefined`.
+fn settle(promise: &JsValue, f: Settled) {
     // (the closure type of the WebSocket driver: one invoke shim for both)
     type Handler = Closure<dyn FnMut(u32, JsValue)>;
     type Slot = Rc<RefCell<Option<(Settled, Option<Handler>)>>>;
@@ -70,10 +75,7 @@ pub fn on_settled(promise: &Promise, f: Settled) {
 
 /// Calls `f` in a microtask (once the current task, and the microtasks queued before, ran).
 pub fn later(f: Box<dyn FnOnce()>) {
-    on_settled(
-        &Promise::resolve(&JsValue::UNDEFINED),
-        Box::new(move |_| f()),
-    );
+    settle(&JsValue::UNDEFINED, Box::new(move |_| f()));
 }
 
 /// Wall-clock milliseconds (`Date.now()`): keeps counting while a page sleeps or is frozen,
