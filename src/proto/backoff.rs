@@ -41,20 +41,21 @@ pub const MAX_TIMER_MS: f64 = 2_147_483_647.0;
 impl BackoffConfig {
     /// Checks every field; the error names the offending option.
     pub fn validate(&self) -> Result<(), &'static str> {
-        let ok = |v: f64| v.is_finite() && (0.0..=MAX_TIMER_MS).contains(&v);
-        if !ok(self.initial_delay) {
+        // (a NaN or an infinity is outside every range)
+        let within = |v: f64, hi: f64| (0.0..=hi).contains(&v);
+        if !within(self.initial_delay, MAX_TIMER_MS) {
             return Err("autoReconnectOptions.initialDelay");
         }
-        if !(self.multiplier.is_finite() && self.multiplier >= 1.0 && self.multiplier <= 1000.0) {
+        if !(1.0..=1000.0).contains(&self.multiplier) {
             return Err("autoReconnectOptions.multiplier");
         }
-        if !ok(self.max_delay) {
+        if !within(self.max_delay, MAX_TIMER_MS) {
             return Err("autoReconnectOptions.maxDelay");
         }
-        if !(self.jitter.is_finite() && (0.0..=1.0).contains(&self.jitter)) {
+        if !within(self.jitter, 1.0) {
             return Err("autoReconnectOptions.jitter");
         }
-        if !ok(self.randomness) {
+        if !within(self.randomness, MAX_TIMER_MS) {
             return Err("autoReconnectOptions.randomness");
         }
         if self.max_attempts == Some(0) {
@@ -198,6 +199,34 @@ mod tests {
         };
         assert_eq!(bad.validate(), Err("autoReconnectOptions.maxAttempts"));
         assert!(BackoffConfig::default().validate().is_ok());
+        // Not a number, infinite, or out of range: each field is named; its bounds pass.
+        type Field = fn(&mut BackoffConfig) -> &mut f64;
+        let fields: [(Field, f64, f64, &str); 5] = [
+            (|c| &mut c.initial_delay, 0.0, MAX_TIMER_MS, "initialDelay"),
+            (|c| &mut c.multiplier, 1.0, 1000.0, "multiplier"),
+            (|c| &mut c.max_delay, 0.0, MAX_TIMER_MS, "maxDelay"),
+            (|c| &mut c.jitter, 0.0, 1.0, "jitter"),
+            (|c| &mut c.randomness, 0.0, MAX_TIMER_MS, "randomness"),
+        ];
+        for (field, lo, hi, name) in fields {
+            let at = |v: f64| {
+                let mut c = BackoffConfig::default();
+                *field(&mut c) = v;
+                c.validate()
+            };
+            let want = format!("autoReconnectOptions.{name}");
+            for v in [
+                f64::NAN,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                lo - 0.5,
+                hi * 2.0,
+            ] {
+                assert_eq!(at(v), Err(want.as_str()), "{name} = {v}");
+            }
+            assert_eq!(at(lo), Ok(()), "{name} = {lo}");
+            assert_eq!(at(hi), Ok(()), "{name} = {hi}");
+        }
     }
 
     #[test]
