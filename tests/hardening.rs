@@ -40,6 +40,8 @@ extern "C" {
     fn lying_encoder(url: &str, control: &str) -> Promise;
     #[wasm_bindgen(js_name = binaryFrames)]
     fn binary_frames(url: &str) -> Promise;
+    #[wasm_bindgen(js_name = throwingSetTimeout)]
+    fn throwing_set_timeout(url: &str) -> Promise;
     #[wasm_bindgen(js_name = frameAfterDisconnect)]
     fn frame_after_disconnect(url: &str, control: &str) -> Promise;
     #[wasm_bindgen(js_name = hostileServerErrors)]
@@ -362,6 +364,17 @@ async fn a_lying_text_encoder_loses_no_frame_and_traps_nothing() {
     assert_eq!(json(&get(&r, "uncaught")), "[]", "{}", json(&r));
     assert_eq!(json(&get(&r, "got")), "[300,300,300,300,300,300,300]");
     assert_eq!(get(&r, "echo").as_string().as_deref(), Some("still usable"));
+}
+
+/// A page whose `setTimeout` throws while the socket arms its timer: the calls made then do not
+/// throw, nothing traps, and the socket answers (and times calls out) once timers work again.
+#[wasm_bindgen_test]
+async fn a_throwing_set_timeout_traps_nothing_and_the_socket_goes_on() {
+    let r = run(20_000, throwing_set_timeout(&main_url())).await;
+    assert_eq!(json(&get(&r, "thrown")), "[]", "{}", json(&r));
+    assert_eq!(json(&get(&r, "uncaught")), "[]", "{}", json(&r));
+    assert_eq!(get(&r, "echo").as_string().as_deref(), Some("still usable"));
+    assert_eq!(get(&r, "late").as_string().as_deref(), Some("TimeoutError"));
 }
 
 /// A channel message sliced out of its frame comes from that frame even when a watcher before

@@ -18,8 +18,6 @@
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
-use gloo_timers::callback::Timeout;
-
 use crate::proto::{
     CallError, CallId, CallOptions, Command, Config, Event, Output, Session, State,
 };
@@ -27,7 +25,7 @@ use crate::proto::{ReplyTo, SessionError, SubscribeOptions};
 use crate::web::page::{PageEvent, PageWatch};
 use crate::web::storage::{Loaded, StoreKind, TokenStore};
 use crate::web::websocket::{held_frame, WsConn, WsEvent};
-use crate::web::{now, random_seed};
+use crate::web::{now, random_seed, Timer};
 
 /// The face callback: the user-visible [`Event`]s of one pump, in order (a driver [`Command`]
 /// never reaches a face), and the number of the frame whose [`Span`](crate::proto::Span)s
@@ -40,7 +38,7 @@ pub struct SocketEngine {
     session: RefCell<Session>,
     /// The WebSocket and the connection generation it belongs to.
     conn: RefCell<Option<(u64, WsConn)>>,
-    timer: RefCell<Option<(f64, Timeout)>>,
+    timer: RefCell<Option<(f64, Timer)>>,
     page: RefCell<Option<PageWatch>>,
     store: TokenStore,
     /// Events waiting for the sink.
@@ -336,7 +334,7 @@ impl SocketEngine {
         let Some(d) = deadline else { return };
         let wait = (d - now()).clamp(0.0, crate::proto::backoff::MAX_TIMER_MS);
         let weak = self.me.clone();
-        let t = Timeout::new(wait.ceil() as u32, move || {
+        let t = Timer::new(wait.ceil() as u32, move || {
             if let Some(e) = weak.upgrade() {
                 let fired = e.timer.borrow_mut().take();
                 drop(fired);
@@ -345,6 +343,8 @@ impl SocketEngine {
                 e.pump();
             }
         });
+        // (no timer when the page's setTimeout threw: the next pump tries again)
+        let Some(t) = t else { return };
         let spare = self.timer.borrow_mut().replace((d, t));
         drop(spare);
     }

@@ -16,10 +16,9 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use gloo_timers::callback::Timeout;
-
 use crate::sse::session::{Command, Config, ReadyState, Session, StreamEvent};
 use crate::web::eventsource::{SseConn, SseInput};
+use crate::web::Timer;
 
 /// Extra request headers, asked for before every `fetch` attempt: the function hands them (or
 /// the failure's text) to the callback it is given, then or later (each face adapts its own
@@ -42,7 +41,7 @@ struct Core {
     /// The generation `conn` belongs to.
     conn_gen: u64,
     /// The armed reconnect timer and its deadline.
-    timer: Option<(f64, Timeout)>,
+    timer: Option<(f64, Timer)>,
     /// `now` of the last input (the timer's delay is measured from it).
     now: f64,
     with_credentials: bool,
@@ -280,12 +279,14 @@ impl SseEngine {
     fn arm(&self, deadline: f64, delay: f64) {
         let weak = self.me.clone();
         let ms = delay.clamp(0.0, f64::from(u32::MAX)) as u32;
-        let timer = Timeout::new(ms, move || {
+        let timer = Timer::new(ms, move || {
             if let Some(e) = weak.upgrade() {
                 // The browser says the delay passed: the deadline is reached whatever the clocks.
                 e.input(|s, now| s.handle_timeout(now.max(deadline)));
             }
         });
+        // (no timer when the page's setTimeout threw: the next input arms again)
+        let Some(timer) = timer else { return };
         let stale = match self.core.try_borrow_mut() {
             Ok(mut c) if c.timer.is_none() && c.session.poll_timeout() == Some(deadline) => {
                 c.timer = Some((deadline, timer));

@@ -482,6 +482,20 @@ function isQuota(e) {
 
 // For the drivers (src/web/mod.rs, `on_settled`, `later`): calls `f(1, value)` or
 // `f(0, reason)` once `p` (when undefined: a resolved Promise) settles.
+/// For the engines' timer (src/web/mod.rs, `Timer`): f(0) in `ms`; its handle, or undefined
+/// when the page's setTimeout threw.
+export function timerStart(ms, f) {
+  try {
+    return setTimeout(() => f(0), ms);
+  } catch (_) {}
+}
+
+export function timerStop(h) {
+  try {
+    clearTimeout(h);
+  } catch (_) {}
+}
+
 export function whenSettled(p, f) {
   (p === undefined ? Promise.resolve() : p).then((v) => f(1, v), (e) => f(0, e));
 }

@@ -21,6 +21,34 @@ extern "C" {
     fn set_memory(memory: JsValue);
     #[wasm_bindgen(js_name = whenSettled)]
     fn when_settled(p: &JsValue, f: &Closure<dyn FnMut(u32, JsValue)>);
+    #[wasm_bindgen(js_name = timerStart)]
+    fn timer_start(ms: u32, f: &Closure<dyn FnMut(u32, JsValue)>) -> JsValue;
+    #[wasm_bindgen(js_name = timerStop)]
+    fn timer_stop(handle: &JsValue);
+}
+
+/// A one-shot timer: the page's `setTimeout` (through `support.js`'s `timerStart`, on the
+/// drivers' one closure type), cleared when dropped (`clearTimeout`). Dropping it from inside
+/// its own callback is fine.
+pub struct Timer {
+    handle: JsValue,
+    _f: Closure<dyn FnMut(u32, JsValue)>,
+}
+
+impl Timer {
+    /// Calls `f` once, after `ms` milliseconds; `None` when the page's `setTimeout` threw
+    /// (nothing unwinds through the wasm, and the caller can try again later).
+    pub fn new(ms: u32, f: impl FnOnce() + 'static) -> Option<Timer> {
+        let f: Closure<dyn FnMut(u32, JsValue)> = Closure::once(move |_: u32, _: JsValue| f());
+        let handle = timer_start(ms, &f);
+        (!handle.is_undefined()).then_some(Timer { handle, _f: f })
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        timer_stop(&self.handle);
+    }
 }
 
 /// Tells `support.js` which wasm memory its copies (`readFrame`, `copyBytes`) write into.

@@ -867,6 +867,44 @@ export async function lyingEncoder(url, controlBase) {
   return { got, echo, uncaught: uncaught.list.map(String) };
 }
 
+// ---- a throwing setTimeout ----------------------------------------------------------------------
+
+// A page whose setTimeout throws while the socket arms its timer (an emit's ack deadline, a
+// ping deadline): the calls made then do not throw, nothing traps, and once setTimeout works
+// again the socket answers and times out as before.
+export async function throwingSetTimeout(url) {
+  const m = await glue();
+  const uncaught = watchUncaught();
+  const s = await opened(m, url);
+  const orig = globalThis.setTimeout;
+  const thrown = [];
+  let noReply;
+  try {
+    globalThis.setTimeout = () => {
+      throw new Error('no timers here');
+    };
+    try {
+      noReply = s.emit('noReply', null, { ackTimeout: 200 });
+      noReply.catch(() => {});
+      s.transmit('note', 1);
+    } catch (e) {
+      thrown.push(String(e));
+    }
+  } finally {
+    globalThis.setTimeout = orig;
+  }
+  const echo = await s.emit('echo', 'still usable', { ackTimeout: 5000 });
+  let late;
+  try {
+    await s.emit('noReply', null, { ackTimeout: 200 });
+  } catch (e) {
+    late = e.name;
+  }
+  s.disconnect();
+  uncaught.stop();
+  return { thrown, echo, late, uncaught: uncaught.list.map(String) };
+}
+
 // ---- binary frames ------------------------------------------------------------------------------
 
 // The server reads binary frames as UTF-8 JSON; the client does too. Frames handed to the
