@@ -40,6 +40,8 @@ extern "C" {
     fn lying_encoder(url: &str, control: &str) -> Promise;
     #[wasm_bindgen(js_name = binaryFrames)]
     fn binary_frames(url: &str) -> Promise;
+    #[wasm_bindgen(js_name = forgingEncoder)]
+    fn forging_encoder(url: &str, control: &str) -> Promise;
     #[wasm_bindgen(js_name = throwingSetTimeout)]
     fn throwing_set_timeout(url: &str) -> Promise;
     #[wasm_bindgen(js_name = frameAfterDisconnect)]
@@ -363,6 +365,16 @@ async fn a_lying_text_encoder_loses_no_frame_and_traps_nothing() {
     let r = run(40_000, lying_encoder(&main_url(), &control_url())).await;
     assert_eq!(json(&get(&r, "uncaught")), "[]", "{}", json(&r));
     assert_eq!(json(&get(&r, "got")), "[300,300,300,300,300,300,300]");
+    assert_eq!(get(&r, "echo").as_string().as_deref(), Some("still usable"));
+}
+
+/// A page whose `encodeInto` writes another valid frame than the one it was given: the message
+/// that cannot be read out of the page's own frame is reported, and the socket goes on.
+#[wasm_bindgen_test]
+async fn a_forging_text_encoder_costs_one_message_not_the_socket() {
+    let r = run(20_000, forging_encoder(&main_url(), &control_url())).await;
+    assert_eq!(json(&get(&r, "got")), "[300]", "{}", json(&r));
+    assert_eq!(get(&r, "reported").as_f64(), Some(1.0), "{}", json(&r));
     assert_eq!(get(&r, "echo").as_string().as_deref(), Some("still usable"));
 }
 

@@ -510,9 +510,18 @@ export class Socket {
   }
 
   // A channel message sliced out of frame `f` (see kind 20 below); `start`: the pump's `tick`.
+  // (the engine read the bytes the page's encoder wrote; a patched encoder may have written
+  // another frame, so the slice may not be JSON: that message is reported, and the pump goes on)
   #message(f, cs, cl, ds, dl, start) {
     const s = this.#slots.get(f.slice(cs, cs + cl));
-    if (s && !(this.#gate > start || s.w.cut > start)) run(s, [JSON.parse(f.slice(ds, ds + dl))], 1);
+    if (!s || this.#gate > start || s.w.cut > start) return;
+    let d;
+    try {
+      d = JSON.parse(f.slice(ds, ds + dl));
+    } catch (e) {
+      return report(e);
+    }
+    run(s, [d], 1);
   }
 
   // The events of one pump. Records (after the kind; `s` = a string's length):

@@ -867,6 +867,43 @@ export async function lyingEncoder(url, controlBase) {
   return { got, echo, uncaught: uncaught.list.map(String) };
 }
 
+// A page whose encodeInto writes a different (valid) frame than the one it was given, with a
+// plausible count: the message sliced out of the page's own string is not JSON there. That one
+// message is reported, and the socket goes on (later messages and answers arrive).
+export async function forgingEncoder(url, controlBase) {
+  const m = await glue();
+  const s = await opened(m, url);
+  const name = `hx-forge-${Math.random().toString(36).slice(2)}`;
+  const ch = s.subscribe(name);
+  await ch.once('subscribe', 5000);
+  const got = [];
+  ch.watch((d) => got.push(typeof d === 'string' ? d.length : d));
+  const reported = [];
+  const onError = (ev) => {
+    reported.push(String(ev.error || ev.message));
+    ev.preventDefault();
+  };
+  window.addEventListener('error', onError);
+  const orig = TextEncoder.prototype.encodeInto;
+  try {
+    TextEncoder.prototype.encodeInto = function (str, view) {
+      // the same frame, its data replaced by 1 and padded to the same length
+      const fake = str.replace(/"data":"x+"\}\}$/, (t) => '"data":1}}' + ' '.repeat(t.length - 10));
+      return { read: str.length, written: orig.call(this, fake, view).written };
+    };
+    await control(controlBase, '/publish', { channel: name, data: 'x'.repeat(300) });
+    await until(3000, () => reported.length > 0 || got.length > 0);
+  } finally {
+    TextEncoder.prototype.encodeInto = orig;
+  }
+  await control(controlBase, '/publish', { channel: name, data: 'y'.repeat(300) });
+  await until(3000, () => got.length > 0);
+  const echo = await s.emit('echo', 'still usable', { ackTimeout: 5000 });
+  window.removeEventListener('error', onError);
+  s.disconnect();
+  return { got, echo, reported: reported.length };
+}
+
 // ---- a throwing setTimeout ----------------------------------------------------------------------
 
 // A page whose setTimeout throws while the socket arms its timer (an emit's ack deadline, a
