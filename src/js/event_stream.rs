@@ -16,7 +16,7 @@ use std::rc::Rc;
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 
-use super::{set_backoff, Engines};
+use super::{set_backoff, utf16_len, Engines};
 use crate::engine::sse::{GetHeaders, SseEngine};
 use crate::proto::backoff::BackoffConfig;
 use crate::sse::session::{Config, StreamEvent, Transport};
@@ -322,20 +322,6 @@ fn sink(face: &JsValue, id: u32, events: Vec<StreamEvent>) {
 fn put(text: &mut String, s: &str) -> f64 {
     text.push_str(s);
     utf16_len(s)
-}
-
-/// UTF-16 length of `s`: one unit per scalar, two for a 4-byte one (counted from the bytes,
-/// not by decoding; the same code as the socket batch's, so the wasm keeps one copy).
-fn utf16_len(s: &str) -> f64 {
-    if s.is_ascii() {
-        return s.len() as f64; // (checked a word at a time)
-    }
-    let n = s
-        .as_bytes()
-        .iter()
-        .map(|&b| usize::from(b & 0xC0 != 0x80) + usize::from(b >= 0xF0))
-        .sum::<usize>();
-    n as f64
 }
 
 /// `"name\nvalue\n..."` → pairs.

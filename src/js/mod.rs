@@ -85,6 +85,20 @@ pub(crate) fn set_backoff(
     }
 }
 
+/// UTF-16 length of `s` (what JS slices by): one unit per scalar, two for a 4-byte one (counted
+/// from the bytes, not by decoding). Both faces' batches use it.
+pub(crate) fn utf16_len(s: &str) -> f64 {
+    if s.is_ascii() {
+        return s.len() as f64; // (checked a word at a time)
+    }
+    let n = s
+        .as_bytes()
+        .iter()
+        .map(|&b| usize::from(b & 0xC0 != 0x80) + usize::from(b >= 0xF0))
+        .sum::<usize>();
+    n as f64
+}
+
 /// Installs the panic hook once in debug builds (panics are bugs: there they are logged with their
 /// message and a stack). Release builds leave it out (1.2 KB gzipped): a panic there aborts as a
 /// `RuntimeError: unreachable` with the wasm stack, and the message is not printed.

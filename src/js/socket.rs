@@ -18,7 +18,7 @@ use std::rc::Rc;
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 
-use super::{set_backoff, Engines};
+use super::{set_backoff, utf16_len, Engines};
 use crate::engine::socket::SocketEngine;
 use crate::proto::{
     auth, AuthState, BadConnectionKind, CallError, CallOptions, ChannelState, Config, Event,
@@ -492,19 +492,6 @@ struct Run {
     start: usize,
     /// How many of its messages have no data.
     undef: f64,
-}
-
-/// UTF-16 length of `s` (what JS slices by): one unit per scalar, two for a 4-byte one.
-fn utf16_len(s: &str) -> f64 {
-    if s.is_ascii() {
-        return s.len() as f64; // (checked a word at a time)
-    }
-    let n = s
-        .as_bytes()
-        .iter()
-        .map(|&b| usize::from(b & 0xC0 != 0x80) + usize::from(b >= 0xF0))
-        .sum::<usize>();
-    n as f64
 }
 
 impl Batch {

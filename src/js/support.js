@@ -480,8 +480,6 @@ function isQuota(e) {
   }
 }
 
-// For the drivers (src/web/mod.rs, `on_settled`, `later`): calls `f(1, value)` or
-// `f(0, reason)` once `p` (when undefined: a resolved Promise) settles.
 /// For the engines' timer (src/web/mod.rs, `Timer`): f(0) in `ms`; its handle, or undefined
 /// when the page's setTimeout threw.
 export function timerStart(ms, f) {
@@ -496,6 +494,8 @@ export function timerStop(h) {
   } catch (_) {}
 }
 
+// For the drivers (src/web/mod.rs, `on_settled`, `later`): calls `f(1, value)` or
+// `f(0, reason)` once `p` (when undefined: a resolved Promise) settles.
 export function whenSettled(p, f) {
   (p === undefined ? Promise.resolve() : p).then((v) => f(1, v), (e) => f(0, e));
 }

@@ -8,7 +8,6 @@ pub mod websocket;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::Promise;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
@@ -75,13 +74,9 @@ pub type Settled = Box<dyn FnOnce(Result<JsValue, JsValue>)>;
 /// handler (`whenSettled` in support.js calls it from both of the Promise's reactions) owns
 /// itself until then, as `JsFuture`'s do: it drops itself when it runs, so nothing is left once
 /// the promise settles (a promise that never settles keeps it, as it would keep a `JsFuture`).
-/// The drivers' one way to wait for a Promise: no futures executor in the wasm.
-pub fn on_settled(promise: &Promise, f: Settled) {
-    settle(promise, f);
-}
-
-/// [`on_settled`] for `promise`, or for a resolved Promise when it is `undefined`.
-fn settle(promise: &JsValue, f: Settled) {
+/// The drivers' one way to wait for a Promise: no futures executor in the wasm. `undefined`
+/// stands for a resolved Promise (see [`later`]).
+pub fn on_settled(promise: &JsValue, f: Settled) {
     // (the closure type of the WebSocket driver: one invoke shim for both)
     type Handler = Closure<dyn FnMut(u32, JsValue)>;
     type Slot = Rc<RefCell<Option<(Settled, Option<Handler>)>>>;
@@ -103,7 +98,7 @@ fn settle(promise: &JsValue, f: Settled) {
 
 /// Calls `f` in a microtask (once the current task, and the microtasks queued before, ran).
 pub fn later(f: Box<dyn FnOnce()>) {
-    settle(&JsValue::UNDEFINED, Box::new(move |_| f()));
+    on_settled(&JsValue::UNDEFINED, Box::new(move |_| f()));
 }
 
 /// Wall-clock milliseconds (`Date.now()`): keeps counting while a page sleeps or is frozen,
