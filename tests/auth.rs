@@ -204,13 +204,7 @@ async fn reconnect_after_server_disconnect_carries_the_token() {
 
     let old_id = s.id().unwrap();
     let next = s.once("connect".into(), JsValue::UNDEFINED);
-    control(
-        "/disconnect",
-        Some(&format!(
-            r#"{{"socketId":"{old_id}","code":4444,"reason":"bye"}}"#
-        )),
-    )
-    .await;
+    server_disconnect(&old_id, 4444, "bye").await;
     let ev = within(8_000, next).await.expect("reconnected");
     assert_eq!(
         get(&ev, "isAuthenticated").as_bool(),

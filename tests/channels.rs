@@ -477,13 +477,7 @@ async fn server_disconnect_then_resubscription_in_priority_order_and_same_watche
 
     let reconnected = s.once("connect".into(), JsValue::UNDEFINED);
     let disconnected = s.once("disconnect".into(), JsValue::UNDEFINED);
-    control(
-        "/disconnect",
-        Some(&format!(
-            r#"{{"socketId":"{old_id}","code":4444,"reason":"bye from server"}}"#
-        )),
-    )
-    .await;
+    server_disconnect(&old_id, 4444, "bye from server").await;
     let ev = within(5_000, disconnected).await.expect("disconnect");
     assert_eq!(get(&ev, "code").as_f64(), Some(4444.0));
     // An emit made during the outage waits in the outbox and goes out after the #subscribes.

@@ -204,13 +204,7 @@ async fn server_close(code: u16) -> (JsSocket, JsValue) {
     let s = opened(&main_url(), "{autoReconnectOptions: {initialDelay: 5000}}").await;
     let id = s.id().unwrap();
     let closed = s.once("close".into(), JsValue::UNDEFINED);
-    control(
-        "/disconnect",
-        Some(&format!(
-            r#"{{"socketId":"{id}","code":{code},"reason":"test"}}"#
-        )),
-    )
-    .await;
+    server_disconnect(&id, code, "test").await;
     let ev = within(5_000, closed).await.expect("close");
     (s, ev)
 }
@@ -255,13 +249,7 @@ async fn close_4001_reconnects_at_once() {
 async fn server_disconnect_then_reconnecting(s: &JsSocket, code: u16) -> JsValue {
     let id = s.id().unwrap();
     let reconnecting = s.once("reconnecting".into(), JsValue::UNDEFINED);
-    control(
-        "/disconnect",
-        Some(&format!(
-            r#"{{"socketId":"{id}","code":{code},"reason":"x"}}"#
-        )),
-    )
-    .await;
+    server_disconnect(&id, code, "x").await;
     within(3_000, reconnecting).await.expect("reconnecting")
 }
 

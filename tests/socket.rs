@@ -374,13 +374,7 @@ async fn connection_lost_rejects_in_flight_before_disconnect() {
         .unwrap();
     let id = s.id().unwrap();
     sleep(100).await;
-    control(
-        "/disconnect",
-        Some(&format!(
-            r#"{{"socketId":"{id}","code":4444,"reason":"bye from server"}}"#
-        )),
-    )
-    .await;
+    server_disconnect(&id, 4444, "bye from server").await;
     let arr: js_sys::Array = order.clone().unchecked_into();
     assert!(until(5_000, || arr.length() == 2).await, "both happened");
     let first: js_sys::Array = arr.get(0).unchecked_into();
@@ -564,13 +558,7 @@ async fn the_boolean_options_reach_the_engine() {
         let s = opened(&main_url(), opts).await;
         let id = s.id().expect("an id");
         let d = s.once("disconnect".into(), JsValue::UNDEFINED);
-        control(
-            "/disconnect",
-            Some(&format!(
-                r#"{{"socketId":"{id}","code":4444,"reason":"bye"}}"#
-            )),
-        )
-        .await;
+        server_disconnect(&id, 4444, "bye").await;
         within(5_000, d).await.expect("disconnect");
         assert_eq!(s.pending_reconnect(), pending, "{opts}");
         s.disconnect(None, None).unwrap();

@@ -143,6 +143,12 @@ pub async fn control(path: &str, body: Option<&str>) -> JsValue {
         .expect("control json")
 }
 
+/// Has the main server close socket `id` with `code` and `reason`.
+pub async fn server_disconnect(id: &str, code: u16, reason: &str) {
+    let body = format!(r#"{{"socketId":"{id}","code":{code},"reason":{reason:?}}}"#);
+    control("/disconnect", Some(&body)).await;
+}
+
 /// Records every call of a listener: `(fn, calls)`; each call's arguments as an array.
 pub fn recorder() -> (Function, Rc<RefCell<Vec<Array>>>) {
     let calls: Rc<RefCell<Vec<Array>>> = Rc::new(RefCell::new(Vec::new()));
