@@ -8,7 +8,9 @@
 //! borrow held; this face keeps none across a handler either, so handlers may call back into
 //! the socket.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
+
+use crate::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use futures::channel::{mpsc, oneshot};

@@ -93,13 +93,15 @@ pub mod web;
 #[allow(missing_docs)]
 pub mod engine;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "rust"))]
 mod auth_storage;
 #[cfg(target_arch = "wasm32")]
+mod cell;
+#[cfg(all(target_arch = "wasm32", feature = "rust"))]
 mod client;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "rust"))]
 mod error;
-#[cfg(all(target_arch = "wasm32", feature = "sse"))]
+#[cfg(all(target_arch = "wasm32", feature = "rust", feature = "sse"))]
 mod stream;
 
 /// The wasm-bindgen adapter (public so browser tests can drive the JS classes).
@@ -108,24 +110,24 @@ mod stream;
 #[allow(missing_docs)]
 pub mod js;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "rust"))]
 pub use auth_storage::AuthStorage;
 #[cfg(all(target_arch = "wasm32", feature = "token-storage"))]
 pub use auth_storage::{TokenLoad, TokenStorage};
 #[cfg(all(target_arch = "wasm32", feature = "serde"))]
 pub use client::MESSAGES_BUFFER;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "rust"))]
 pub use client::{
     normalize_url, CallResult, Channel, EventsStream, HandlerId, Responder, Socket, SocketEvent,
     SocketOptions,
 };
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "rust"))]
 pub use error::{ConfigError, Error};
 pub use proto::{
     AuthState, BackoffConfig, BadConnectionKind, CallOptions, ChannelState, Config, ReplyTo, State,
     SubscribeOptions,
 };
-#[cfg(all(target_arch = "wasm32", feature = "sse"))]
+#[cfg(all(target_arch = "wasm32", feature = "rust", feature = "sse"))]
 pub use stream::{
     CloseReason, ErrorKind, EventStream, EventStreamOptions, GetHeaders, ListenerId, MessageEvent,
     NextMessage, ReadyState, StreamError, StreamEvent, Transport, STREAM_BUFFER,
@@ -142,6 +144,6 @@ pub use stream::{
 static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
 /// The README's Rust quick start, compiled as a doc test (for wasm32, where the API exists).
-#[cfg(all(doctest, target_arch = "wasm32"))]
+#[cfg(all(doctest, target_arch = "wasm32", feature = "rust"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeQuickStart;

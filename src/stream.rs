@@ -18,7 +18,7 @@
 //! is dropped and reported as an `error` of kind [`ErrorKind::Oversized`]); the `Stream` buffers
 //! at most [`STREAM_BUFFER`] events and drops the oldest past that.
 
-use std::cell::RefCell;
+use crate::cell::RefCell;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;

@@ -3,7 +3,7 @@
 //! the first event that decides it, and is bounded in time; its listener is removed when it
 //! settles or is dropped.
 
-use std::cell::RefCell;
+use crate::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use futures::channel::oneshot;

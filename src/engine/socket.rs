@@ -15,7 +15,9 @@
 //! keyed by the face: `emit`/`publish`/`authenticate` take the face's key, and the
 //! [`Event::Settle`] events the sink gets carry that key as their `id`.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
+
+use crate::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use crate::proto::{

@@ -13,7 +13,7 @@
 //! The sink gets the events of one pump in one call. After the `close` event the engine drops
 //! the sink: nothing more reaches the face.
 
-use std::cell::RefCell;
+use crate::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use crate::sse::session::{Command, Config, ReadyState, Session, StreamEvent};

@@ -13,10 +13,10 @@
 
 use std::rc::Rc;
 
-use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 
 use super::{set_backoff, utf16_len, Engines};
+use crate::cell::global;
 use crate::engine::sse::{GetHeaders, SseEngine};
 use crate::proto::backoff::BackoffConfig;
 use crate::sse::session::{Config, StreamEvent, Transport};
@@ -33,7 +33,7 @@ extern "C" {
     /// views of wasm memory for the length of the call (the class copies `nums` first).
     fn deliver(face: &JsValue, nums: &[f64], text: &str);
     #[wasm_bindgen(js_name = callGetHeaders)]
-    fn call_get_headers(f: &Function) -> Promise;
+    fn call_get_headers(f: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = iteratorOf)]
     fn iterator_of(es: &JsEventStream) -> JsValue;
 
@@ -52,10 +52,6 @@ extern "C" {
     pub fn last_event_id(this: &JsEventStream) -> String;
     #[wasm_bindgen(method, js_class = EventStream)]
     pub fn close(this: &JsEventStream);
-    #[wasm_bindgen(method, catch, js_class = EventStream)]
-    pub fn on(this: &JsEventStream, name: JsValue, listener: JsValue) -> Result<Function, JsValue>;
-    #[wasm_bindgen(method, js_class = EventStream)]
-    pub fn once(this: &JsEventStream, name: JsValue, timeout_ms: JsValue) -> Promise;
     #[wasm_bindgen(method, js_class = EventStream)]
     pub fn off(this: &JsEventStream, name: JsValue, listener: JsValue);
     #[wasm_bindgen(method, catch, js_class = EventStream, js_name = addEventListener)]
@@ -78,6 +74,20 @@ extern "C" {
     pub fn onerror(this: &JsEventStream) -> JsValue;
     #[wasm_bindgen(method, setter, js_class = EventStream)]
     pub fn set_onerror(this: &JsEventStream, f: JsValue);
+}
+
+// (the methods whose values are js-sys types, for Rust callers: feature `rust`)
+#[cfg(feature = "rust")]
+#[wasm_bindgen(module = "/src/js/event_stream.js")]
+extern "C" {
+    #[wasm_bindgen(method, catch, js_class = EventStream)]
+    pub fn on(
+        this: &JsEventStream,
+        name: JsValue,
+        listener: JsValue,
+    ) -> Result<js_sys::Function, JsValue>;
+    #[wasm_bindgen(method, js_class = EventStream)]
+    pub fn once(this: &JsEventStream, name: JsValue, timeout_ms: JsValue) -> js_sys::Promise;
 }
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -163,15 +173,17 @@ pub fn new_event_stream(url: JsValue, options: JsValue) -> Result<JsEventStream,
 
 /// Hands the exports to `event_stream.js` before its first object is made. Idempotent.
 pub fn install() {
-    thread_local!(static DONE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+    global!(
+        static DONE: std::cell::Cell<bool> = std::cell::Cell::new(false);
+    );
     if !DONE.with(|d| d.replace(true)) {
         set_host(SseHost);
     }
 }
 
-thread_local! {
+global! {
     /// Open streams by id (see the module docs).
-    static STREAMS: Engines<SseEngine> = const { Engines::new() };
+    static STREAMS: Engines<SseEngine> = Engines::new();
 }
 
 fn engine(id: u32) -> Option<Rc<SseEngine>> {
@@ -205,7 +217,7 @@ impl SseHost {
         last_event_id: Option<String>,
         last_event_id_param: String,
         headers: String,
-        get_headers: Option<Function>,
+        get_headers: Option<JsValue>,
     ) -> JsValue {
         crate::js::init_once();
         let given = |i: u32, v: f64| (flags & (4 << i) != 0).then_some(v);
@@ -341,7 +353,7 @@ fn pairs(flat: &str) -> Vec<(String, String)> {
 
 /// `getHeaders()` (sync or async) → the engine's `GetHeaders`. Whatever it throws, rejects with
 /// or returns, the result is headers or a message (a `headers` error, retried).
-fn wrap_get_headers(f: Function) -> GetHeaders {
+fn wrap_get_headers(f: JsValue) -> GetHeaders {
     Rc::new(move |done| {
         let p = call_get_headers(&f);
         crate::web::on_settled(

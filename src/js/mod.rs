@@ -8,7 +8,9 @@ pub mod event_stream;
 pub mod socket;
 mod socket_ts;
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
+
+use crate::cell::RefCell;
 use std::rc::Rc;
 
 use crate::proto::backoff::BackoffConfig;

@@ -15,10 +15,10 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 
 use super::{set_backoff, utf16_len, Engines};
+use crate::cell::global;
 use crate::engine::socket::SocketEngine;
 use crate::proto::{
     auth, AuthState, BadConnectionKind, CallError, CallOptions, ChannelState, Config, Event,
@@ -30,6 +30,13 @@ use crate::web::storage::StoreKind;
 extern "C" {
     #[wasm_bindgen(js_name = setSocketHost)]
     fn set_host(host: SocketHost);
+}
+
+#[wasm_bindgen]
+extern "C" {
+    type TypeError;
+    #[wasm_bindgen(constructor)]
+    fn new(message: &str) -> TypeError;
 }
 
 #[wasm_bindgen(module = "/src/js/socket.js")]
@@ -48,6 +55,12 @@ extern "C" {
     pub type JsSocket;
     #[wasm_bindgen(constructor, catch, js_class = Socket)]
     fn construct(url: JsValue, options: JsValue) -> Result<JsSocket, JsValue>;
+}
+
+// The class's members, for Rust callers (the browser tests): feature `rust`.
+#[cfg(feature = "rust")]
+#[wasm_bindgen(module = "/src/js/socket.js")]
+extern "C" {
     #[wasm_bindgen(method, getter, js_class = Socket, js_name = id)]
     pub fn js_id(this: &JsSocket) -> JsValue;
     #[wasm_bindgen(method, getter, js_class = Socket, js_name = id)]
@@ -127,16 +140,23 @@ extern "C" {
         include_pending: JsValue,
     ) -> Result<js_sys::Array, JsValue>;
     #[wasm_bindgen(method, catch, js_class = Socket)]
-    pub fn authenticate(this: &JsSocket, token: JsValue) -> Result<Promise, JsValue>;
+    pub fn authenticate(this: &JsSocket, token: JsValue) -> Result<js_sys::Promise, JsValue>;
     #[wasm_bindgen(method, js_class = Socket)]
-    pub fn deauthenticate(this: &JsSocket) -> Promise;
+    pub fn deauthenticate(this: &JsSocket) -> js_sys::Promise;
     #[wasm_bindgen(method, catch, js_class = Socket)]
-    pub fn on(this: &JsSocket, name: JsValue, listener: JsValue) -> Result<Function, JsValue>;
+    pub fn on(
+        this: &JsSocket,
+        name: JsValue,
+        listener: JsValue,
+    ) -> Result<js_sys::Function, JsValue>;
     #[wasm_bindgen(method, catch, js_class = Socket, js_name = once)]
-    pub fn js_once(this: &JsSocket, name: JsValue, timeout_ms: JsValue)
-        -> Result<Promise, JsValue>;
+    pub fn js_once(
+        this: &JsSocket,
+        name: JsValue,
+        timeout_ms: JsValue,
+    ) -> Result<js_sys::Promise, JsValue>;
     #[wasm_bindgen(method, js_class = Socket)]
-    pub fn once(this: &JsSocket, name: String, timeout_ms: JsValue) -> Promise;
+    pub fn once(this: &JsSocket, name: String, timeout_ms: JsValue) -> js_sys::Promise;
     #[wasm_bindgen(method, catch, js_class = Socket, js_name = off)]
     pub fn js_off(this: &JsSocket, name: JsValue, listener: JsValue) -> Result<(), JsValue>;
     #[wasm_bindgen(method, js_class = Socket)]
@@ -146,6 +166,7 @@ extern "C" {
     pub fn free(this: &JsSocket);
 }
 
+#[cfg(feature = "rust")]
 impl JsSocket {
     /// `new Socket(url, options)`; throws what the class throws (`InvalidArgumentsError`).
     pub fn new(url: &str, options: JsValue) -> Result<JsSocket, JsValue> {
@@ -163,6 +184,7 @@ impl JsSocket {
 }
 
 /// `connect(url, options)` for Rust callers.
+#[cfg(feature = "rust")]
 pub fn connect(url: &str, options: JsValue) -> Result<JsSocket, JsValue> {
     JsSocket::new(url, options)
 }
@@ -186,24 +208,26 @@ pub fn js_connect(url: JsValue, options: JsValue) -> Result<JsSocket, JsValue> {
 /// prototype. Channels come from `socket.channel(name)` and `socket.subscribe(name)`.
 #[wasm_bindgen(js_name = Channel, skip_typescript)]
 pub fn channel_class() -> Result<(), JsValue> {
-    Err(js_sys::TypeError::new(
-        "Channel objects come from socket.channel(name) or socket.subscribe(name)",
+    Err(
+        TypeError::new("Channel objects come from socket.channel(name) or socket.subscribe(name)")
+            .into(),
     )
-    .into())
 }
 
 /// Hands the exports to `socket.js` before its first object is made. Idempotent.
 pub fn install() {
-    thread_local!(static DONE: Cell<bool> = const { Cell::new(false) });
+    global!(
+        static DONE: Cell<bool> = Cell::new(false);
+    );
     if !DONE.with(|d| d.replace(true)) {
         crate::js::init_once();
         set_host(SocketHost);
     }
 }
 
-thread_local! {
+global! {
     /// Engines by id (see the module docs).
-    static SOCKETS: Engines<SocketEngine> = const { Engines::new() };
+    static SOCKETS: Engines<SocketEngine> = Engines::new();
 }
 
 fn engine(id: u32) -> Option<Rc<SocketEngine>> {

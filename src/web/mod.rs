@@ -5,17 +5,34 @@ pub mod page;
 pub mod storage;
 pub mod websocket;
 
-use std::cell::RefCell;
+use crate::cell::RefCell;
 use std::rc::Rc;
 
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 
+// The few globals the drivers use, bound here rather than through js-sys (see `rust` in
+// Cargo.toml: the npm build links no js-sys).
+#[wasm_bindgen]
+extern "C" {
+    /// A `Uint8Array` (a frame's bytes from `frameBytes`).
+    #[wasm_bindgen(js_name = Uint8Array)]
+    pub type Bytes;
+    #[wasm_bindgen(method, getter)]
+    fn length(this: &Bytes) -> u32;
+    #[wasm_bindgen(js_namespace = Date, js_name = now)]
+    fn date_now() -> f64;
+    #[wasm_bindgen(js_namespace = Math, js_name = random)]
+    fn math_random() -> f64;
+    #[wasm_bindgen(js_namespace = Reflect, js_name = get, catch)]
+    fn reflect_get(target: &JsValue, key: &JsValue) -> Result<JsValue, JsValue>;
+}
+
 #[wasm_bindgen(module = "/src/js/support.js")]
 extern "C" {
     #[wasm_bindgen(js_name = copyBytes)]
-    fn copy_bytes(src: &js_sys::Uint8Array, at: *mut u8);
+    fn copy_bytes(src: &Bytes, at: *mut u8);
     #[wasm_bindgen(js_name = setMemory)]
     fn set_memory(memory: JsValue);
     #[wasm_bindgen(js_name = whenSettled)]
@@ -57,7 +74,7 @@ pub fn share_memory() {
 
 /// The bytes of `a`: `Uint8Array::to_vec` without its length assertion (whose message formats
 /// integers: the last such panic path in the wasm keeps core's integer formatting).
-pub fn bytes_of(a: &js_sys::Uint8Array) -> Vec<u8> {
+pub fn bytes_of(a: &Bytes) -> Vec<u8> {
     let mut v = vec![0; a.length() as usize];
     if !v.is_empty() {
         share_memory();
@@ -104,7 +121,7 @@ pub fn later(f: Box<dyn FnOnce()>) {
 /// Wall-clock milliseconds (`Date.now()`): keeps counting while a page sleeps or is frozen,
 /// which is what staleness checks need.
 pub fn now() -> f64 {
-    js_sys::Date::now()
+    date_now()
 }
 
 /// The text of a thrown or rejected value: the value itself when it is a string, else its
@@ -117,15 +134,15 @@ pub fn error_text(e: &JsValue) -> Option<String> {
     if !e.is_object() {
         return None;
     }
-    js_sys::Reflect::get(e, &JsValue::from_str("message"))
+    reflect_get(e, &JsValue::from_str("message"))
         .ok()
         .and_then(|m| m.as_string())
 }
 
 /// A seed for the backoff jitter from the host's `Math.random()`.
 pub fn random_seed() -> u64 {
-    let hi = (js_sys::Math::random() * 4_294_967_296.0) as u64;
-    let lo = (js_sys::Math::random() * 4_294_967_296.0) as u64;
+    let hi = (math_random() * 4_294_967_296.0) as u64;
+    let lo = (math_random() * 4_294_967_296.0) as u64;
     (hi << 32) | lo
 }
 #[cfg(feature = "sse")]

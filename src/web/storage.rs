@@ -9,10 +9,9 @@
 //! object, every browser call and exception stays there): this side is the engine's interface
 //! to it, and runs a Rust `TokenStorage`.
 
-use js_sys::Promise;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
+#[cfg(feature = "rust")]
 use crate::auth_storage::AuthStorage;
 #[cfg(feature = "token-storage")]
 use crate::auth_storage::{TokenLoad, TokenStorage};
@@ -47,6 +46,7 @@ pub enum StoreKind {
     Rust(std::rc::Rc<dyn TokenStorage>),
 }
 
+#[cfg(feature = "rust")]
 impl From<AuthStorage> for StoreKind {
     fn from(a: AuthStorage) -> StoreKind {
         match a {
@@ -62,7 +62,8 @@ impl From<AuthStorage> for StoreKind {
 /// A loaded token: at once, after the user's Promise settles, or after a Rust store's future.
 pub enum Loaded {
     Ready(Option<String>),
-    Later(Promise),
+    /// A Promise.
+    Later(JsValue),
     #[cfg(feature = "token-storage")]
     Pending(futures::future::LocalBoxFuture<'static, Option<String>>),
 }
@@ -123,7 +124,7 @@ impl TokenStore {
         let v = store_op(&self.js, LOAD, None, 0);
         match v.as_string() {
             Some(t) => Loaded::Ready(Some(t)),
-            None if v.is_object() => Loaded::Later(v.unchecked_into()),
+            None if v.is_object() => Loaded::Later(v),
             None => Loaded::Ready(None),
         }
     }

@@ -94,7 +94,7 @@ impl WsConn {
             let b = frame_bytes(&e, max_payload as f64);
             if b.is_null() {
                 h(WsEvent::TooBig);
-            } else if let Some(b) = b.dyn_ref::<js_sys::Uint8Array>() {
+            } else if let Some(b) = b.dyn_ref::<crate::web::Bytes>() {
                 h(WsEvent::Text(utf8(crate::web::bytes_of(b)), None));
             }
         });
