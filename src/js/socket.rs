@@ -521,7 +521,7 @@ struct Run {
 impl Batch {
     /// Appends `s`; its length.
     fn put(&mut self, s: &str) -> f64 {
-        self.text.push_str(s);
+        push(&mut self.text, s);
         utf16_len(s)
     }
 
@@ -550,7 +550,7 @@ impl Batch {
     /// Ends the open run's JSON array and writes its length.
     fn close_run(&mut self) {
         if let Some(r) = self.run.take() {
-            self.text.push(']');
+            push(&mut self.text, "]");
             let len = utf16_len(self.text.get(r.start..).unwrap_or(""));
             // nums[at..]: 15, chanLen, count, arrLen, nUndef, then the undefined ones' indices
             if let Some([_, _, count, arr, undef]) = self.nums.get_mut(r.at..r.at + 5) {
@@ -567,7 +567,7 @@ impl Batch {
             let chan = self.put(channel);
             self.nums.extend_from_slice(&[15.0, chan, 0.0, 0.0, 0.0]);
             let start = self.text.len();
-            self.text.push('[');
+            push(&mut self.text, "[");
             self.run = Some(Run {
                 at,
                 channel: channel.to_string(),
@@ -578,12 +578,12 @@ impl Batch {
         }
         let Some(r) = self.run.as_mut() else { return };
         if r.count > 0.0 {
-            self.text.push(',');
+            push(&mut self.text, ",");
         }
         match data {
-            Some(d) => self.text.push_str(d),
+            Some(d) => push(&mut self.text, d),
             None => {
-                self.text.push_str("null");
+                push(&mut self.text, "null");
                 r.undef += 1.0;
                 self.nums.push(r.count);
             }
@@ -673,43 +673,13 @@ fn auth_num(s: AuthState) -> f64 {
     f64::from(u8::from(s == AuthState::Authenticated))
 }
 
-/// An upper bound of the text an event adds to the batch (its strings, plus a run's `[`, `,`
-/// and `]`).
-fn text_len(ev: &Event) -> usize {
-    let o = |s: &Option<String>| s.as_ref().map_or(4, String::len);
-    match ev {
-        Event::Publish { channel, data, .. } => channel.len() + o(data) + 2,
-        Event::Connect { id, auth_error, .. } => id.len() + o(auth_error),
-        Event::ConnectAbort { reason, .. }
-        | Event::Disconnect { reason, .. }
-        | Event::Closed { reason, .. } => reason.len(),
-        Event::Raw(t) | Event::Subscribe(t) | Event::Unsubscribe(t) => t.len(),
-        Event::ServerEvent { event, data, reply } => {
-            event.len() + o(data) + reply.as_ref().map_or(0, |r| r.rid.len())
-        }
-        Event::SubscribeFail { channel, error } => channel.len() + error.len(),
-        Event::SubscribeStateChange { channel, .. } => channel.len(),
-        Event::KickOut { channel, message } => channel.len() + o(message),
-        // (a decoded payload is shorter than its token)
-        Event::Authenticate { signed_token } => 2 * signed_token.len(),
-        Event::Deauthenticate { old_signed_token } => 2 * o(old_signed_token),
-        Event::Settle { result, .. } => match result {
-            Ok(d) => o(d),
-            Err(CallError::Timeout { event }) => event.len(),
-            Err(CallError::BadConnection { reason, event, .. }) => reason.len() + event.len(),
-            Err(CallError::Server(t)) | Err(CallError::InvalidArguments(t)) => t.len(),
-            Err(_) => 0,
-        },
-        Event::Error(e) => match e {
-            SessionError::Protocol { message, .. } => message.len(),
-            SessionError::Handshake(t) | SessionError::Storage(t) => t.len(),
-            _ => 64,
-        },
-        Event::Connecting
-        | Event::Reconnecting { .. }
-        | Event::GiveUp { .. }
-        | Event::AuthStateChange { .. } => 0,
+/// Appends `s` to `t`, growing it by what it needs plus at most 1 MiB (wasm memory never
+/// shrinks: a 64 MiB message must not reserve 128 MiB by doubling).
+fn push(t: &mut String, s: &str) {
+    if t.capacity() - t.len() < s.len() {
+        t.reserve_exact(s.len() + t.len().min(1 << 20) + 16);
     }
+    t.push_str(s);
 }
 
 /// Whether `ev` is a channel message for `channel`.
@@ -732,9 +702,8 @@ fn sink(id: u32, events: &[Event], live: Option<u32>) {
     }
     let mut b = Batch {
         nums: Vec::with_capacity(events.len() * 3 + 4),
-        // Exactly the room the text needs (wasm memory never shrinks: a 64 MiB message must
-        // not reserve 128 MiB by doubling).
-        text: String::with_capacity(events.iter().map(text_len).sum()),
+        // (room for a pump of short events at once; `push` grows it)
+        text: String::with_capacity(events.len() * 64),
         run: None,
     };
     for (i, ev) in events.iter().enumerate() {
