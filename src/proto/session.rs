@@ -421,6 +421,13 @@ struct ChannelEntry {
     in_flight: Option<u64>,
 }
 
+/// Removes the call sent with `cid` from `list` (sorted by cid: cids go out increasing; answers
+/// usually come in order, so it is found near the front).
+fn take_sent(list: &mut VecDeque<Call>, cid: u64) -> Option<Call> {
+    let pos = list.binary_search_by(|c| c.cid.cmp(&cid)).ok()?;
+    take_at(list, pos)
+}
+
 /// Most calls that wait for their answer at once (the pending-ack table's bound). Calls made
 /// while it is full wait in the outbox (bounded by `outboxLimit`) and go out, in order, as
 /// answers come in.
@@ -470,8 +477,10 @@ pub struct Session {
     pending: VecDeque<Call>,
     outbox: VecDeque<Call>,
     channels: NameTable<ChannelEntry>,
-    /// The `#subscribe`s in flight, in cid order (answers come in order: taken at the front).
-    sub_in_flight: VecDeque<(u64, String)>,
+    /// The `#subscribe`s in flight, in cid order (answers come in order: taken at the front):
+    /// `Call`s holding the channel name as their `event` (the element type of the pending-ack
+    /// table: one set of `VecDeque` code in the wasm).
+    sub_in_flight: VecDeque<Call>,
     auth_state: AuthState,
     signed_token: Option<String>,
     /// The token sent with the current handshake.
@@ -1045,9 +1054,7 @@ impl Session {
     /// Forgets the `#subscribe` in flight under `cid` (cids are unique and increasing: the
     /// list is sorted by them).
     fn forget_subscribe(&mut self, cid: u64) {
-        if let Ok(pos) = self.sub_in_flight.binary_search_by(|(c, _)| c.cmp(&cid)) {
-            take_at(&mut self.sub_in_flight, pos);
-        }
+        take_sent(&mut self.sub_in_flight, cid);
     }
 
     /// The calls in flight (`sent`) or in the outbox.
@@ -1061,9 +1068,7 @@ impl Session {
 
     /// Removes the in-flight call of `cid` (answers usually come in order: found near the front).
     fn take_pending(&mut self, cid: u64) -> Option<Call> {
-        // cids go out in increasing order, so the table is sorted by cid.
-        let pos = self.pending.binary_search_by(|c| c.cid.cmp(&cid)).ok()?;
-        take_at(&mut self.pending, pos)
+        take_sent(&mut self.pending, cid)
     }
 
     /// Drops the deliveries still queued: every server event, channel message and `raw`
@@ -1361,7 +1366,16 @@ impl Session {
         if let Some(c) = self.channels.get_mut(name) {
             c.in_flight = Some(cid);
         }
-        self.sub_in_flight.push_back((cid, name.to_string()));
+        self.sub_in_flight.push_back(Call {
+            id: 0,
+            cid,
+            event: name.to_string(),
+            data: None,
+            expects_ack: false,
+            deadline: 0.0,
+            ack_timeout: 0.0,
+            retries: 0,
+        });
         self.send_raw(codec::encode_event("#subscribe", Some(&data), Some(cid)));
     }
 
@@ -1391,10 +1405,8 @@ impl Session {
                 return;
             }
         }
-        // cids go out in increasing order, so the list is sorted by cid.
-        let pos = self.sub_in_flight.binary_search_by(|(c, _)| c.cmp(&rid));
-        if let Some((_, name)) = pos.ok().and_then(|p| take_at(&mut self.sub_in_flight, p)) {
-            self.handle_subscribe_reply(name, error.map(str::to_string));
+        if let Some(sub) = take_sent(&mut self.sub_in_flight, rid) {
+            self.handle_subscribe_reply(sub.event, error.map(str::to_string));
             return;
         }
         let Some(call) = self.take_pending(rid) else {
