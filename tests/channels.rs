@@ -209,6 +209,29 @@ async fn once_subscribe_resolves_with_the_channel_name() {
     s.disconnect(None, None).unwrap();
 }
 
+/// Channel names with quotes, backslashes, control characters and non-ASCII come back from
+/// `subscriptions()` exactly as subscribed.
+#[wasm_bindgen_test]
+async fn subscriptions_return_odd_names_exactly() {
+    let s = open(&main_url(), "{autoConnect: false}");
+    let names = [
+        "q\"uote",
+        "back\\slash",
+        "ctl\u{1}\n\t",
+        "Zo\u{eb} \u{1F600} \u{2028}",
+        "",
+    ];
+    for n in names {
+        s.subscribe(n.into(), JsValue::UNDEFINED).unwrap();
+    }
+    let mut got = s.subscriptions(Some(true));
+    got.sort();
+    let mut want: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    want.sort();
+    assert_eq!(got, want);
+    s.disconnect(None, None).unwrap();
+}
+
 #[wasm_bindgen_test]
 async fn subscriptions_with_and_without_pending() {
     let s = open(&main_url(), "{}");

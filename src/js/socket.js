@@ -458,7 +458,7 @@ export class Socket {
     const id = this.#i();
     if (absent(includePending)) includePending = false;
     else if (typeof includePending !== 'boolean') throw invalid('includePending must be a boolean');
-    return host.subscriptions(id, includePending);
+    return JSON.parse(host.subscriptions(id, includePending));
   }
 
   /// `#authenticate` with a signed token -> `{isAuthenticated, authError}`.

@@ -21,7 +21,7 @@ use super::{set_backoff, utf16_len, Engines};
 use crate::cell::global;
 use crate::engine::socket::SocketEngine;
 use crate::proto::{
-    auth, AuthState, BadConnectionKind, CallError, CallOptions, ChannelState, Config, Event,
+    auth, codec, AuthState, BadConnectionKind, CallError, CallOptions, ChannelState, Config, Event,
     ReplyTo, SessionError, State, SubscribeOptions,
 };
 use crate::web::storage::StoreKind;
@@ -473,10 +473,25 @@ impl SocketHost {
         })
     }
 
-    pub fn subscriptions(id: u32, include_pending: bool) -> Vec<String> {
-        read(id, Vec::new(), |e| {
-            e.session().subscriptions(include_pending)
-        })
+    /// The names of the subscribed (and with `include_pending` the pending) channels, as the
+    /// text of a JSON array (one string crosses, not an array of them: no array glue).
+    pub fn subscriptions(id: u32, include_pending: bool) -> String {
+        let mut t = String::from("[");
+        with(id, |e| {
+            for (i, name) in e
+                .session()
+                .subscriptions(include_pending)
+                .iter()
+                .enumerate()
+            {
+                if i > 0 {
+                    t.push(',');
+                }
+                t.push_str(&codec::quote(name));
+            }
+        });
+        t.push(']');
+        t
     }
 
     /// 0 pending, 1 subscribed, 2 unsubscribed.
