@@ -503,7 +503,7 @@ export class Socket {
   // Ends a channel's loops and forgets its slot once the engine no longer has the channel and
   // nobody listens.
   #gone(name, s) {
-    if (host.hasChannel(this.#id, name)) return;
+    if (host.channelState(this.#id, name) < 2) return; // (it still exists)
     if (s) endLoops(s);
     s = this.#slots.get(name);
     if (s && prune(s) && s.w.isEmpty() && s.em.isEmpty()) this.#slots.delete(name);

@@ -494,7 +494,8 @@ impl SocketHost {
         t
     }
 
-    /// 0 pending, 1 subscribed, 2 unsubscribed.
+    /// 0 pending, 1 subscribed, 2 unsubscribed (the session has no entry for a channel in
+    /// that state: below 2, the channel exists).
     #[wasm_bindgen(js_name = channelState)]
     pub fn channel_state(id: u32, name: String) -> u8 {
         read(id, 2, |e| match e.session().channel_state(&name) {
@@ -502,11 +503,6 @@ impl SocketHost {
             ChannelState::Subscribed => 1,
             ChannelState::Unsubscribed => 2,
         })
-    }
-
-    #[wasm_bindgen(js_name = hasChannel)]
-    pub fn has_channel(id: u32, name: String) -> bool {
-        read(id, false, |e| e.session().has_channel(&name))
     }
 }
 
