@@ -367,7 +367,7 @@ export class Socket {
     return this.#call(1, nameArg(channel, 'channel name'), data, options);
   }
 
-  // kind 0 emit, 1 publish, 2 authenticate (`name` is the token).
+  // kind 0 emit, 1 publish, 2 authenticate (`name` is the token); see `SocketEngine.call`.
   #call(kind, name, data, options) {
     const map = kind ? (kind > 1 ? authResult : voidValue) : fromJson;
     if (typeof options === 'function') {
@@ -405,13 +405,13 @@ export class Socket {
   transmit(event, data) {
     const id = this.#i();
     event = nameArg(event, 'event name');
-    host.transmit(id, false, event, toJson(data));
+    host.call(id, 3, 0, event, toJson(data));
   }
 
   transmitPublish(channel, data) {
     const id = this.#i();
     channel = nameArg(channel, 'channel name');
-    host.transmit(id, true, channel, toJson(data));
+    host.call(id, 4, 0, channel, toJson(data));
   }
 
   /// Subscribes; the same `Channel` object for the same name while it exists.
@@ -434,7 +434,7 @@ export class Socket {
     const name = nameArg(channel, 'channel name');
     const s = this.#slots.get(name);
     if (s) cutSlot(s);
-    host.unsubscribe(id, name);
+    host.call(id, 5, 0, name);
   }
 
   /// The `Channel` object of `name` (subscribed or not).
@@ -763,12 +763,12 @@ export class Channel {
   transmitPublish(data) {
     const json = toJson(data);
     const s = this.#k();
-    host.transmit(idOf(s), true, this.#n, json);
+    host.call(idOf(s), 4, 0, this.#n, json);
   }
 
   unsubscribe() {
     cutSlot(this.#l());
-    host.unsubscribe(idOf(this.#s), this.#n);
+    host.call(idOf(this.#s), 5, 0, this.#n);
   }
 
   /// unsubscribe(), then the socket forgets what it keeps for the name (listeners and watchers
@@ -777,7 +777,7 @@ export class Channel {
   free() {
     const sock = this.#s;
     if (!sock) return;
-    host.unsubscribe(idOf(sock), this.#n);
+    host.call(idOf(sock), 5, 0, this.#n);
     const slots = slotsOf(sock), s = slots.get(this.#n);
     this.#s = this.#slot = null;
     if (!s) return;

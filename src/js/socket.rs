@@ -372,7 +372,9 @@ impl SocketHost {
     }
 
     /// A call settled under `key`: `kind` 0 emits `name`, 1 publishes to channel `name`, 2
-    /// authenticates with the token `name` (no data or options).
+    /// authenticates with the token `name` (no data or options); or without an answer (no key,
+    /// no options): 3 transmits event `name`, 4 publishes to channel `name`, 5 unsubscribes
+    /// from channel `name`. (One export: each export costs a shim.)
     #[allow(clippy::too_many_arguments)]
     pub fn call(
         id: u32,
@@ -392,18 +394,10 @@ impl SocketHost {
                 json.as_deref(),
                 call_options(ack_timeout, retries),
             ),
-            _ => e.authenticate(key, &name),
-        });
-    }
-
-    /// Sends without an answer: event `name`, or with `publish` to channel `name`.
-    pub fn transmit(id: u32, publish: bool, name: String, json: Option<String>) {
-        with(id, |e| {
-            if publish {
-                e.transmit_publish(&name, json.as_deref())
-            } else {
-                e.transmit(&name, json)
-            }
+            2 => e.authenticate(key, &name),
+            3 => e.transmit(&name, json),
+            4 => e.transmit_publish(&name, json.as_deref()),
+            _ => e.unsubscribe(&name),
         });
     }
 
@@ -420,10 +414,6 @@ impl SocketHost {
             priority,
         };
         with(id, |e| e.subscribe(&name, opts));
-    }
-
-    pub fn unsubscribe(id: u32, name: String) {
-        with(id, |e| e.unsubscribe(&name));
     }
 
     pub fn respond(id: u32, gen: f64, rid: String, is_error: bool, json: Option<String>) {
