@@ -274,7 +274,7 @@ export class Socket {
     const id = host.open(u, name ?? defaultName, ...args);
     if (typeof id === 'string') throw invalid(id);
     this.#id = id;
-    this.#respond = (gen, rid, isError, json) => host.respond(id, gen, rid, isError, json);
+    this.#respond = (gen, rid, isError, json) => host.call(id, 7, gen, rid, json, isError ? 1 : 0);
     refs.set(id, new WeakRef(this));
     registry.register(this, id, this);
     if (auto !== false) host.act(id, 0);
@@ -336,7 +336,7 @@ export class Socket {
     const id = this.#i();
     const a = closeArgs(code, reason);
     this.#cutAll();
-    host.close(id, false, a[0], a[1]);
+    host.call(id, 8, a[0], a[1] ?? '');
     live.delete(id);
   }
 
@@ -344,7 +344,7 @@ export class Socket {
     const id = this.#i();
     const a = closeArgs(code, reason);
     this.#cutAll();
-    host.close(id, true, a[0], a[1]);
+    host.call(id, 9, a[0], a[1] ?? '');
   }
 
   // Nothing already in a batch for the page is delivered after this (see `#batch`).
@@ -425,7 +425,7 @@ export class Socket {
     const data = read(options, 'data');
     const json = data === undefined ? undefined : toJson(data);
     const ch = this.#slot(name).ch;
-    host.subscribe(id, name, wait === true, p ?? 0, json);
+    host.call(id, 6, wait === true ? 1 : 0, name, json, p ?? 0);
     return ch;
   }
 

@@ -359,74 +359,48 @@ impl SocketHost {
         }
     }
 
-    /// Disconnects, or with `again` reconnects.
-    pub fn close(id: u32, again: bool, code: u16, reason: Option<String>) {
-        let reason = reason.as_deref().unwrap_or("");
-        with(id, |e| {
-            if again {
-                e.reconnect(code, reason)
-            } else {
-                e.disconnect(code, reason)
-            }
-        });
-    }
-
     /// A call settled under `key`: `kind` 0 emits `name`, 1 publishes to channel `name`, 2
-    /// authenticates with the token `name` (no data or options); or without an answer (no key,
-    /// no options): 3 transmits event `name`, 4 publishes to channel `name`, 5 unsubscribes
-    /// from channel `name`. (One export: each export costs a shim.)
+    /// authenticates with the token `name` (no data or options); or without an answer (no
+    /// options; `key`, `a` as said): 3 transmits event `name`, 4 publishes to channel `name`, 5
+    /// unsubscribes from channel `name`, 6 subscribes to it (`key` 1: waitForAuth; `a`: the
+    /// priority; `json`: the data), 7 answers the server invoke `name` of connection `key` (`a`
+    /// 1: with the error `json`, else with the data `json`), 8 disconnects with code `key` and
+    /// reason `name`, 9 reconnects so. (One export: each export costs a shim.)
     #[allow(clippy::too_many_arguments)]
-    pub fn call(
-        id: u32,
-        kind: u8,
-        key: f64,
-        name: String,
-        json: Option<String>,
-        ack_timeout: f64,
-        retries: f64,
-    ) {
+    pub fn call(id: u32, kind: u8, key: f64, name: String, json: Option<String>, a: f64, b: f64) {
         let key = key as u64;
         with(id, |e| match kind {
-            0 => e.emit(key, &name, json, call_options(ack_timeout, retries)),
-            1 => e.publish(
-                key,
-                &name,
-                json.as_deref(),
-                call_options(ack_timeout, retries),
-            ),
+            0 => e.emit(key, &name, json, call_options(a, b)),
+            1 => e.publish(key, &name, json.as_deref(), call_options(a, b)),
             2 => e.authenticate(key, &name),
             3 => e.transmit(&name, json),
             4 => e.transmit_publish(&name, json.as_deref()),
-            _ => e.unsubscribe(&name),
+            5 => e.unsubscribe(&name),
+            6 => e.subscribe(
+                &name,
+                SubscribeOptions {
+                    wait_for_auth: key == 1,
+                    data: json,
+                    priority: a,
+                },
+            ),
+            7 => {
+                let result = if a == 1.0 {
+                    Err(json.unwrap_or_else(|| "null".into()))
+                } else {
+                    Ok(json)
+                };
+                e.respond(
+                    &ReplyTo {
+                        gen: key,
+                        rid: name,
+                    },
+                    result,
+                )
+            }
+            8 => e.disconnect(key as u16, &name),
+            _ => e.reconnect(key as u16, &name),
         });
-    }
-
-    pub fn subscribe(
-        id: u32,
-        name: String,
-        wait_for_auth: bool,
-        priority: f64,
-        data: Option<String>,
-    ) {
-        let opts = SubscribeOptions {
-            wait_for_auth,
-            data,
-            priority,
-        };
-        with(id, |e| e.subscribe(&name, opts));
-    }
-
-    pub fn respond(id: u32, gen: f64, rid: String, is_error: bool, json: Option<String>) {
-        let to = ReplyTo {
-            gen: gen as u64,
-            rid,
-        };
-        let result = if is_error {
-            Err(json.unwrap_or_else(|| "null".into()))
-        } else {
-            Ok(json)
-        };
-        with(id, |e| e.respond(&to, result));
     }
 
     /// A number about the socket: `what` 0 its state (0 connecting, 1 open, 2 closed), 1 its
