@@ -231,12 +231,12 @@ impl Parser {
             None => (line, &[][..]),
         };
         match name {
-            b"event" => self.event_type = String::from_utf8_lossy(value).into_owned(),
+            b"event" => self.event_type = text(value),
             b"data" => {
                 if self.oversized {
                     return;
                 }
-                let v = String::from_utf8_lossy(value);
+                let v = text(value);
                 if self.data.len() + v.len() + 1 > MAX_EVENT_BYTES {
                     self.oversized = true;
                     self.data = String::new();
@@ -248,7 +248,7 @@ impl Parser {
                 self.has_data = true;
             }
             b"id" if !value.contains(&0) => {
-                let id = String::from_utf8_lossy(value).into_owned();
+                let id = text(value);
                 self.last_event_id.clone_from(&id);
                 self.own_id = Some(id);
             }
@@ -301,4 +301,10 @@ impl Parser {
 /// Whether a line starting with `head` (its first bytes) is a `data` field.
 fn is_data_field(head: &[u8]) -> bool {
     head.starts_with(b"data") && matches!(head.get(4), None | Some(b':'))
+}
+
+/// `bytes` as text, invalid UTF-8 as U+FFFD (one copy of the conversion for the three fields).
+#[inline(never)]
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }

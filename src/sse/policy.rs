@@ -286,15 +286,27 @@ pub fn is_event_stream(content_type: &str) -> bool {
 /// The first word of `s` (skipping leading whitespace, as `str::split_whitespace` does) and
 /// what follows it (from the whitespace after it; `""` at the end). The one whitespace
 /// splitter of this module: `trim` and `split_whitespace` would each bring their own
-/// char-pattern code into the wasm.
+/// char-pattern code into the wasm. Whitespace is `char::is_whitespace` for every char up to
+/// U+00FF (ASCII's five and U+000B, U+0085, U+00A0), read from the bytes: a header value, all
+/// this splits, holds no other chars (`Headers.get` gives byte strings), and decoding the chars
+/// cost 127 B gzipped.
 fn split_word(s: &str) -> (&str, &str) {
+    let b = s.as_bytes();
+    let mut i = 0;
     let mut start = None;
-    for (i, c) in s.char_indices() {
-        match (start, c.is_whitespace()) {
-            (None, false) => start = Some(i),
-            (Some(st), true) => return (s.get(st..i).unwrap_or(""), s.get(i..).unwrap_or("")),
+    while let Some(&c) = b.get(i) {
+        // a whitespace char's length in bytes, 0 for any other
+        let ws = match c {
+            b'\t'..=b'\r' | b' ' => 1,
+            0xC2 if matches!(b.get(i + 1), Some(0x85 | 0xA0)) => 2,
+            _ => 0,
+        };
+        match (start, ws) {
+            (None, 0) => start = Some(i),
+            (Some(st), 1..) => return (s.get(st..i).unwrap_or(""), s.get(i..).unwrap_or("")),
             _ => {}
         }
+        i += ws.max(1);
     }
     (start.and_then(|st| s.get(st..)).unwrap_or(""), "")
 }
@@ -319,34 +331,46 @@ pub fn parse_retry_after(value: &str, now_epoch_ms: f64) -> Option<f64> {
     Some((at - now_epoch_ms).clamp(0.0, MAX_TIMER_MS))
 }
 
-/// `Sun, 06 Nov 1994 08:49:37 GMT` → ms since the Unix epoch.
-const MONTHS: &str = "JanFebMarAprMayJunJulAugSepOctNovDec";
+/// The months' three letters, in order.
+const MONTHS: &[u8; 36] = b"JanFebMarAprMayJunJulAugSepOctNovDec";
 
+/// `Sun, 06 Nov 1994 08:49:37 GMT` (six words: any weekday with its comma, a day of one or two
+/// digits, the month, a four-digit year, `hh:mm:ss`, `GMT`) → ms since the Unix epoch.
 fn parse_http_date(v: &str) -> Option<f64> {
+    let mut words = [&b""[..]; 6];
     let mut rest = v;
-    let mut next = || {
+    for w in &mut words {
         let (word, tail) = split_word(rest);
+        if word.is_empty() {
+            return None;
+        }
+        *w = word.as_bytes();
         rest = tail;
-        Some(word).filter(|w| !w.is_empty())
-    };
-    if next()?.as_bytes().last() != Some(&b',') {
-        return None; // the weekday, with its comma
     }
-    let day: i64 = parse_num(next()?, 1, 2)?;
-    let word = next()?;
-    // 1..=12 from the month's three letters
-    let month =
-        (0..12i64).find(|&i| MONTHS.get(i as usize * 3..i as usize * 3 + 3) == Some(word))? + 1;
-    let year: i64 = parse_num(next()?, 4, 4)?;
-    let (h, ms) = cut(next()?, b':');
-    let (m, s) = cut(ms?, b':');
-    let (s, more) = cut(s?, b':');
-    let h: i64 = parse_num(h, 2, 2)?;
-    let m: i64 = parse_num(m, 2, 2)?;
-    let s: i64 = parse_num(s, 2, 2)?;
-    if more.is_some() || next()? != "GMT" || next().is_some() {
+    let [weekday, day, month, year, time, zone] = words;
+    if weekday.last() != Some(&b',') || zone != b"GMT" || !split_word(rest).0.is_empty() {
         return None;
     }
+    // 1..=12 from the month's three letters
+    let month = MONTHS.chunks(3).position(|m| m == month)? as i64 + 1;
+    let (h, m, s) = match time {
+        [h0, h1, b':', m0, m1, b':', s0, s1] => (
+            digits(&[*h0, *h1])?,
+            digits(&[*m0, *m1])?,
+            digits(&[*s0, *s1])?,
+        ),
+        _ => return None,
+    };
+    let day = if day.len() <= 2 {
+        digits(day)?
+    } else {
+        return None;
+    };
+    let year = if year.len() == 4 {
+        digits(year)?
+    } else {
+        return None;
+    };
     if !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
         return None;
     }
@@ -354,11 +378,16 @@ fn parse_http_date(v: &str) -> Option<f64> {
     Some(((days * 86_400 + h * 3600 + m * 60 + s) * 1000) as f64)
 }
 
-fn parse_num(s: &str, min_len: usize, max_len: usize) -> Option<i64> {
-    if s.len() < min_len || s.len() > max_len || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
+/// The value of a non-empty run of ASCII digits (at most 4 here).
+fn digits(s: &[u8]) -> Option<i64> {
+    let mut n = 0;
+    for &d in s {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + i64::from(d - b'0');
     }
-    Some(s.bytes().fold(0, |acc, d| acc * 10 + i64::from(d - b'0')))
+    Some(n)
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
@@ -376,41 +405,30 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 /// parameters, keeping the fragment last). Used by the `eventsource` transport to resume from
 /// the last id, since a new `EventSource` cannot send `Last-Event-ID`.
 pub fn with_query_param(url: &str, name: &str, value: &str) -> String {
-    let (base, fragment) = match url.as_bytes().iter().position(|&b| b == b'#') {
-        Some(i) => (url.get(..i).unwrap_or(url), url.get(i..).unwrap_or("")),
-        None => (url, ""),
-    };
+    let (base, fragment) = cut(url, b'#');
     let (path, query) = cut(base, b'?');
-    let query = query.unwrap_or("");
     let enc_name = percent_encode(name);
-    let mut out = String::with_capacity(url.len() + name.len() + value.len() + 2);
-    out.push_str(path);
-    out.push('?');
-    let mut first = true;
-    let mut rest = Some(query);
+    let mut out = String::from(path);
+    let mut sep = '?';
+    let mut rest = query;
     while let Some(r) = rest {
         let (pair, next) = cut(r, b'&');
         rest = next;
-        if pair.is_empty() {
-            continue;
-        }
         let key = cut(pair, b'=').0;
-        if key == enc_name || key == name {
-            continue;
+        if !pair.is_empty() && key != enc_name && key != name {
+            out.push(sep);
+            out.push_str(pair);
+            sep = '&';
         }
-        if !first {
-            out.push('&');
-        }
-        out.push_str(pair);
-        first = false;
     }
-    if !first {
-        out.push('&');
-    }
+    out.push(sep);
     out.push_str(&enc_name);
     out.push('=');
     out.push_str(&percent_encode(value));
-    out.push_str(fragment);
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
     out
 }
 

@@ -633,6 +633,22 @@ fn retry_after_formats() {
     );
 }
 
+/// The header values' whitespace is `char::is_whitespace` on every char a header value can
+/// hold (up to U+00FF): U+000B, U+0085 and U+00A0 separate words too, as ASCII's do.
+#[test]
+fn header_whitespace_is_unicode_whitespace_up_to_latin1() {
+    assert_eq!(parse_retry_after("\u{a0}12\u{b}", 0.0), Some(12_000.0));
+    assert_eq!(parse_retry_after("\u{85}1\u{a0}2", 0.0), None);
+    assert_eq!(parse_retry_after("1é", 0.0), None);
+    assert_eq!(
+        parse_retry_after("Thu,\u{a0}01 Jan\u{85}1970\t00:00:10\u{c}GMT\r", 0.0),
+        Some(10_000.0)
+    );
+    assert!(is_event_stream("\u{85}text/event-stream\u{a0};q"));
+    assert!(!is_event_stream("text/event-stream\u{a0}x"));
+    assert!(!is_event_stream("text/event-streamé"));
+}
+
 #[test]
 fn query_param_for_resume() {
     assert_eq!(
