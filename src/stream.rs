@@ -147,9 +147,10 @@ impl EventStream {
         // The engine (shared with the JS face) hands the session the failure's text.
         let get_headers = opts.get_headers.map(|f| -> crate::engine::sse::GetHeaders {
             Rc::new(move |done| {
-                let headers = f();
+                let f = f.clone();
+                // (`f` is called in the task: not from inside the engine's pump)
                 wasm_bindgen_futures::spawn_local(async move {
-                    done(headers.await.map_err(|e| e.to_string()));
+                    done(f().await.map_err(|e| e.to_string()));
                 });
             })
         });

@@ -21,8 +21,9 @@ use crate::web::eventsource::{SseConn, SseInput};
 use crate::web::Timer;
 
 /// Extra request headers, asked for before every `fetch` attempt: the function hands them (or
-/// the failure's text) to the callback it is given, then or later (each face adapts its own
-/// `getHeaders`: the JS face waits for a Promise, the Rust face for a future).
+/// the failure's text) to the callback it is given, later (each face adapts its own
+/// `getHeaders` and calls it in a microtask, not from inside the pump that asks: the JS face
+/// waits for a Promise, the Rust face for a future).
 pub type GetHeaders = Rc<dyn Fn(HeadersDone)>;
 
 /// The callback a [`GetHeaders`] answers, once.
@@ -218,11 +219,12 @@ impl SseEngine {
                         e.input(|s, now| s.handle_headers(gen, extra, now));
                     }
                 });
-                // (called in a microtask, as an async step: not from inside this pump)
-                crate::web::later(Box::new(move || match f {
+                // (each face's `getHeaders` runs in a microtask, as an async step: not from
+                // inside this pump)
+                match f {
                     Some(f) => f(done),
                     None => done(Ok(Vec::new())),
-                }));
+                }
             }
             Command::Fetch { gen, url, headers } => {
                 let cred = self.core.borrow().with_credentials;

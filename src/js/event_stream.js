@@ -60,8 +60,10 @@ function headerPairs(v) {
 const flat = (pairs) => pairs.map((p) => p[0] + '\n' + p[1]).join('\n');
 
 // getHeaders() (sync or async) -> the flat headers; rejects with the text of the failure only.
+// `fn` is called in a microtask (an async step: not from inside the engine's pump).
 export async function callGetHeaders(fn) {
   let v;
+  await 0;
   try {
     v = await fn();
   } catch (e) {
