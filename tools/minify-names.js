@@ -9,6 +9,11 @@
 // - Exports (`socketengine_open`, `__wbindgen_malloc`, …: used by the glue as `wasm.<name>`)
 //   become `x0`, `x1`, …, also in the `InitOutput` interface of sockline.d.ts and in
 //   sockline_bg.wasm.d.ts; `memory` keeps its name (a page may read it from init()'s result).
+// - The modules of the functions the wasm imports straight from a snippet (no glue shim):
+//   wasm-bindgen names each `./snippets/sockline-<hash>/src/js/<file>.js` in every such import
+//   and lists it once per import as a key of the import object (the same key up to ten times,
+//   which bundlers warn about). Each snippet module becomes one key `s0`, `s1`, … of the import
+//   object, bound to the module's namespace.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -70,6 +75,7 @@ function main() {
   if (wasm.readUInt32LE(0) !== 0x6d736100) die(`${wasmPath} is not a wasm module`);
 
   let at = 8, parts = [wasm.subarray(0, 8)], renamed = new Map(), exported = new Map(), gen = names();
+  const modules = new Map(); // snippet module -> its key
   while (at < wasm.length) {
     const id = wasm[at];
     let [size, body] = leb(wasm, at + 1);
@@ -108,12 +114,15 @@ function main() {
           if (flags & 1) [, s] = leb(wasm, s);
         } else if (kind === 3) s += 2;
         else die(`unknown import kind ${kind}`);
-        let name = field;
+        let name = field, key = module;
         if (module === GLUE) {
           if (!renamed.has(field)) renamed.set(field, gen.next().value);
           name = renamed.get(field);
+        } else if (module.startsWith('./snippets/')) {
+          if (!modules.has(module)) modules.set(module, 's' + modules.size);
+          key = modules.get(module);
         }
-        out.push(str(module), str(name), wasm.subarray(r - 1, s));
+        out.push(str(key), str(name), wasm.subarray(r - 1, s));
         return s;
       }));
     } else {
@@ -130,6 +139,23 @@ function main() {
     const key = `\n        ${long}:`;
     if (!js.includes(key)) die(`${long} is not a key of the import object`);
     js = js.replace(key, `\n        ${short}:`);
+  }
+  // the snippet modules: the import object's `        "<module>": importN,` lines (one per
+  // import) become one `        "sN": importN,` line per module, after the glue's own
+  // `"./sockline_bg.js": import0,`; the `import * as importN` lines no key uses any more go.
+  if (modules.size) {
+    const keyLine = /\n {8}"(\.\/snippets\/[^"]+)": (import\d+),(?=\n)/g;
+    const first = new Map();
+    for (const [, m, v] of js.matchAll(keyLine)) if (!first.has(m)) first.set(m, v);
+    for (const m of modules.keys()) if (!first.has(m)) die(`${m} is not a key of the import object`);
+    js = js.replace(keyLine, '');
+    const own = `\n        "${GLUE}": import0,`;
+    if (!js.includes(own)) die(`${GLUE} is not a key of the import object`);
+    const lines = [...modules].map(([m, k]) => `\n        "${k}": ${first.get(m)},`).join('');
+    js = js.replace(own, own + lines);
+    const kept = new Set([...modules.keys()].map((m) => first.get(m)));
+    js = js.replace(/^import \* as (import\d+) from "\.\/snippets\/[^"]+"\n/gm, (l, v) => (kept.has(v) ? l : ''));
+    for (const v of kept) if (js.split(new RegExp(`\\b${v}\\b`)).length !== 3) die(`${v} is not bound and used once`);
   }
   // exports: `wasm.<name>` in the glue, the InitOutput interface in sockline.d.ts and
   // sockline_bg.wasm.d.ts
