@@ -458,7 +458,7 @@ export class Socket {
     const id = this.#i();
     if (absent(includePending)) includePending = false;
     else if (typeof includePending !== 'boolean') throw invalid('includePending must be a boolean');
-    return JSON.parse(host.subscriptions(id, includePending));
+    return JSON.parse(host.text(id, includePending ? 6 : 5) ?? '[]');
   }
 
   /// `#authenticate` with a signed token -> `{isAuthenticated, authError}`.

@@ -423,7 +423,9 @@ impl SocketHost {
     }
 
     /// A text about the socket: `what` 0 its id, 1 its signed token, 2 that token's payload
-    /// (JSON text), 3 its url, 4 its token's storage key. `None` when it has none.
+    /// (JSON text), 3 its url, 4 its token's storage key, 5 the names of its subscribed
+    /// channels and 6 those of its subscribed and pending ones, as the text of a JSON array
+    /// (one string crosses, not an array of them: no array glue). `None` when it has none.
     pub fn text(id: u32, what: u8) -> Option<String> {
         read(id, None, |e| {
             let s = e.session();
@@ -432,30 +434,20 @@ impl SocketHost {
                 1 => s.signed_token().map(str::to_string),
                 2 => s.signed_token().and_then(|t| auth::decode_payload(t).ok()),
                 3 => Some(s.config().url.clone()),
-                _ => Some(e.token_name().to_string()),
+                4 => Some(e.token_name().to_string()),
+                _ => {
+                    let mut t = String::from("[");
+                    for (i, name) in s.subscriptions(what == 6).iter().enumerate() {
+                        if i > 0 {
+                            t.push(',');
+                        }
+                        t.push_str(&codec::quote(name));
+                    }
+                    t.push(']');
+                    Some(t)
+                }
             }
         })
-    }
-
-    /// The names of the subscribed (and with `include_pending` the pending) channels, as the
-    /// text of a JSON array (one string crosses, not an array of them: no array glue).
-    pub fn subscriptions(id: u32, include_pending: bool) -> String {
-        let mut t = String::from("[");
-        with(id, |e| {
-            for (i, name) in e
-                .session()
-                .subscriptions(include_pending)
-                .iter()
-                .enumerate()
-            {
-                if i > 0 {
-                    t.push(',');
-                }
-                t.push_str(&codec::quote(name));
-            }
-        });
-        t.push(']');
-        t
     }
 
     /// 0 pending, 1 subscribed, 2 unsubscribed (the session has no entry for a channel in
