@@ -202,6 +202,30 @@ pub fn cut(s: &str, sep: u8) -> (&str, Option<&str>) {
     }
 }
 
+/// `bytes` as text, borrowed when they are UTF-8; otherwise each invalid sequence becomes one
+/// U+FFFD, exactly as `String::from_utf8_lossy` does (`Utf8Error::error_len` is its maximal
+/// subpart), but on `str::from_utf8` alone: no `Utf8Chunks` in the wasm.
+pub fn utf8_lossy(mut bytes: &[u8]) -> Cow<'_, str> {
+    let mut out = String::new();
+    loop {
+        match std::str::from_utf8(bytes) {
+            Ok(s) if out.is_empty() => return Cow::Borrowed(s),
+            Ok(s) => {
+                out.push_str(s);
+                return Cow::Owned(out);
+            }
+            Err(e) => {
+                let (good, rest) = bytes.split_at(e.valid_up_to());
+                out.push_str(std::str::from_utf8(good).unwrap_or(""));
+                out.push('\u{FFFD}');
+                bytes = rest
+                    .get(e.error_len().unwrap_or(rest.len())..)
+                    .unwrap_or(&[]);
+            }
+        }
+    }
+}
+
 /// The text between the quotes of `raw` (`None` unless it starts and ends with one, apart).
 fn unquote(raw: &str) -> Option<&str> {
     match raw.as_bytes() {
@@ -793,6 +817,43 @@ mod tests {
         match decode(text, 2) {
             Frame::Packets(mut v) if v.len() == 1 => v.remove(0),
             other => panic!("{text}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn utf8_lossy_is_from_utf8_lossy() {
+        let mut cases: Vec<Vec<u8>> = vec![
+            b"".to_vec(),
+            b"plain".to_vec(),
+            "Zo\u{eb} \u{1F600}".as_bytes().to_vec(),
+            vec![0xff],
+            vec![b'a', 0xc3],
+            vec![0xe2, 0x82, b'x', 0xf0, 0x9f, 0x98],
+            vec![0xed, 0xa0, 0x80, b'z'],
+            vec![0xc0, 0x80, 0xf5, 0x80, 0x80, 0x80],
+        ];
+        // a deterministic spread of short byte strings biased to the UTF-8 lead bytes
+        let mut x: u32 = 12345;
+        for _ in 0..20000 {
+            let mut v = Vec::new();
+            for _ in 0..(x % 9) {
+                x = x.wrapping_mul(1103515245).wrapping_add(12345);
+                let r = (x >> 16) as u8;
+                v.push(match r % 4 {
+                    0 => b'a',
+                    1 => 0x80 | (r & 0x3f),
+                    2 => 0xc0 | (r & 0x3f),
+                    _ => r,
+                });
+            }
+            cases.push(v);
+        }
+        for c in &cases {
+            assert_eq!(utf8_lossy(c), String::from_utf8_lossy(c), "{c:?}");
+            assert_eq!(
+                matches!(utf8_lossy(c), Cow::Borrowed(_)),
+                std::str::from_utf8(c).is_ok()
+            );
         }
     }
 

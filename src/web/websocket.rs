@@ -19,6 +19,8 @@ use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use crate::proto::codec::utf8_lossy;
+
 /// What the socket reports.
 #[derive(Debug)]
 pub enum WsEvent<'a> {
@@ -79,12 +81,8 @@ impl WsConn {
             if let Some(bytes) = usize::try_from(n).ok().and_then(|n| buf.get(..n)) {
                 let seq = HELD.load(Relaxed).wrapping_add(1);
                 HELD.store(seq, Relaxed);
-                // (the page's encoder writes UTF-8; a patched one may not. Checked the fast
-                // way first: `from_utf8_lossy` reads byte by byte)
-                let s = match std::str::from_utf8(bytes) {
-                    Ok(s) => Cow::Borrowed(s),
-                    Err(_) => String::from_utf8_lossy(bytes),
-                };
+                // (the page's encoder writes UTF-8; a patched one may not)
+                let s = utf8_lossy(bytes);
                 let held = matches!(s, Cow::Borrowed(b) if b.is_ascii()).then_some(seq);
                 return h(checked(s, max_payload, held));
             }
@@ -179,7 +177,7 @@ fn checked(s: Cow<'_, str>, max_payload: usize, held: Option<u32>) -> WsEvent<'_
 fn utf8(v: Vec<u8>) -> Cow<'static, str> {
     Cow::Owned(match String::from_utf8(v) {
         Ok(s) => s,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        Err(e) => utf8_lossy(e.as_bytes()).into_owned(),
     })
 }
 
