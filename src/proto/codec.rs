@@ -215,11 +215,14 @@ pub fn utf8_lossy(mut bytes: &[u8]) -> Cow<'_, str> {
                 return Cow::Owned(out);
             }
             Err(e) => {
-                let (good, rest) = bytes.split_at(e.valid_up_to());
+                // (`get`, not `split_at`: no panic path)
+                let n = e.valid_up_to();
+                let good = bytes.get(..n).unwrap_or(&[]);
                 out.push_str(std::str::from_utf8(good).unwrap_or(""));
                 out.push('\u{FFFD}');
-                bytes = rest
-                    .get(e.error_len().unwrap_or(rest.len())..)
+                bytes = e
+                    .error_len()
+                    .and_then(|l| bytes.get(n + l..))
                     .unwrap_or(&[]);
             }
         }
