@@ -42,6 +42,8 @@ extern "C" {
     fn binary_frames(url: &str) -> Promise;
     #[wasm_bindgen(js_name = forgingEncoder)]
     fn forging_encoder(url: &str, control: &str) -> Promise;
+    #[wasm_bindgen(js_name = throwingParse)]
+    fn throwing_parse(url: &str, control: &str) -> Promise;
     #[wasm_bindgen(js_name = throwingSetTimeout)]
     fn throwing_set_timeout(url: &str) -> Promise;
     #[wasm_bindgen(js_name = frameAfterDisconnect)]
@@ -375,6 +377,17 @@ async fn a_forging_text_encoder_costs_one_message_not_the_socket() {
     let r = run(20_000, forging_encoder(&main_url(), &control_url())).await;
     assert_eq!(json(&get(&r, "got")), "[300]", "{}", json(&r));
     assert_eq!(get(&r, "reported").as_f64(), Some(1.0), "{}", json(&r));
+    assert_eq!(get(&r, "echo").as_string().as_deref(), Some("still usable"));
+}
+
+/// A page whose `JSON.parse` throws on a frame's channel messages: that delivery is reported,
+/// and the socket goes on (nothing thrown while the wasm delivers may leave its pump busy).
+#[wasm_bindgen_test]
+async fn a_throwing_json_parse_costs_one_delivery_not_the_socket() {
+    let r = run(20_000, throwing_parse(&main_url(), &control_url())).await;
+    assert_eq!(get(&r, "thrown").as_f64(), Some(1.0), "{}", json(&r));
+    assert_eq!(get(&r, "reported").as_f64(), Some(1.0), "{}", json(&r));
+    assert_eq!(json(&get(&r, "got")), "[0,1]", "{}", json(&r));
     assert_eq!(get(&r, "echo").as_string().as_deref(), Some("still usable"));
 }
 

@@ -336,8 +336,12 @@ if (typeof Symbol.dispose === 'symbol') {
 }
 
 export function deliver(es, nums, text) {
-  // (`nums` is a view of wasm memory: a listener that grows the memory would detach it)
-  deliverTo(es, nums.slice(), text);
+  try {
+    // (`nums` is a view of wasm memory: a listener that grows the memory would detach it)
+    deliverTo(es, nums.slice(), text);
+  } catch (e) {
+    report(e); // (nothing may unwind into the wasm: its pump would stay busy for good)
+  }
 }
 
 /// `es[Symbol.asyncIterator]()` (for Rust callers of the test binding).

@@ -811,12 +811,21 @@ export function connect(url, options) {
 /// `#batch`, without the records).
 export function deliverMessage(id, cs, cl, ds, dl) {
   const s = live.get(id) || refs.get(id)?.deref();
-  if (s) messageTo(s, cs, cl, ds, dl);
+  try {
+    if (s) messageTo(s, cs, cl, ds, dl);
+  } catch (e) {
+    report(e);
+  }
 }
 
-/// The events of one pump of socket `id` (see `#batch`).
+/// The events of one pump of socket `id` (see `#batch`). Nothing thrown here (a page's patched
+/// builtin, a full heap) may unwind into the wasm: its pump would stay busy for good.
 export function deliver(id, nums, text) {
   const s = live.get(id) || refs.get(id)?.deref();
-  // (`nums` is a view of wasm memory: a listener that grows the memory would detach it)
-  if (s) deliverTo(s, nums.slice(), text);
+  try {
+    // (`nums` is a view of wasm memory: a listener that grows the memory would detach it)
+    if (s) deliverTo(s, nums.slice(), text);
+  } catch (e) {
+    report(e);
+  }
 }

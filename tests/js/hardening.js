@@ -904,6 +904,47 @@ export async function forgingEncoder(url, controlBase) {
   return { got, echo, reported: reported.length };
 }
 
+// A page whose JSON.parse throws on the JSON array of a frame's channel messages (the run
+// socket.js parses in one go): that delivery is reported, and the socket goes on (the next
+// frame's messages and an answer arrive). Before, the exception unwound into the wasm and left
+// its pump busy, so nothing was delivered any more.
+export async function throwingParse(url, controlBase) {
+  const m = await glue();
+  const s = await opened(m, url);
+  const name = `hx-parse-${Math.random().toString(36).slice(2)}`;
+  const ch = s.subscribe(name);
+  await ch.once('subscribe', 5000);
+  const got = [];
+  ch.watch((d) => got.push(d.n));
+  const reported = [];
+  const onError = (ev) => {
+    reported.push(String(ev.error || ev.message));
+    ev.preventDefault();
+  };
+  window.addEventListener('error', onError);
+  const orig = JSON.parse;
+  let thrown = 0;
+  try {
+    JSON.parse = function (text, reviver) {
+      if (!thrown && typeof text === 'string' && text.startsWith('[{"n":')) {
+        thrown++;
+        throw new SyntaxError('no arrays here');
+      }
+      return orig.call(this, text, reviver);
+    };
+    await control(controlBase, '/bench/blast', { channel: name, count: 2, perFrame: 2 });
+    await until(3000, () => reported.length > 0 || got.length > 0);
+  } finally {
+    JSON.parse = orig;
+  }
+  await control(controlBase, '/bench/blast', { channel: name, count: 2, perFrame: 2 });
+  await until(3000, () => got.length > 1);
+  const echo = await s.emit('echo', 'still usable', { ackTimeout: 5000 });
+  window.removeEventListener('error', onError);
+  s.disconnect();
+  return { got, echo, thrown, reported: reported.length };
+}
+
 // ---- a throwing setTimeout ----------------------------------------------------------------------
 
 // A page whose setTimeout throws while the socket arms its timer (an emit's ack deadline, a
