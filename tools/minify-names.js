@@ -13,7 +13,8 @@
 //   wasm-bindgen names each `./snippets/sockline-<hash>/src/js/<file>.js` in every such import
 //   and lists it once per import as a key of the import object (the same key up to ten times,
 //   which bundlers warn about). Each snippet module becomes one key `s0`, `s1`, … of the import
-//   object, bound to the module's namespace.
+//   object, bound to the module's namespace; the glue's own module `./sockline_bg.js`, named in
+//   each of its ~40 imports, becomes `g`.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -118,6 +119,7 @@ function main() {
         if (module === GLUE) {
           if (!renamed.has(field)) renamed.set(field, gen.next().value);
           name = renamed.get(field);
+          key = 'g';
         } else if (module.startsWith('./snippets/')) {
           if (!modules.has(module)) modules.set(module, 's' + modules.size);
           key = modules.get(module);
@@ -140,19 +142,21 @@ function main() {
     if (!js.includes(key)) die(`${long} is not a key of the import object`);
     js = js.replace(key, `\n        ${short}:`);
   }
-  // the snippet modules: the import object's `        "<module>": importN,` lines (one per
-  // import) become one `        "sN": importN,` line per module, after the glue's own
-  // `"./sockline_bg.js": import0,`; the `import * as importN` lines no key uses any more go.
+  // the import object's keys: the glue's own `"./sockline_bg.js": import0,` becomes `"g"`, and
+  // the snippet modules' `        "<module>": importN,` lines (one per import) become one
+  // `        "sN": importN,` line per module after it; the `import * as importN` lines no key
+  // uses any more go.
+  const own = `\n        "${GLUE}": import0,`;
+  if (js.split(own).length !== 2) die(`${GLUE} is not a key of the import object once`);
+  js = js.replace(own, '\n        "g": import0,');
   if (modules.size) {
     const keyLine = /\n {8}"(\.\/snippets\/[^"]+)": (import\d+),(?=\n)/g;
     const first = new Map();
     for (const [, m, v] of js.matchAll(keyLine)) if (!first.has(m)) first.set(m, v);
     for (const m of modules.keys()) if (!first.has(m)) die(`${m} is not a key of the import object`);
     js = js.replace(keyLine, '');
-    const own = `\n        "${GLUE}": import0,`;
-    if (!js.includes(own)) die(`${GLUE} is not a key of the import object`);
     const lines = [...modules].map(([m, k]) => `\n        "${k}": ${first.get(m)},`).join('');
-    js = js.replace(own, own + lines);
+    js = js.replace('\n        "g": import0,', '\n        "g": import0,' + lines);
     const kept = new Set([...modules.keys()].map((m) => first.get(m)));
     js = js.replace(/^import \* as (import\d+) from "\.\/snippets\/[^"]+"\n/gm, (l, v) => (kept.has(v) ? l : ''));
     for (const v of kept) if (js.split(new RegExp(`\\b${v}\\b`)).length !== 3) die(`${v} is not bound and used once`);
