@@ -465,19 +465,19 @@ impl SocketHost {
 // ---- the batch -----------------------------------------------------------------------------
 
 /// The records and their text (see the table in `socket.js`).
-struct Batch {
+struct Batch<'a> {
     nums: Vec<f64>,
     text: String,
     /// The open channel run.
-    run: Option<Run>,
+    run: Option<Run<'a>>,
 }
 
 /// A run of channel messages being written: its header's fields are filled in when it closes
 /// (no indexing into `nums`: an index's panic path keeps core's integer formatting).
-struct Run {
+struct Run<'a> {
     /// Its record's index in `nums`.
     at: usize,
-    channel: String,
+    channel: &'a str,
     count: f64,
     /// The byte offset of its `[` in the text.
     start: usize,
@@ -485,7 +485,7 @@ struct Run {
     undef: f64,
 }
 
-impl Batch {
+impl<'a> Batch<'a> {
     /// Appends `s`; its length.
     fn put(&mut self, s: &str) -> f64 {
         push(&mut self.text, s);
@@ -526,7 +526,7 @@ impl Batch {
         }
     }
 
-    fn publish(&mut self, channel: &str, data: Option<&str>) {
+    fn publish(&mut self, channel: &'a str, data: Option<&str>) {
         let same = matches!(&self.run, Some(r) if r.channel == channel);
         if !same {
             self.close_run();
@@ -537,7 +537,7 @@ impl Batch {
             push(&mut self.text, "[");
             self.run = Some(Run {
                 at,
-                channel: channel.to_string(),
+                channel,
                 count: 0.0,
                 start,
                 undef: 0.0,
