@@ -303,8 +303,9 @@ fn is_data_field(head: &[u8]) -> bool {
     head.starts_with(b"data") && matches!(head.get(4), None | Some(b':'))
 }
 
-/// `bytes` as text, invalid UTF-8 as U+FFFD (one copy of the conversion for the three fields).
+/// `bytes` as text, invalid UTF-8 as U+FFFD (one copy of the conversion for the three fields;
+/// the WebSocket driver's, so std's `Utf8Chunks` stays out of the wasm).
 #[inline(never)]
 fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    crate::proto::codec::utf8_lossy(bytes).into_owned()
 }
