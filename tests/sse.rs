@@ -223,6 +223,31 @@ async fn status_503_honours_retry_after_fetch() {
     es.close();
 }
 
+/// `Retry-After` as an HTTP-date (an IMF-fixdate ~3 s ahead, in whole seconds): the reconnect
+/// waits until then (the fetch driver reads the date; the backoff alone would wait 40 ms).
+#[wasm_bindgen_test]
+async fn status_503_honours_an_http_date_retry_after_fetch() {
+    let k = key("s503date");
+    let at = js_sys::Date::new(&JsValue::from_f64(js_sys::Date::now() + 3_000.0));
+    let date = String::from(at.to_utc_string());
+    let es = open(
+        &sse(&format!(
+            "/status?code=503&retryAfter={}&recoverAfter=1&n=2&key={k}",
+            String::from(js_sys::encode_uri_component(&date))
+        )),
+        &opts(FETCH, ""),
+    );
+    let reconnecting = listen(&es, "reconnecting");
+    let msgs = listen(&es, "message");
+    assert!(until(8_000, || count(&msgs) >= 2).await);
+    let delay = field(&reconnecting, 0, "delay").as_f64().unwrap_or(0.0);
+    assert!(
+        (1_500.0..=3_000.0).contains(&delay),
+        "{date}: delay {delay}"
+    );
+    es.close();
+}
+
 #[wasm_bindgen_test]
 async fn gives_up_after_max_attempts() {
     for transport in [ES, FETCH] {

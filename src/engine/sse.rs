@@ -332,11 +332,13 @@ fn handler(weak: Weak<SseEngine>, gen: u64) -> impl FnMut(SseInput) -> bool + 's
                 status,
                 content_type,
                 retry_after,
+                retry_at,
             } => s.handle_response(
                 gen,
                 status,
                 content_type.as_deref(),
                 retry_after.as_deref(),
+                retry_at,
                 now,
             ),
             SseInput::Chunk(bytes) => s.handle_chunk(gen, &bytes),

@@ -354,7 +354,8 @@ export function iteratorOf(es) {
 // connection reports to ONE callback of the wasm, `cb(kind, number, a, b, c)` (returning true
 // to read on, for a fetch), with these kinds (the numbers of `SseInput` in eventsource.rs):
 //   0 open | 1 message a=type b=data c=lastEventId (undefined: over the cap) | 2 oversized
-//   3 error | 4 head number=status a=Content-Type b=Retry-After (null: none) | 5 chunk a=bytes
+//   3 error | 4 head number=status a=Content-Type b=Retry-After (null: none) c=its time when an
+//   HTTP-date (ms since the epoch; else undefined) | 5 chunk a=bytes
 //   6 end | 7 failed a=text
 // A connection is a function: called, it closes the EventSource (removing its listeners) or
 // aborts the fetch; nothing reaches `cb` after that. `esOpen` and `fetchStart` return the text
@@ -418,6 +419,25 @@ export const sseStop = (conn) => conn();
 
 const FAILED = Symbol();
 
+const MONTHS = 'JanFebMarAprMayJunJulAugSepOctNovDec';
+// An IMF-fixdate, its whitespace runs made one space: six words (any weekday with its comma, a
+// day of one or two digits, the month (one of MONTHS: a capital there starts one), a four-digit
+// year, hh:mm:ss, GMT).
+const HTTP_DATE = /^ ?[^ ]*, (\d\d?) ([A-Z][a-z]{2}) (\d{4}) (\d\d):(\d\d):(\d\d) GMT ?$/;
+
+/// A `Retry-After` HTTP-date (`Sun, 06 Nov 1994 08:49:37 GMT`) -> its ms since the epoch;
+/// undefined for anything else (a delta-seconds value is the session's to read). The date is
+/// proleptic Gregorian; `Date.UTC` counts it from a year 400 later (so that years 0-99 are not
+/// taken for 1900-1999), less 400 years' 146097 days.
+function httpDate(v) {
+  // (whitespace as the session's header splitter has it: `char::is_whitespace` up to U+00FF)
+  const m = typeof v === 'string' && HTTP_DATE.exec(v.replace(/[\t-\r \x85\xa0]+/g, ' '));
+  const mo = m ? MONTHS.indexOf(m[2]) : -1;
+  if (mo >= 0 && m[1] > 0 && m[1] < 32 && m[4] < 24 && m[5] < 60 && m[6] < 61) {
+    return Date.UTC(+m[3] + 400, mo / 3, m[1], m[4], m[5], m[6]) - 12622780800000;
+  }
+}
+
 /// A fresh request header object for `fetchStart` (`fetchHeader` adds to it).
 export const fetchHeaders = () => ({ Accept: 'text/event-stream' });
 
@@ -440,7 +460,7 @@ export function fetchStart(url, h, cred, cb) {
   } catch (e) {
     return errorText(e, 'unknown error');
   }
-  const go = (kind, n, a, b) => !s.aborted && cb(kind, n, a, b) === true;
+  const go = (kind, n, a, b, c) => !s.aborted && cb(kind, n, a, b, c) === true;
   const fail = (e) => go(7, 0, errorText(e, 'the request failed'));
   p.then((r) => {
     if (!(r instanceof Response)) return fail(r);
@@ -453,7 +473,7 @@ export function fetchStart(url, h, cred, cb) {
       }
     };
     const status = r.status, type = get('content-type'), after = get('retry-after'), body = r.body;
-    if (!go(4, status, type, after)) {
+    if (!go(4, status, type, after, httpDate(after))) {
       // The callback may have let go of the connection: the abort has cancelled the body, and a
       // `cancel()` now would reject with the AbortError, unhandled (a page error per 503).
       if (!s.aborted && body) body.cancel();

@@ -231,13 +231,16 @@ impl Policy {
         }
     }
 
-    /// Classifies a `fetch` response. `can_refresh_auth`: a `getHeaders` function was given.
-    /// `now_epoch_ms` is only used for an HTTP-date `Retry-After`.
+    /// Classifies a `fetch` response. `retry_after`: the `Retry-After` header; `retry_at`: its
+    /// time (ms since the epoch) when it is an HTTP-date (the `fetch` driver reads those: see
+    /// `fetchStart` in `event_stream.js`), a delay from `now_epoch_ms`. `can_refresh_auth`: a
+    /// `getHeaders` function was given.
     pub fn on_response(
         &mut self,
         status: u16,
         content_type: Option<&str>,
         retry_after: Option<&str>,
+        retry_at: Option<f64>,
         can_refresh_auth: bool,
         now_epoch_ms: f64,
     ) -> Response {
@@ -254,7 +257,10 @@ impl Policy {
             }
             204 => Response::Close,
             429 | 500..=599 => Response::Retry {
-                retry_after: retry_after.and_then(|v| parse_retry_after(v, now_epoch_ms)),
+                retry_after: match retry_at {
+                    Some(at) => Some((at - now_epoch_ms).clamp(0.0, MAX_TIMER_MS)),
+                    None => retry_after.and_then(parse_retry_after),
+                },
             },
             401 | 403 => {
                 if can_refresh_auth && !self.auth_retry_used {
@@ -311,94 +317,21 @@ fn split_word(s: &str) -> (&str, &str) {
     (start.and_then(|st| s.get(st..)).unwrap_or(""), "")
 }
 
-/// Parses `Retry-After` (delta-seconds or an IMF-fixdate HTTP date) into a delay in ms from
-/// `now_epoch_ms`. Anything else is `None`. The result is clamped to `[0, MAX_TIMER_MS]`.
-pub fn parse_retry_after(value: &str, now_epoch_ms: f64) -> Option<f64> {
+/// Parses a delta-seconds `Retry-After` into a delay in ms (clamped to `MAX_TIMER_MS`);
+/// anything else is `None`. (An HTTP-date one is read by the `fetch` driver, which hands over
+/// its time: see [`Policy::on_response`].)
+pub fn parse_retry_after(value: &str) -> Option<f64> {
     let (v, rest) = split_word(value);
-    if v.is_empty() {
-        return None;
-    }
     // (the trimmed value is all digits: one word of digits)
-    if split_word(rest).0.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
-        // (capped at 2^40 s, far past MAX_TIMER_MS: the same result as saturating, without
-        // the 128-bit multiply an overflow check costs on wasm32)
-        let secs = v
-            .bytes()
-            .fold(0u64, |acc, d| (acc * 10 + u64::from(d - b'0')).min(1 << 40));
-        return Some((secs as f64 * 1000.0).min(MAX_TIMER_MS));
-    }
-    let at = parse_http_date(value)?;
-    Some((at - now_epoch_ms).clamp(0.0, MAX_TIMER_MS))
-}
-
-/// The months' three letters, in order.
-const MONTHS: &[u8; 36] = b"JanFebMarAprMayJunJulAugSepOctNovDec";
-
-/// `Sun, 06 Nov 1994 08:49:37 GMT` (six words: any weekday with its comma, a day of one or two
-/// digits, the month, a four-digit year, `hh:mm:ss`, `GMT`) → ms since the Unix epoch.
-fn parse_http_date(v: &str) -> Option<f64> {
-    let mut words = [&b""[..]; 6];
-    let mut rest = v;
-    for w in &mut words {
-        let (word, tail) = split_word(rest);
-        if word.is_empty() {
-            return None;
-        }
-        *w = word.as_bytes();
-        rest = tail;
-    }
-    let [weekday, day, month, year, time, zone] = words;
-    if weekday.last() != Some(&b',') || zone != b"GMT" || !split_word(rest).0.is_empty() {
+    if v.is_empty() || !split_word(rest).0.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    // 1..=12 from the month's three letters
-    let month = MONTHS.chunks(3).position(|m| m == month)? as i64 + 1;
-    let (h, m, s) = match time {
-        [h0, h1, b':', m0, m1, b':', s0, s1] => (
-            digits(&[*h0, *h1])?,
-            digits(&[*m0, *m1])?,
-            digits(&[*s0, *s1])?,
-        ),
-        _ => return None,
-    };
-    let day = if day.len() <= 2 {
-        digits(day)?
-    } else {
-        return None;
-    };
-    let year = if year.len() == 4 {
-        digits(year)?
-    } else {
-        return None;
-    };
-    if !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    Some(((days * 86_400 + h * 3600 + m * 60 + s) * 1000) as f64)
-}
-
-/// The value of a non-empty run of ASCII digits (at most 4 here).
-fn digits(s: &[u8]) -> Option<i64> {
-    let mut n = 0;
-    for &d in s {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        n = n * 10 + i64::from(d - b'0');
-    }
-    Some(n)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    // (capped at 2^40 s, far past MAX_TIMER_MS: the same result as saturating, without the
+    // 128-bit multiply an overflow check costs on wasm32)
+    let secs = v
+        .bytes()
+        .fold(0u64, |acc, d| (acc * 10 + u64::from(d - b'0')).min(1 << 40));
+    Some((secs as f64 * 1000.0).min(MAX_TIMER_MS))
 }
 
 /// Returns `url` with query parameter `name` set to `value` (replacing any existing `name`

@@ -494,22 +494,29 @@ impl Session {
         self.fail(err, None, now);
     }
 
-    /// The head of the `fetch` response of `gen`. `now` (epoch ms) dates an HTTP-date
-    /// `Retry-After`. Returns whether to read the body.
+    /// The head of the `fetch` response of `gen`; `retry_at`: the time (epoch ms) of an
+    /// HTTP-date `Retry-After`, which `now` (epoch ms) makes a delay. Returns whether to read the
+    /// body.
     pub fn handle_response(
         &mut self,
         gen: u64,
         status: u16,
         content_type: Option<&str>,
         retry_after: Option<&str>,
+        retry_at: Option<f64>,
         now: f64,
     ) -> bool {
         if !self.is_current(gen) || self.phase != Phase::Connecting {
             return false;
         }
-        let verdict =
-            self.policy
-                .on_response(status, content_type, retry_after, self.cfg.get_headers, now);
+        let verdict = self.policy.on_response(
+            status,
+            content_type,
+            retry_after,
+            retry_at,
+            self.cfg.get_headers,
+            now,
+        );
         match verdict {
             Response::Open => {
                 // Like a new native EventSource: no id until the server sends one.

@@ -67,7 +67,7 @@ fn open_fetch(c: Config) -> Session {
         matches!(cmds[..], [Command::Fetch { gen: 1, .. }]),
         "{cmds:?}"
     );
-    assert!(s.handle_response(1, 200, Some("text/event-stream"), None, 0.0));
+    assert!(s.handle_response(1, 200, Some("text/event-stream"), None, None, 0.0));
     assert_eq!(events(&mut s), vec![StreamEvent::Open]);
     s
 }
@@ -156,7 +156,7 @@ fn retried_statuses_back_off_on_virtual_time_then_open() {
     drain(&mut s);
     let mut now = 1000.0;
     for (gen, delay) in [(1, 40.0), (2, 80.0), (3, 160.0), (4, 320.0)] {
-        assert!(!s.handle_response(gen, 500, None, None, now));
+        assert!(!s.handle_response(gen, 500, None, None, None, now));
         let (cmds, evs) = drain(&mut s);
         assert_eq!(cmds, vec![Command::Release], "gen {gen}");
         assert_eq!(kind_of(&evs[0]), Some((ErrorKind::Status, Some(500))));
@@ -174,7 +174,14 @@ fn retried_statuses_back_off_on_virtual_time_then_open() {
         );
         assert_eq!(s.poll_timeout(), None);
     }
-    assert!(s.handle_response(5, 200, Some("Text/Event-Stream; charset=utf-8"), None, now));
+    assert!(s.handle_response(
+        5,
+        200,
+        Some("Text/Event-Stream; charset=utf-8"),
+        None,
+        None,
+        now
+    ));
     assert_eq!(events(&mut s), vec![StreamEvent::Open]);
     // attempts start again after an open
     s.handle_end(5, now);
@@ -186,7 +193,7 @@ fn retry_after_and_the_retry_field_are_floors_and_retry_is_clamped() {
     let mut s = Session::new(cfg(Transport::Fetch), 1);
     s.handle_start();
     drain(&mut s);
-    s.handle_response(1, 503, None, Some("1"), 0.0);
+    s.handle_response(1, 503, None, Some("1"), None, 0.0);
     assert_eq!(events(&mut s)[1], reconnecting(1, 1000.0));
 
     let mut s = open_fetch(cfg(Transport::Fetch));
@@ -211,7 +218,7 @@ fn no_content_and_fatal_statuses_close_for_good() {
     let mut s = Session::new(cfg(Transport::Fetch), 1);
     s.handle_start();
     drain(&mut s);
-    assert!(!s.handle_response(1, 204, None, None, 0.0));
+    assert!(!s.handle_response(1, 204, None, None, None, 0.0));
     assert_eq!(
         drain(&mut s),
         (
@@ -233,7 +240,7 @@ fn no_content_and_fatal_statuses_close_for_good() {
         let mut s = Session::new(cfg(Transport::Fetch), 1);
         s.handle_start();
         drain(&mut s);
-        assert!(!s.handle_response(1, status, ct, None, 0.0));
+        assert!(!s.handle_response(1, status, ct, None, None, 0.0));
         let (cmds, evs) = drain(&mut s);
         assert_eq!(cmds, vec![Command::Release]);
         assert_eq!(kind_of(&evs[0]), Some((kind, Some(status))), "{status}");
@@ -260,7 +267,7 @@ fn unauthorized_with_get_headers_retries_once_at_once() {
         fetch_headers(&drain(&mut s).0),
         vec![("Authorization".into(), "stale".into())]
     );
-    s.handle_response(1, 401, None, None, 5.0);
+    s.handle_response(1, 401, None, None, None, 5.0);
     assert_eq!(
         drain(&mut s),
         (vec![Command::Release], vec![reconnecting(1, 0.0)])
@@ -273,7 +280,7 @@ fn unauthorized_with_get_headers_retries_once_at_once() {
     assert_eq!(drain(&mut s), (vec![], vec![]));
     s.handle_headers(2, Ok(vec![]), 5.0);
     drain(&mut s);
-    s.handle_response(2, 401, None, None, 5.0);
+    s.handle_response(2, 401, None, None, None, 5.0);
     let evs = events(&mut s);
     assert_eq!(kind_of(&evs[0]), Some((ErrorKind::Unauthorized, Some(401))));
     assert_eq!(
@@ -349,7 +356,7 @@ fn replayed_ids_after_a_reconnect_are_not_delivered_twice() {
     s.handle_timeout(40.0);
     let h = fetch_headers(&drain(&mut s).0);
     assert_eq!(h, vec![("Last-Event-ID".into(), "2".into())]);
-    s.handle_response(2, 200, Some("text/event-stream"), None, 40.0);
+    s.handle_response(2, 200, Some("text/event-stream"), None, None, 40.0);
     s.handle_chunk(2, b"id: 1\ndata: a\n\nid: 2\ndata: b\n\nid: 3\ndata: c\n\n");
     assert_eq!(
         events(&mut s),
@@ -404,7 +411,7 @@ fn close_releases_cancels_and_ends_everything() {
     assert_eq!(s.poll_timeout(), None, "the reconnect timer is cancelled");
     // late inputs of any connection do nothing
     s.handle_timeout(1e9);
-    s.handle_response(1, 200, Some("text/event-stream"), None, 0.0);
+    s.handle_response(1, 200, Some("text/event-stream"), None, None, 0.0);
     s.handle_es_error(1, 0.0);
     s.watch("x");
     assert_eq!(drain(&mut s), (vec![], vec![]));
@@ -598,7 +605,7 @@ fn run_schedule(seed: u64, transport: Transport) -> (usize, bool) {
                 Transport::EventSource => s.handle_es_open(target),
                 Transport::Fetch => {
                     let status = [200, 200, 200, 500, 503, 429][rng.below(6) as usize];
-                    s.handle_response(target, status, Some("text/event-stream"), None, now);
+                    s.handle_response(target, status, Some("text/event-stream"), None, None, now);
                 }
             },
             3 => match transport {

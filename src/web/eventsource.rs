@@ -53,6 +53,8 @@ pub enum SseInput {
         status: u16,
         content_type: Option<String>,
         retry_after: Option<String>,
+        /// An HTTP-date `Retry-After` as ms since the epoch (`fetchStart` reads it).
+        retry_at: Option<f64>,
     },
     /// Body bytes.
     Chunk(Vec<u8>),
@@ -96,6 +98,7 @@ pub(crate) fn callback<F: FnMut(SseInput) -> bool + 'static>(mut handler: F) -> 
                 status: n as u16,
                 content_type: a.as_string(),
                 retry_after: b.as_string(),
+                retry_at: c.as_f64(),
             },
             5 => SseInput::Chunk(super::bytes_of(a.unchecked_ref())),
             6 => SseInput::End,
