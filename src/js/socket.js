@@ -272,7 +272,7 @@ export class Socket {
     const [auto, query, name, args] = socketOptions(options);
     const [u, defaultName] = socketUrl(h, query);
     const id = host.open(u, name ?? defaultName, ...args);
-    if (typeof id === 'string') throw invalid(id);
+    if (typeof id === 'string') throw invalid('Invalid option ' + id);
     this.#id = id;
     this.#respond = (gen, rid, isError, json) => host.call(id, 7, gen, rid, json, isError ? 1 : 0);
     refs.set(id, new WeakRef(this));

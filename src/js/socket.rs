@@ -265,7 +265,7 @@ pub struct SocketHost;
 #[wasm_bindgen(js_class = SocketEngine)]
 impl SocketHost {
     /// Makes an engine (not connected) for a normalised `url` keeping its token under
-    /// `token_name` (both from the class): its id, or the message of a backoff option out of
+    /// `token_name` (both from the class): its id, or the name of a backoff option out of
     /// range.
     ///
     /// `flags` holds two bits an option (given, value): `autoReconnect` (bit 0),
@@ -327,9 +327,7 @@ impl SocketHost {
             c.max_payload = v as usize;
         }
         if let Err(what) = c.backoff.validate() {
-            let mut m = String::from("Invalid option ");
-            m.push_str(what);
-            return JsValue::from_str(&m);
+            return JsValue::from_str(what);
         }
         let store = match storage_kind {
             1 => StoreKind::Session,
