@@ -104,8 +104,8 @@ export class Emitter {
     this._l = new Map();
   }
   on(name, fn) {
-    if (typeof name !== 'string') throw makeError('InvalidArgumentsError', 'The event name must be a string');
-    if (typeof fn !== 'function') throw makeError('InvalidArgumentsError', `The listener for ${name} must be a function`);
+    if (typeof name !== 'string') throw invalid('The event name must be a string');
+    if (typeof fn !== 'function') throw invalid(`The listener for ${name} must be a function`);
     let s = this._l.get(name);
     if (!s) this._l.set(name, (s = []));
     s.push(fn);
@@ -128,9 +128,9 @@ export class Emitter {
   }
   // `timeoutMs`: none or Infinity waits for ever; past the timer limit (2**31 - 1) it is clamped.
   once(name, timeoutMs) {
-    if (typeof name !== 'string') throw makeError('InvalidArgumentsError', 'The event name must be a string');
+    if (typeof name !== 'string') throw invalid('The event name must be a string');
     if (timeoutMs !== undefined && timeoutMs !== null && !(typeof timeoutMs === 'number' && timeoutMs >= 0)) {
-      return Promise.reject(makeError('InvalidArgumentsError', 'timeoutMs must be a non-negative number'));
+      return Promise.reject(invalid('timeoutMs must be a non-negative number'));
     }
     if (timeoutMs === Infinity) timeoutMs = undefined;
     return new Promise((resolve, reject) => {
@@ -147,9 +147,6 @@ export class Emitter {
         }, Math.min(timeoutMs, 2147483647));
       }
     });
-  }
-  has(name) {
-    return this._l.has(name);
   }
   isEmpty() {
     return this._l.size === 0;
