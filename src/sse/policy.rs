@@ -210,12 +210,13 @@ impl Policy {
         }
         let n = self.attempts;
         self.attempts = self.attempts.saturating_add(1);
-        let mut delay = self.backoff.delay(n, u, u2);
-        for floor in [self.server_retry, retry_after].into_iter().flatten() {
-            if floor.is_finite() && floor > delay {
-                delay = floor;
-            }
-        }
+        // the floors: `retry:` and `Retry-After` (NaN when absent: `max` passes over a NaN;
+        // both are finite, clamped where they are made)
+        let delay = self
+            .backoff
+            .delay(n, u, u2)
+            .max(self.server_retry.unwrap_or(f64::NAN))
+            .max(retry_after.unwrap_or(f64::NAN));
         Next::Reconnect {
             attempt: self.attempts,
             delay: delay.clamp(0.0, MAX_TIMER_MS),
