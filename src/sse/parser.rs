@@ -176,18 +176,13 @@ impl Parser {
         if self.line.len() + bytes.len() > MAX_LINE {
             // Keep the start of the line (to learn which field it was), drop the rest.
             self.line_overflow = true;
-            let mut head = [0u8; 5];
-            let n = self
-                .line
-                .iter()
-                .chain(bytes)
-                .zip(head.iter_mut())
-                .map(|(b, h)| *h = *b)
-                .count();
-            if is_data_field(head.get(..n).unwrap_or(&[])) {
+            // (its first 5 bytes; the line's buffer is released with it)
+            let mut head = std::mem::take(&mut self.line);
+            head.truncate(5);
+            head.extend_from_slice(bytes.get(..5).unwrap_or(bytes));
+            if is_data_field(head.get(..5).unwrap_or(&head)) {
                 self.oversized = true;
             }
-            self.line = Vec::new();
             return;
         }
         self.line.extend_from_slice(bytes);
