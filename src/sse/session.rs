@@ -646,12 +646,12 @@ impl Session {
         }
     }
 
-    fn start_fetch(&mut self, extra: Vec<(String, String)>) {
+    fn start_fetch(&mut self, mut extra: Vec<(String, String)>) {
         let mut headers = Vec::new();
         for (k, v) in &self.cfg.headers {
             headers.push((k.clone(), v.clone()));
         }
-        headers.extend(extra);
+        headers.append(&mut extra);
         let last = self.policy.last_event_id();
         if !last.is_empty() {
             headers.push(("Last-Event-ID".into(), header_value(last)));
