@@ -202,8 +202,10 @@ impl SseEngine {
                             .store(gen, conn.clone())
                             .ok()
                             .map(|c| c.session.names().to_vec());
-                        for name in names.iter().flatten() {
-                            conn.listen(name);
+                        if let Some(names) = names {
+                            for name in &names {
+                                conn.listen(name);
+                            }
                         }
                         // When the stream moved on, this was the last reference: it closes.
                         drop(conn);

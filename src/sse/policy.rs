@@ -324,14 +324,18 @@ fn split_word(s: &str) -> (&str, &str) {
 pub fn parse_retry_after(value: &str) -> Option<f64> {
     let (v, rest) = split_word(value);
     // (the trimmed value is all digits: one word of digits)
-    if v.is_empty() || !split_word(rest).0.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+    if v.is_empty() || !split_word(rest).0.is_empty() {
         return None;
     }
     // (capped at 2^40 s, far past MAX_TIMER_MS: the same result as saturating, without the
     // 128-bit multiply an overflow check costs on wasm32)
-    let secs = v
-        .bytes()
-        .fold(0u64, |acc, d| (acc * 10 + u64::from(d - b'0')).min(1 << 40));
+    let mut secs = 0u64;
+    for d in v.bytes() {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        secs = (secs * 10 + u64::from(d - b'0')).min(1 << 40);
+    }
     Some((secs as f64 * 1000.0).min(MAX_TIMER_MS))
 }
 
