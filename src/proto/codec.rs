@@ -150,10 +150,52 @@ fn packet(text: &str) -> Option<Packet<'_>> {
 
 /// The packet object that starts at `i` (a `{`), read in one pass, and the index just past it.
 fn packet_at(text: &str, i: usize) -> Option<(Packet<'_>, usize)> {
+    match publish_at(text, i) {
+        None => any_packet_at(text, i),
+        p => p,
+    }
+}
+
+/// [`packet_at`] for any packet, by the general object walk.
+fn any_packet_at(text: &str, i: usize) -> Option<(Packet<'_>, usize)> {
     let mut f = [None; 5];
     let mut inner = Inner::default();
     let end = object_at(text, i, &PACKET_FIELDS, &mut f, Some(&mut inner))?;
     Some((packet_of(text.get(i..end)?, f, inner), end))
+}
+
+/// How socketcluster-server writes every channel message, up to the channel name's quote.
+const PUBLISH_HEAD: &[u8] = br##"{"event":"#publish","data":{"channel":""##;
+
+/// A channel message in the exact shape socketcluster-server writes it,
+/// `{"event":"#publish","data":{"channel":<string>,"data":<value>}}` (no whitespace, no other
+/// field), read without the general object walk and its key lookups: the hot path of a frame of
+/// channel messages. The same packet [`packet_at`]'s general reading gives; `None` for anything
+/// else, which that reading then decides.
+fn publish_at(text: &str, i: usize) -> Option<(Packet<'_>, usize)> {
+    let b = text.as_bytes();
+    if !b.get(i..)?.starts_with(PUBLISH_HEAD) {
+        return None;
+    }
+    let c = i + PUBLISH_HEAD.len() - 1;
+    let c_end = skip_string(b, c)?;
+    let d = c_end + 8;
+    if b.get(c_end..d)? != br#","data":"# || skip_ws(b, d) != d {
+        return None;
+    }
+    let d_end = skip_any(b, d)?;
+    if b.get(d_end..d_end + 2)? != b"}}" {
+        return None;
+    }
+    let channel = text.get(c..c_end)?;
+    let data = text.get(d..d_end)?;
+    Some((
+        Packet::Publish {
+            channel: Some(channel),
+            data: Some(data),
+        },
+        d_end + 2,
+    ))
 }
 
 /// The `channel` and `data` fields of a packet's `data` object, read in the packet's pass
@@ -1302,6 +1344,62 @@ mod tests {
 
     /// The reader against `serde_json` on 40 000 mutants of valid texts: the same verdict on
     /// every one, and the same fields where it reads an object.
+    #[test]
+    fn the_publish_fast_path_reads_what_the_general_reader_reads() {
+        let seeds = [
+            r##"{"event":"#publish","data":{"channel":"bench","data":{"n":1,"text":"hello"}}}"##,
+            r##"{"event":"#publish","data":{"channel":"a\"b\u00e9","data":"x"}}"##,
+            r##"{"event":"#publish","data":{"channel":"c","data":[1,{"d":null}]}}"##,
+        ];
+        let alphabet = b"{}[]:,\"\\ \t\x01u019.-abdefhlnrtu#";
+        let mut rng = crate::proto::backoff::XorShift::new(11);
+        let mut pick = |n: usize| (rng.next_u64() % n as u64) as usize;
+        let (mut fast, mut agreed) = (0, 0);
+        for k in 0..40_000 {
+            let mut t = seeds[k % seeds.len()].as_bytes().to_vec();
+            for _ in 0..pick(3) {
+                let at = pick(t.len() + 1);
+                match pick(3) {
+                    0 if at < t.len() => {
+                        t.remove(at);
+                    }
+                    1 if at < t.len() => t[at] = alphabet[pick(alphabet.len())],
+                    _ => t.insert(at, alphabet[pick(alphabet.len())]),
+                }
+            }
+            let Ok(text) = std::str::from_utf8(&t) else {
+                continue;
+            };
+            let general = any_packet_at(text, 0);
+            match publish_at(text, 0) {
+                Some(p) => {
+                    fast += 1;
+                    assert_eq!(Some(&p), general.as_ref(), "{text:?}");
+                }
+                // (the fast path may only decline a publish that is not in the server's shape)
+                None => agreed += usize::from(general.is_none()),
+            }
+        }
+        assert!(
+            fast > 10_000 && agreed > 1_000,
+            "{fast} read fast, {agreed} refused by both"
+        );
+        // what the server's shape does not cover goes to the general reader
+        for t in [
+            r##"{"event":"#publish","data":{"channel":"a","data":1,"channel":"b"}}"##,
+            r##"{"event":"#publish","data":{"channel":"a","data":1},"cid":7}"##,
+            r##"{"event":"#publish","data":{"channel":"a","data":1} }"##,
+            r##"{"event":"#publish","data":{"channel":"a","data" :1}}"##,
+            r##"{"event":"#publish","data":{"channel":"a","data":1},"event":"x"}"##,
+            r##"{"event":"#publish","data":{"channel":"a\x","data":1}}"##,
+        ] {
+            assert_eq!(publish_at(t, 0), None, "{t}");
+        }
+        let t = r##"{"event":"#publish","data":{"channel":"a","data":{"x":[]}}}"##;
+        assert_eq!(publish_at(t, 0), any_packet_at(t, 0));
+        assert!(publish_at(t, 0).is_some());
+    }
+
     #[test]
     fn the_reader_agrees_with_serde_json() {
         let seeds = [
