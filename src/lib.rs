@@ -3,9 +3,10 @@
 //! Yew, Dioxus, plain wasm-bindgen) and, through its npm package, for JavaScript.
 //!
 //! Everything a Rust app names is at the crate root: [`Socket`], [`Channel`], [`EventStream`],
-//! their options, events and one [`Error`]. Payloads are your serde types (feature `serde`, on
-//! by default); the `*_text` methods take JSON text instead. `EventStream` and the [`sse`] core
-//! are feature `sse` (on by default); without it the crate is SocketCluster only.
+//! their options, events and one [`Error`] (feature `rust`, on by default; the npm build leaves
+//! it out, and its JS face stands on the engines alone). Payloads are your serde types (feature
+//! `serde`, on by default); the `*_text` methods take JSON text instead. `EventStream` and the
+//! [`sse`] core are feature `sse` (on by default); without it the crate is SocketCluster only.
 //!
 //! # Quick start
 //!
@@ -60,8 +61,11 @@
 //! - `web`: thin browser drivers (WebSocket, EventSource, fetch, timers, page events, storage).
 //! - `engine`: wires a core to its drivers (the pump) and hands events to a face.
 //! - the Rust face (futures and Streams: `client.rs`, `stream.rs`, `error.rs`,
-//!   `auth_storage.rs`): private modules, everything they define is at the crate root.
+//!   `auth_storage.rs`; feature `rust`): private modules, everything they define is at the
+//!   crate root.
 //! - `js`: the JS face: wasm-bindgen exports and hand-written JS modules.
+//! - `cell` (under the wasm code): its `RefCell`, whose borrow conflicts trap, and `global!`,
+//!   single-thread statics.
 //!
 //! Rules every layer keeps:
 //! - **No `RefCell` borrow is held across a call into JS**: a browser API (`fetch`,
@@ -69,9 +73,9 @@
 //!   `Date.now`, and every `Drop` that closes, aborts or clears one) or user code (listeners,
 //!   `getHeaders`, token storage objects, callbacks). A page may wrap any of those globals and
 //!   call back into the SDK from inside. A transition takes its borrow, releases it, then makes
-//!   the calls (see `stream.rs`); the socket reads the clock before borrowing, takes browser
+//!   the calls (see `engine/sse.rs`); the socket reads the clock before borrowing, takes browser
 //!   objects out of their cells to use or drop them, and lets a nested call only queue work for
-//!   the pump that is running (see `client.rs`).
+//!   the pump that is running (see `engine/socket.rs`).
 //! - Nothing a page passes or a server sends may trap the wasm: wrongly typed arguments throw
 //!   `InvalidArgumentsError`, bad input becomes an error value or event.
 //! - Every queue is bounded; no `Closure::forget`.

@@ -1,7 +1,7 @@
 //! The JS face of `Socket` and `Channel`, wasm side: the `Socket`, `connect` and `Channel`
-//! exports (which make objects of the hand-written classes in `socket.js`), the static calls
-//! those classes make (`SocketEngine.open`, `call` for every action by kind, the getters `num`
-//! and `text`, …) over
+//! exports (which make objects of the hand-written classes in `socket.js`), the six static
+//! calls those classes make (`SocketEngine.open`, `act` and `call` for every action by kind,
+//! the getters `num` and `text`, `channelState`) over
 //! [`crate::engine::socket::SocketEngine`], and the one batched call that hands each pump's
 //! events to the class (which owns the listeners, channels, Promises by call key, `for await`,
 //! option checks, error objects and event payloads).

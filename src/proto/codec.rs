@@ -3,7 +3,13 @@
 //! Owns: telling pings from packets from raw text, splitting batches, reading the envelope
 //! fields (`event`, `cid`, `rid`, `data`, `error`) and writing outbound frames. Payloads stay
 //! opaque: `data` and `error` are carried as the exact JSON text the peer sent, validated but never
-//! turned into values (the browser's `JSON.parse` does that at the edge).
+//! turned into values (the browser's `JSON.parse` does that at the edge). A channel message in
+//! exactly the shape socketcluster-server writes is read by a fast path that gives the same
+//! packet as the general reader (`publish_at`).
+//!
+//! Also the small text helpers the rest of the crate shares instead of `std`'s heavier ones:
+//! [`cut`] (split at a byte), [`quote`] (a JSON string literal) and [`utf8_lossy`] (invalid
+//! UTF-8 as U+FFFD, as `String::from_utf8_lossy`; the WebSocket driver's and the SSE parser's).
 //!
 //! The JSON reader is hand-written rather than `serde_json` because of the size budget
 //! (`serde_json` costs ~35 KB gzipped in wasm); it is iterative (no recursion, so no stack
