@@ -1,5 +1,11 @@
 //! Thin browser drivers: each turns one browser API into plain inputs for the sans-IO cores and
 //! releases every listener, timer and request it holds when dropped (RAII, no `Closure::forget`).
+//!
+//! This module holds what the drivers and engines share: the engines' timer (`Timer`), the
+//! wait for a Promise (`on_settled`, `later`), a `Uint8Array`'s bytes (`bytes_of`), the
+//! clock, the jitter seed and a thrown value's text, over the few globals bound here (`Date.now`,
+//! `Math.random`, `Reflect.get`, `Uint8Array`) instead of js-sys, which the npm build does not
+//! link.
 
 pub mod page;
 pub mod storage;
