@@ -1358,24 +1358,8 @@ mod tests {
             r##"{"event":"#publish","data":{"channel":"c","data":[1,{"d":null}]}}"##,
         ];
         let alphabet = b"{}[]:,\"\\ \t\x01u019.-abdefhlnrtu#";
-        let mut rng = crate::proto::backoff::XorShift::new(11);
-        let mut pick = |n: usize| (rng.next_u64() % n as u64) as usize;
         let (mut fast, mut agreed) = (0, 0);
-        for k in 0..40_000 {
-            let mut t = seeds[k % seeds.len()].as_bytes().to_vec();
-            for _ in 0..pick(3) {
-                let at = pick(t.len() + 1);
-                match pick(3) {
-                    0 if at < t.len() => {
-                        t.remove(at);
-                    }
-                    1 if at < t.len() => t[at] = alphabet[pick(alphabet.len())],
-                    _ => t.insert(at, alphabet[pick(alphabet.len())]),
-                }
-            }
-            let Ok(text) = std::str::from_utf8(&t) else {
-                continue;
-            };
+        mutants(&seeds, alphabet, 11, 0, |text| {
             let general = any_packet_at(text, 0);
             match publish_at(text, 0) {
                 Some(p) => {
@@ -1385,7 +1369,7 @@ mod tests {
                 // (the fast path may only decline a publish that is not in the server's shape)
                 None => agreed += usize::from(general.is_none()),
             }
-        }
+        });
         assert!(
             fast > 10_000 && agreed > 1_000,
             "{fast} read fast, {agreed} refused by both"
@@ -1417,23 +1401,7 @@ mod tests {
         // (no `e`/`E` among the inserted bytes: an exponent out of f64's range is valid JSON
         // that serde_json refuses)
         let alphabet = b"{}[]:,\"\\/ \t\n\r\x01\x1fu0123456789.-+abfnrtlsx\xc3\xa9";
-        let mut rng = crate::proto::backoff::XorShift::new(7);
-        let mut pick = |n: usize| (rng.next_u64() % n as u64) as usize;
-        for k in 0..40_000 {
-            let mut t = seeds[k % seeds.len()].as_bytes().to_vec();
-            for _ in 0..1 + pick(3) {
-                let at = pick(t.len() + 1);
-                match pick(3) {
-                    0 if at < t.len() => {
-                        t.remove(at);
-                    }
-                    1 if at < t.len() => t[at] = alphabet[pick(alphabet.len())],
-                    _ => t.insert(at, alphabet[pick(alphabet.len())]),
-                }
-            }
-            let Ok(text) = std::str::from_utf8(&t) else {
-                continue;
-            };
+        mutants(&seeds, alphabet, 7, 1, |text| {
             let theirs = serde_json::from_str::<serde_json::Value>(text);
             assert_eq!(validate(text), theirs.is_ok(), "{text:?}: {theirs:?}");
             if let Ok(serde_json::Value::Object(o)) = &theirs {
@@ -1443,6 +1411,30 @@ mod tests {
                 };
                 assert_eq!(raw(a), o.get("a").cloned(), "{text:?}");
                 assert_eq!(raw(c), o.get("c").cloned(), "{text:?}");
+            }
+        });
+    }
+
+    /// 40,000 mutants of `seeds` (in turn) for the readers' agreement tests: each with `min` to
+    /// `min + 2` edits (a byte removed, replaced or inserted from `alphabet`) drawn from a
+    /// generator seeded `seed`; `f` gets those that are UTF-8.
+    fn mutants(seeds: &[&str], alphabet: &[u8], seed: u64, min: usize, mut f: impl FnMut(&str)) {
+        let mut rng = crate::proto::backoff::XorShift::new(seed);
+        let mut pick = |n: usize| (rng.next_u64() % n as u64) as usize;
+        for k in 0..40_000 {
+            let mut t = seeds[k % seeds.len()].as_bytes().to_vec();
+            for _ in 0..min + pick(3) {
+                let at = pick(t.len() + 1);
+                match pick(3) {
+                    0 if at < t.len() => {
+                        t.remove(at);
+                    }
+                    1 if at < t.len() => t[at] = alphabet[pick(alphabet.len())],
+                    _ => t.insert(at, alphabet[pick(alphabet.len())]),
+                }
+            }
+            if let Ok(text) = std::str::from_utf8(&t) {
+                f(text);
             }
         }
     }
