@@ -1290,6 +1290,27 @@ fn publish_is_delivered_only_for_pending_or_subscribed_channels() {
 }
 
 #[test]
+fn no_message_after_unsubscribe_even_for_the_last_channel_hit() {
+    // The channel table remembers the last name found; after that channel goes, a message for
+    // it must not be delivered on the memory (here another name of the same length takes its
+    // place in the table).
+    let mut h = H::new(cfg());
+    h.establish();
+    with_channels(&mut h, &["bench", "other"]);
+    let p = |ch: &str| {
+        format!(
+            r##"[{{"event":"#publish","data":{{"channel":"{ch}","data":1}}}},{{"event":"#publish","data":{{"channel":"{ch}","data":2}}}}]"##
+        )
+    };
+    assert_eq!(h.server(&p("bench")).len(), 2);
+    h.s.unsubscribe("bench", h.now);
+    h.out();
+    assert!(h.server(&p("bench")).is_empty());
+    assert_eq!(h.server(&p("other")).len(), 2);
+    assert!(h.server(&p("bench")).is_empty());
+}
+
+#[test]
 fn unsubscribe_sends_only_while_open() {
     let mut h = H::new(cfg());
     h.establish();

@@ -8,6 +8,7 @@
 //! small values, never the strings' bytes), which is cheap at the sizes tables here reach
 //! (channels, event names, listener slots).
 
+use std::cell::Cell;
 use std::cmp::Ordering;
 use std::collections::VecDeque;
 
@@ -16,22 +17,37 @@ use std::collections::VecDeque;
 #[derive(Debug, Clone)]
 pub struct NameTable<V> {
     items: Vec<(String, V)>,
+    /// The index of the last name found: tried first (a frame of channel messages is mostly
+    /// one channel). Only ever a hint: a hit needs the name at that index to equal the one
+    /// sought, so an insert or remove that moves or drops the entry can never make it stale.
+    last: Cell<usize>,
 }
 
 impl<V> Default for NameTable<V> {
     fn default() -> Self {
-        NameTable { items: Vec::new() }
+        NameTable::new()
     }
 }
 
 impl<V> NameTable<V> {
     /// An empty table.
     pub const fn new() -> Self {
-        NameTable { items: Vec::new() }
+        NameTable {
+            items: Vec::new(),
+            last: Cell::new(0),
+        }
     }
 
     fn find(&self, name: &str) -> Result<usize, usize> {
-        self.items.binary_search_by(|(k, _)| k.as_str().cmp(name))
+        let last = self.last.get();
+        if matches!(self.items.get(last), Some((k, _)) if k == name) {
+            return Ok(last);
+        }
+        let found = self.items.binary_search_by(|(k, _)| k.as_str().cmp(name));
+        if let Ok(i) = found {
+            self.last.set(i);
+        }
+        found
     }
 
     /// The value of `name`.
@@ -306,6 +322,23 @@ mod tests {
                 assert_eq!(d, want, "n {n}, i {i}");
             }
         }
+    }
+
+    #[test]
+    fn name_table_last_hit_is_never_stale() {
+        let mut t = NameTable::new();
+        t.insert("bench".to_string(), 1);
+        t.insert("other".to_string(), 2);
+        assert_eq!(t.get("other"), Some(&2)); // (remembered at index 1)
+        t.insert("alpha".to_string(), 3); // "bench" moves to index 1
+        assert_eq!(t.get("other"), Some(&2));
+        assert_eq!(t.get("bench"), Some(&1)); // (remembered at index 1)
+        assert_eq!(t.remove("bench"), Some(1)); // "other" moves to index 1
+        assert!(!t.contains_key("bench"));
+        assert_eq!(t.get("other"), Some(&2));
+        assert_eq!(t.remove("other"), Some(2)); // index 1 is past the end
+        assert_eq!(t.get("other"), None);
+        assert_eq!(t.get("alpha"), Some(&3));
     }
 
     #[test]
