@@ -298,34 +298,42 @@ fn string_cow(raw: &str) -> Option<Cow<'_, str>> {
 /// JSON-escapes `s` as a string literal (with quotes).
 pub fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                out.push_str(if (c as u32) < 0x10 {
-                    "\\u000"
-                } else {
-                    "\\u001"
-                });
-                out.push(char::from(b"0123456789abcdef"[(c as usize) & 15]));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    quote_into(&mut out, s);
     out
+}
+
+/// Appends `s` JSON-escaped as a string literal (with quotes) to `out`: the runs between
+/// escapes go in whole (every byte to escape is ASCII, so a run ends on a char boundary).
+pub fn quote_into(out: &mut String, s: &str) {
+    out.push('"');
+    let mut run = 0;
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        let esc = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x0f => "\\u000",
+            0x10..=0x1f => "\\u001",
+            _ => continue,
+        };
+        out.push_str(s.get(run..i).unwrap_or(""));
+        out.push_str(esc);
+        if esc.len() > 2 {
+            out.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+        }
+        run = i + 1;
+    }
+    out.push_str(s.get(run..).unwrap_or(""));
+    out.push('"');
 }
 
 /// Encodes an event packet. `data` is JSON text (omitted when `None`), `cid` is set for invokes.
 pub fn encode_event(event: &str, data: Option<&str>, cid: Option<u64>) -> String {
     let mut out = String::with_capacity(event.len() + data.map_or(0, str::len) + 32);
     out.push_str("{\"event\":");
-    out.push_str(&quote(event));
+    quote_into(&mut out, event);
     if let Some(d) = data {
         out.push_str(",\"data\":");
         out.push_str(d);
@@ -368,7 +376,7 @@ pub fn encode_response(rid: &str, data: Option<&str>, error: Option<&str>) -> St
 /// Encodes the `data` of a `#publish`: `{"channel": name, "data": data}`.
 pub fn encode_publish_data(channel: &str, data: Option<&str>) -> String {
     let mut out = String::from("{\"channel\":");
-    out.push_str(&quote(channel));
+    quote_into(&mut out, channel);
     if let Some(d) = data {
         out.push_str(",\"data\":");
         out.push_str(d);
@@ -1305,6 +1313,46 @@ mod tests {
         // rid goes through it.
         assert!(matches!(one(r#"{"rid":2.0e0}"#), Packet::Response { rid, .. } if rid == 2.0));
         assert_eq!(one(r#"{"rid":"2"}"#), Packet::Raw(r#"{"rid":"2"}"#));
+    }
+
+    #[test]
+    fn quote_escapes_as_the_char_by_char_encoder_did() {
+        // (the encoder before runs were copied whole)
+        fn by_char(s: &str) -> String {
+            let mut out = String::from('"');
+            for c in s.chars() {
+                match c {
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\t' => out.push_str("\\t"),
+                    c if (c as u32) < 0x20 => {
+                        out.push_str(&format!("\\u{:04x}", c as u32));
+                    }
+                    c => out.push(c),
+                }
+            }
+            out.push('"');
+            out
+        }
+        let alphabet: Vec<char> = (0..0x80u8)
+            .map(char::from)
+            .chain(['é', '\u{7ff}', '\u{800}', '😀', '\u{FFFD}'])
+            .collect();
+        let mut texts = vec![String::new()];
+        for &a in &alphabet {
+            for &b in &alphabet {
+                texts.push([a, b].iter().collect());
+                texts.push(format!("{a}echo{b}"));
+            }
+        }
+        for t in texts {
+            assert_eq!(quote(&t), by_char(&t), "{t:?}");
+            let mut out = String::from("x");
+            quote_into(&mut out, &t);
+            assert_eq!(out, format!("x{}", by_char(&t)));
+        }
     }
 
     #[test]
