@@ -346,16 +346,20 @@ pub fn encode_event(event: &str, data: Option<&str>, cid: Option<u64>) -> String
     out
 }
 
-/// Appends the decimal digits of `n` (no `core::fmt` on the wasm path).
-pub fn push_u64(out: &mut String, n: u64) {
-    let mut p = 1u64;
-    while n / p >= 10 {
-        p *= 10;
+/// Appends the decimal digits of `n` (no `core::fmt` on the wasm path), in one `push_str`.
+pub fn push_u64(out: &mut String, mut n: u64) {
+    // (the digits from the last, into a buffer that holds u64::MAX's 20)
+    let mut buf = [b'0'; 20];
+    let mut i = buf.len();
+    while let Some(d) = i.checked_sub(1).and_then(|j| buf.get_mut(j)) {
+        *d = b'0' + (n % 10) as u8;
+        n /= 10;
+        i -= 1;
+        if n == 0 {
+            break;
+        }
     }
-    while p > 0 {
-        out.push(char::from(b'0' + (n / p % 10) as u8));
-        p /= 10;
-    }
+    out.push_str(std::str::from_utf8(buf.get(i..).unwrap_or(&[])).unwrap_or(""));
 }
 
 /// Encodes a response to a server invoke, echoing its `cid` text as `rid`.
