@@ -598,6 +598,20 @@ fn emit_sends_invoke_and_resolves_with_data() {
 }
 
 #[test]
+fn answers_out_of_call_order_settle_their_own_calls() {
+    let mut h = H::new(cfg());
+    h.establish();
+    let ids: Vec<CallId> = (0..4)
+        .map(|k| h.emit("echo", &k.to_string(), CallOptions::default()))
+        .collect();
+    let cids: Vec<u64> = sends(&h.out()).iter().map(|t| cid(t)).collect();
+    for k in [2, 0, 3, 1] {
+        let v = h.server(&format!(r##"{{"rid":{},"data":{k}}}"##, cids[k]));
+        assert_eq!(settles(&v), vec![(ids[k], Ok(Some(k.to_string())))]);
+    }
+}
+
+#[test]
 fn a_rekeyed_call_settles_under_its_new_id() {
     let mut h = H::new(cfg());
     // queued (not connected yet), then sent on connect: settled with the key

@@ -424,6 +424,10 @@ struct ChannelEntry {
 /// Removes the call sent with `cid` from `list` (sorted by cid: cids go out increasing; answers
 /// usually come in order, so it is found near the front).
 fn take_sent(list: &mut VecDeque<Call>, cid: u64) -> Option<Call> {
+    // (the answer to the oldest call first: no search)
+    if list.front()?.cid == cid {
+        return list.pop_front();
+    }
     let pos = list.binary_search_by(|c| c.cid.cmp(&cid)).ok()?;
     take_at(list, pos)
 }
