@@ -789,6 +789,15 @@ fn non_json_and_unknown_shapes_are_raw() {
 }
 
 #[test]
+fn a_lone_unknown_object_is_raw_with_the_frame_text() {
+    let mut h = H::new(cfg());
+    h.establish();
+    for t in [" {\"x\":1}\n", "[{\"x\":1}]"] {
+        assert_eq!(h.server(t), vec![Output::Event(Event::Raw(t.to_string()))]);
+    }
+}
+
+#[test]
 fn batches_dispatch_in_order() {
     let mut h = H::new(cfg());
     h.establish();

@@ -40,7 +40,9 @@ pub fn pong_text(protocol_version: u8) -> &'static str {
 pub enum Frame<'a> {
     /// The server's ping for this protocol version.
     Ping,
-    /// One or more packets (a JSON array is a batch).
+    /// One packet (a JSON object): no vector to allocate for the usual frame.
+    One(Packet<'a>),
+    /// The packets of a batch (a JSON array).
     Packets(Vec<Packet<'a>>),
     /// Not a packet: not JSON, or not starting with `{`/`[`.
     Raw,
@@ -96,7 +98,7 @@ pub fn decode(text: &str, protocol_version: u8) -> Frame<'_> {
     let trimmed = trim_ws(text, false);
     match trimmed.as_bytes().first() {
         Some(b'{') => match packet(trim_ws(trimmed, true)) {
-            Some(p) => Frame::Packets(vec![p]),
+            Some(p) => Frame::One(p),
             None => Frame::Raw,
         },
         Some(b'[') => match batch(trimmed) {
@@ -916,7 +918,7 @@ mod tests {
 
     fn one(text: &str) -> Packet<'_> {
         match decode(text, 2) {
-            Frame::Packets(mut v) if v.len() == 1 => v.remove(0),
+            Frame::One(p) => p,
             other => panic!("{text}: {other:?}"),
         }
     }
@@ -1241,7 +1243,10 @@ mod tests {
             "[".repeat(200_000),
             "]".repeat(200_000)
         );
-        assert!(matches!(decode(&deep, 2), Frame::Packets(_)));
+        assert!(matches!(
+            decode(&deep, 2),
+            Frame::One(_) | Frame::Packets(_)
+        ));
         let bad = "[".repeat(100_000);
         assert_eq!(decode(&bad, 2), Frame::Raw);
     }
@@ -1260,7 +1265,10 @@ mod tests {
             let close: String = close.iter().collect();
             format!("{{\"event\":\"e\",\"data\":{open}1{close}}}")
         };
-        assert!(matches!(decode(&frame(&close), 2), Frame::Packets(_)));
+        assert!(matches!(
+            decode(&frame(&close), 2),
+            Frame::One(_) | Frame::Packets(_)
+        ));
         // The closer of level 80 (past the bit set) and of level 10 (in it), each swapped.
         for level in [80, 10] {
             let mut bad = close.clone();

@@ -968,7 +968,8 @@ impl Session {
                     };
                 }
             }
-            Frame::Raw => self.event(Event::Raw(text.to_string())),
+            Frame::Raw | Frame::One(Packet::Raw(_)) => self.event(Event::Raw(text.to_string())),
+            Frame::One(p) => self.handle_packet(p, now),
             Frame::Packets(packets) => {
                 let single = packets.len() == 1;
                 for p in packets {
