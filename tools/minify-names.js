@@ -4,8 +4,7 @@
 // - Imports from the glue module: wasm-bindgen names each `__wbg_<what>_<16 hex digits>` (about
 //   45 bytes), and every name ships twice, in the wasm's import section and as a key of the
 //   glue's import object in sockline.js; the hashes do not compress. They become `a`, `b`, …
-//   `$9`. Imports from the snippet modules (src/js/*.js) keep their names: they are the
-//   functions' own.
+//   `$9`.
 // - Exports (`socketengine_open`, `__wbindgen_malloc`, …: used by the glue as `wasm.<name>`)
 //   become `x0`, `x1`, …, also in the `InitOutput` interface of sockline.d.ts and in
 //   sockline_bg.wasm.d.ts; `memory` keeps its name (a page may read it from init()'s result).
@@ -13,8 +12,10 @@
 //   wasm-bindgen names each `./snippets/sockline-<hash>/src/js/<file>.js` in every such import
 //   and lists it once per import as a key of the import object (the same key up to ten times,
 //   which bundlers warn about). Each snippet module becomes one key `s0`, `s1`, … of the import
-//   object, bound to the module's namespace; the glue's own module `./sockline_bg.js`, named in
-//   each of its ~40 imports, becomes `g`.
+//   object, bound to an object of its functions under short names (`a`, `b`, … in the wasm
+//   too), imported by name: a namespace object (`import * as`) would keep every export of the
+//   module in an app's bundle, each with a getter. The glue's own module `./sockline_bg.js`,
+//   named in each of its ~40 imports, becomes `g`.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -121,8 +122,11 @@ function main() {
           name = renamed.get(field);
           key = 'g';
         } else if (module.startsWith('./snippets/')) {
-          if (!modules.has(module)) modules.set(module, 's' + modules.size);
-          key = modules.get(module);
+          if (!modules.has(module)) modules.set(module, {key: 's' + modules.size, fns: new Map(), gen: names()});
+          const m = modules.get(module);
+          if (!m.fns.has(field)) m.fns.set(field, m.gen.next().value);
+          key = m.key;
+          name = m.fns.get(field);
         }
         out.push(str(key), str(name), wasm.subarray(r - 1, s));
         return s;
@@ -155,11 +159,19 @@ function main() {
     for (const [, m, v] of js.matchAll(keyLine)) if (!first.has(m)) first.set(m, v);
     for (const m of modules.keys()) if (!first.has(m)) die(`${m} is not a key of the import object`);
     js = js.replace(keyLine, '');
-    const lines = [...modules].map(([m, k]) => `\n        "${k}": ${first.get(m)},`).join('');
+    // each module's functions by name (`import {f as importN_a}`), in an object of their short
+    // names: a bundler keeps only what some module uses (a namespace object keeps every export)
+    const lines = [...modules].map(([m, {key, fns}]) => {
+      const v = first.get(m);
+      return `\n        "${key}": { ${[...fns.values()].map((s) => `${s}: ${v}_${s}`).join(', ')} },`;
+    }).join('');
     js = js.replace('\n        "g": import0,', '\n        "g": import0,' + lines);
-    const kept = new Set([...modules.keys()].map((m) => first.get(m)));
-    js = js.replace(/^import \* as (import\d+) from "\.\/snippets\/[^"]+"\n/gm, (l, v) => (kept.has(v) ? l : ''));
-    for (const v of kept) if (js.split(new RegExp(`\\b${v}\\b`)).length !== 3) die(`${v} is not bound and used once`);
+    const byVar = new Map([...modules].map(([m, {fns}]) => [first.get(m), fns]));
+    js = js.replace(/^import \* as (import\d+) from ("\.\/snippets\/[^"]+")\n/gm, (l, v, from) => {
+      const fns = byVar.get(v);
+      return fns ? `import { ${[...fns].map(([f, s]) => `${f} as ${v}_${s}`).join(', ')} } from ${from};\n` : '';
+    });
+    for (const v of byVar.keys()) if (js.split(new RegExp(`\\b${v}\\b`)).length !== 1) die(`${v} is still bound`);
   }
   // exports: `wasm.<name>` in the glue, the InitOutput interface in sockline.d.ts and
   // sockline_bg.wasm.d.ts
