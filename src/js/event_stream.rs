@@ -150,6 +150,7 @@ export class EventStream {
 }
 "#;
 
+#[cfg(feature = "rust")]
 impl JsEventStream {
     /// `new EventStream(url, options)`; throws what the class throws (`InvalidArgumentsError`).
     pub fn new(url: JsValue, options: JsValue) -> Result<JsEventStream, JsValue> {
@@ -163,9 +164,9 @@ impl JsEventStream {
     }
 }
 
-/// `new EventStream(url, options)` as the module exports it: an object of the hand-written
-/// class (a function called with `new` that returns an object gives `new` that object; `./run
-/// build` also gives this export the class's prototype, for `instanceof`).
+/// `new EventStream(url, options)` as the glue of a build with the Rust face exports it (see
+/// `js::socket::new_socket`; the npm build re-exports the class itself).
+#[cfg(feature = "rust")]
 #[wasm_bindgen(js_name = EventStream, skip_typescript)]
 pub fn new_event_stream(url: JsValue, options: JsValue) -> Result<JsEventStream, JsValue> {
     JsEventStream::new(url, options)

@@ -101,6 +101,18 @@ pub(crate) fn utf16_len(s: &str) -> f64 {
     n as f64
 }
 
+/// The npm build (no Rust face): hands the JS classes their exports when the module is
+/// instantiated (`init()`), as the package exports the classes themselves (`./run build`). A
+/// build with the Rust face has no start function of its own (an app's would clash with it):
+/// its constructors install on first use.
+#[cfg(not(feature = "rust"))]
+#[wasm_bindgen::prelude::wasm_bindgen(start, private)]
+fn start() {
+    socket::install();
+    #[cfg(feature = "sse")]
+    event_stream::install();
+}
+
 /// Installs the panic hook once in debug builds (panics are bugs: there they are logged with their
 /// message and a stack). Release builds leave it out (1.2 KB gzipped): a panic there aborts as a
 /// `RuntimeError: unreachable` with the wasm stack, and the message is not printed.

@@ -26,6 +26,7 @@ const CLOSES = ['connectAbort', 'disconnect', 'close'];
 const BAD = ['closed', 'disconnect', 'connectAbort'];
 const BACKOFF = [['initialDelay', 0, MAX_MS], ['multiplier', 1, 1000], ['maxDelay', 0, MAX_MS], ['jitter', 0, 1], ['randomness', 0, MAX_MS]];
 
+const CHANNEL_KEY = {};
 const freed = () => makeError('Error', 'The object was freed (free())');
 
 // ---- arguments and options -------------------------------------------------------------------
@@ -447,7 +448,7 @@ export class Socket {
     let s = this.#slots.get(name);
     if (!s) {
       s = { ch: null, em: new Emitter(), w: new Emitter(), q: [] };
-      s.ch = new Channel(this, name, s);
+      s.ch = new Channel(this, name, s, CHANNEL_KEY);
       this.#slots.set(name, s);
     }
     return s;
@@ -694,7 +695,9 @@ export class Channel {
   /// The slot this object uses (see `#l`).
   #slot;
 
-  constructor(socket, name, slot) {
+  constructor(socket, name, slot, key) {
+    // (the package exports the class for `instanceof`; a page cannot make one)
+    if (key !== CHANNEL_KEY) throw new TypeError('Channel objects come from socket.channel(name) or socket.subscribe(name)');
     this.#s = socket;
     this.#n = name;
     this.#slot = slot;

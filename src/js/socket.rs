@@ -1,5 +1,6 @@
-//! The JS face of `Socket` and `Channel`, wasm side: the `Socket`, `connect` and `Channel`
-//! exports (which make objects of the hand-written classes in `socket.js`), the six static
+//! The JS face of `Socket` and `Channel`, wasm side: with the Rust face, the `Socket`,
+//! `connect` and `Channel` exports (which make objects of the hand-written classes in
+//! `socket.js`; the npm package exports the classes themselves), the six static
 //! calls those classes make (`SocketEngine.open`, `act` and `call` for every action by kind,
 //! the getters `num` and `text`, `channelState`) over
 //! [`crate::engine::socket::SocketEngine`], and the one batched call that hands each pump's
@@ -33,6 +34,7 @@ extern "C" {
     fn set_host(host: SocketHost);
 }
 
+#[cfg(feature = "rust")]
 #[wasm_bindgen]
 extern "C" {
     type TypeError;
@@ -190,23 +192,28 @@ pub fn connect(url: &str, options: JsValue) -> Result<JsSocket, JsValue> {
     JsSocket::new(url, options)
 }
 
-/// `new Socket(url, options)` as the module exports it: an object of the hand-written class (a
-/// function called with `new` that returns an object gives `new` that object; `./run build`
-/// also gives this export the class's prototype, for `instanceof`).
+/// `new Socket(url, options)` as the glue of a build with the Rust face exports it (the browser
+/// tests' page): an object of the hand-written class (a function called with `new` that returns
+/// an object gives `new` that object). The npm build (no `rust` feature) has no such export:
+/// `./run build` re-exports the class itself (and `Channel`, `connect`) from `socket.js`, and
+/// `js::start` hands the class its exports when the module is instantiated.
+#[cfg(feature = "rust")]
 #[wasm_bindgen(js_name = Socket, skip_typescript)]
 pub fn new_socket(url: JsValue, options: JsValue) -> Result<JsSocket, JsValue> {
     install();
     JsSocket::construct(url, options)
 }
 
-/// `connect(url, options)`: the same as `new Socket(url, options)`.
+/// `connect(url, options)`: the same as `new Socket(url, options)` (as [`new_socket`]).
+#[cfg(feature = "rust")]
 #[wasm_bindgen(js_name = connect, skip_typescript)]
 pub fn js_connect(url: JsValue, options: JsValue) -> Result<JsSocket, JsValue> {
     new_socket(url, options)
 }
 
-/// `Channel` as the module exports it, for `instanceof`: `./run build` gives it the class's
-/// prototype. Channels come from `socket.channel(name)` and `socket.subscribe(name)`.
+/// `Channel` as the glue of a build with the Rust face exports it (as [`new_socket`]).
+/// Channels come from `socket.channel(name)` and `socket.subscribe(name)`.
+#[cfg(feature = "rust")]
 #[wasm_bindgen(js_name = Channel, skip_typescript)]
 pub fn channel_class() -> Result<(), JsValue> {
     Err(
