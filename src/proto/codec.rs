@@ -659,6 +659,33 @@ static STOP: [bool; 256] = {
     t
 };
 
+/// The index of the first [`STOP`] byte at or after `i` (`b.len()` when there is none): eight
+/// bytes a step while they last (the lowest byte any of the three zero-byte tests flags is
+/// exact: a borrow only flags bytes above a true hit), then a byte a step.
+#[inline(always)]
+fn plain_run(b: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // (`first_chunk`, not `copy_from_slice`: its length panic would link `core::fmt`)
+    while let Some(&w) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let x = u64::from_le_bytes(w);
+        let q = x ^ (ONES * u64::from(b'"'));
+        let s = x ^ (ONES * u64::from(b'\\'));
+        let hit = (q.wrapping_sub(ONES) & !q)
+            | (s.wrapping_sub(ONES) & !s)
+            | (x.wrapping_sub(ONES * 0x20) & !x);
+        let hit = hit & HIGH;
+        if hit != 0 {
+            return i + (hit.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while matches!(b.get(i), Some(&c) if !STOP[usize::from(c)]) {
+        i += 1;
+    }
+    i
+}
+
 /// Skips one string literal starting at `i` (at the opening quote); returns the index after it.
 fn skip_string(b: &[u8], i: usize) -> Option<usize> {
     skip_str(b, i).map(|(end, _)| end)
@@ -672,8 +699,7 @@ fn skip_str(b: &[u8], i: usize) -> Option<(usize, bool)> {
     let mut i = i + 1;
     let mut esc = false;
     loop {
-        // (the plain run first, in one tight loop)
-        i += b.get(i..)?.iter().position(|&c| STOP[usize::from(c)])?;
+        i = plain_run(b, i);
         match *b.get(i)? {
             b'"' => return Some((i + 1, esc)),
             b'\\' => {
@@ -920,6 +946,54 @@ mod tests {
         match decode(text, 2) {
             Frame::One(p) => p,
             other => panic!("{text}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn plain_run_stops_where_the_byte_loop_stops() {
+        let naive = |b: &[u8], i: usize| {
+            (i..b.len())
+                .find(|&j| STOP[usize::from(b[j])])
+                .unwrap_or(b.len())
+        };
+        // every stop byte at every position of a 0..=20 byte run, after plain bytes of every
+        // kind (ASCII, UTF-8 bytes, the stop bytes' neighbours), and random runs
+        let plain = [
+            b'a', b'!', b'#', b'[', b']', 0x20, 0x21, 0x7f, 0x80, 0xa2, 0xdc, 0xff,
+        ];
+        for len in 0..=20 {
+            for &p in &plain {
+                for &stop in &[b'"', b'\\', 0x00, 0x1f, 0x0a] {
+                    for at in 0..=len {
+                        let mut v = vec![p; len];
+                        if at < len {
+                            v[at] = stop;
+                        }
+                        for start in 0..=len.min(3) {
+                            assert_eq!(
+                                plain_run(&v, start),
+                                naive(&v, start),
+                                "{v:?} from {start}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        let mut x: u32 = 777;
+        for _ in 0..20000 {
+            let mut v = Vec::new();
+            for _ in 0..(x % 40) {
+                x = x.wrapping_mul(1103515245).wrapping_add(12345);
+                let r = (x >> 16) as u8;
+                v.push(match r % 8 {
+                    0 => b'"',
+                    1 => b'\\',
+                    2 => r & 0x1f,
+                    _ => r | 0x20,
+                });
+            }
+            assert_eq!(plain_run(&v, 0), naive(&v, 0), "{v:?}");
         }
     }
 
