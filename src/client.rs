@@ -16,7 +16,7 @@ use std::rc::{Rc, Weak};
 use futures::channel::{mpsc, oneshot};
 
 use crate::auth_storage::AuthStorage;
-use crate::engine::socket::SocketEngine;
+use crate::engine::socket::{Lent, SocketEngine};
 use crate::error::{ConfigError, Error};
 use crate::proto::table::IdTable;
 use crate::proto::{
@@ -254,9 +254,9 @@ impl Socket {
         let store = opts.storage.clone().into();
         let inner = Rc::new_cyclic(|me: &Weak<Inner>| {
             let face = me.clone();
-            let sink = Box::new(move |evs: &[Event], _: Option<u32>| {
+            let sink = Box::new(move |evs: &[Event], lent: Option<Lent<'_>>| {
                 if let Some(inner) = face.upgrade() {
-                    inner.deliver(evs);
+                    inner.deliver(evs, lent);
                 }
             });
             Inner {
@@ -664,20 +664,30 @@ impl Inner {
     }
 
     /// The engine's events of one pump, in order (no borrow is held across a handler).
-    fn deliver(&self, events: &[Event]) {
+    fn deliver(&self, events: &[Event], lent: Option<Lent<'_>>) {
         for out in events {
             if let Event::Settle { id, result } = out {
                 let settler = self.calls.borrow_mut().remove(*id);
                 if let Some(f) = settler {
                     f(result.clone().map_err(Error::from));
                 }
-            } else if let Some(ev) = self.event(out) {
+            } else if let Some(ev) = self.event(out, lent) {
                 self.emit_event(ev);
             }
         }
     }
 
-    fn event(&self, out: &Event) -> Option<SocketEvent> {
+    fn event(&self, out: &Event, lent: Option<Lent<'_>>) -> Option<SocketEvent> {
+        if let Event::Publish {
+            channel,
+            data,
+            span,
+        } = out
+        {
+            let data = Lent::data(lent, data, *span).map(str::to_string);
+            let channel = channel.clone();
+            return Some(SocketEvent::Publish { channel, data });
+        }
         Some(match out.clone() {
             Event::Connecting => SocketEvent::Connecting,
             Event::Connect {
@@ -716,7 +726,7 @@ impl Inner {
                 SocketEvent::SubscribeStateChange { channel, old, new }
             }
             Event::KickOut { channel, message } => SocketEvent::KickOut { channel, message },
-            Event::Publish { channel, data, .. } => SocketEvent::Publish { channel, data },
+            Event::Publish { .. } => return None, // (above)
             Event::Authenticate { signed_token } => SocketEvent::Authenticate { signed_token },
             Event::Deauthenticate { old_signed_token } => {
                 SocketEvent::Deauthenticate { old_signed_token }

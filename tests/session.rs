@@ -866,6 +866,74 @@ fn a_channel_message_says_where_it_sits_in_its_frame() {
     assert_eq!(spans[2], ("a/b".to_string(), None), "no data");
 }
 
+/// Read with `handle_text_lending`, a channel message whose data sits in the frame leaves it
+/// there (`data: None`, its span points at it); one without a span (an escaped name) still
+/// copies it; and everything else comes out as `handle_text` gives it.
+#[test]
+fn a_lending_read_leaves_channel_data_in_the_frame() {
+    let frame = r##"[{"event":"#publish","data":{"channel":"a/b","data":{"n":1,"s":"x\"y"}}},
+        {"event":"#publish","data":{"channel":"n\u00e9","data":2}},
+        {"event":"#publish","data":{"channel": "a/b"}},
+        {"event":"#publish","data":{"data" : [1] ,"channel":"a/b"}}, {"rid":1,"data":3}]"##;
+    let run = |lend: bool| {
+        let mut h = H::new(cfg());
+        h.establish();
+        with_channels(&mut h, &["a/b", "n\u{e9}"]);
+        h.fresh();
+        let g = h.gen();
+        if lend {
+            h.s.handle_text_lending(g, frame, h.now);
+        } else {
+            h.s.handle_text(g, frame, h.now);
+        }
+        h.out()
+    };
+    let (copied, lent) = (run(false), run(true));
+    assert_eq!(copied.len(), lent.len(), "{lent:?}");
+    let mut data_in_frame = 0;
+    for (c, l) in copied.iter().zip(&lent) {
+        match (c, l) {
+            (
+                Output::Event(Event::Publish {
+                    channel,
+                    data,
+                    span,
+                }),
+                Output::Event(Event::Publish {
+                    channel: lc,
+                    data: ld,
+                    span: ls,
+                }),
+            ) => {
+                assert_eq!((channel, span), (lc, ls));
+                match span {
+                    Some(sp) => {
+                        assert_eq!(*ld, None, "lent, not copied");
+                        assert_eq!(sp.data_in(frame), data.as_deref());
+                        data_in_frame += 1;
+                    }
+                    None => assert_eq!(data, ld),
+                }
+            }
+            _ => assert_eq!(c, l),
+        }
+    }
+    assert_eq!(data_in_frame, 2, "{lent:?}");
+    // and the next frame, read plainly, copies again
+    let mut h = H::new(cfg());
+    h.establish();
+    with_channels(&mut h, &["a/b"]);
+    h.fresh();
+    let g = h.gen();
+    h.s.handle_text_lending(g, frame, h.now);
+    h.out();
+    let v = h.server(r##"{"event":"#publish","data":{"channel":"a/b","data":7}}"##);
+    assert!(
+        matches!(&v[..], [Output::Event(Event::Publish { data: Some(d), span: Some(_), .. })] if d == "7"),
+        "{v:?}"
+    );
+}
+
 #[test]
 fn server_invoke_is_answered_with_its_rid() {
     let mut h = H::new(cfg());

@@ -14,6 +14,10 @@
 //! driver command runs (a `connecting` listener that disconnects opens no WebSocket). Calls are
 //! keyed by the face: `emit`/`publish`/`authenticate` take the face's key, and the
 //! [`Event::Settle`] events the sink gets carry that key as their `id`.
+//!
+//! A text frame is read with [`Session::handle_text_lending`] and pumped while its buffer is
+//! still there: the sink gets the frame ([`Lent`]) with the events, and channel messages reach
+//! it without their data copied out of the frame.
 
 use std::cell::Cell;
 
@@ -23,17 +27,56 @@ use std::rc::{Rc, Weak};
 use crate::proto::{
     CallError, CallId, CallOptions, Command, Config, Event, Output, Session, State,
 };
-use crate::proto::{ReplyTo, SessionError, SubscribeOptions};
+use crate::proto::{ReplyTo, SessionError, Span, SubscribeOptions};
 use crate::web::page::{PageEvent, PageWatch};
 use crate::web::storage::{Loaded, StoreKind, TokenStore};
 use crate::web::websocket::{held_frame, WsConn, WsEvent};
 use crate::web::{now, random_seed, Timer};
 
 /// The face callback: the user-visible [`Event`]s of one pump, in order (a driver [`Command`]
-/// never reaches a face), and the number of the frame whose [`Span`](crate::proto::Span)s
-/// can be sliced out of `support.js`'s `heldFrame` now, if any. Token-store failures arrive as
-/// [`Event::Error`] with [`SessionError::Storage`].
-pub type Sink = Box<dyn Fn(&[Event], Option<u32>)>;
+/// never reaches a face), and the frame they came from while its text is still there
+/// ([`Lent`]). Token-store failures arrive as [`Event::Error`] with
+/// [`SessionError::Storage`].
+pub type Sink = Box<dyn Fn(&[Event], Option<Lent<'_>>)>;
+
+/// The frame whose events a pump hands over: the session read it with
+/// [`Session::handle_text_lending`], so the data of its channel messages is still in its text
+/// (read it with [`Lent::data`]).
+#[derive(Clone, Copy)]
+pub struct Lent<'a> {
+    /// The session's number for the frame (what its events' [`Span`]s carry).
+    pub frame: u32,
+    /// Its text.
+    pub text: &'a str,
+    /// Whether `support.js`'s `heldFrame` is this frame now (ASCII, so the spans are its
+    /// UTF-16 offsets too): a face can slice the messages out of it there.
+    pub held: bool,
+}
+
+impl<'a> Lent<'a> {
+    /// The JSON text of a channel message's data: `data` itself, or what its span points at
+    /// in the frame.
+    pub fn data(
+        lent: Option<Self>,
+        data: &'a Option<String>,
+        span: Option<Span>,
+    ) -> Option<&'a str> {
+        match (data, span, lent) {
+            (Some(d), ..) => Some(d),
+            (None, Some(sp), Some(l)) if l.frame == sp.frame => sp.data_in(l.text),
+            _ => None,
+        }
+    }
+}
+
+/// What [`SocketEngine::on_ws`] hands its pump: the frame just read (see [`Lent`]) and the
+/// driver's number for it when `support.js` holds it.
+#[derive(Clone, Copy)]
+struct Frame<'a> {
+    n: u32,
+    held: Option<u32>,
+    text: &'a str,
+}
 
 /// One socket's engine (see the module docs).
 pub struct SocketEngine {
@@ -45,8 +88,6 @@ pub struct SocketEngine {
     store: TokenStore,
     /// Events waiting for the sink.
     pending: RefCell<Vec<Event>>,
-    /// While a held frame's events are pumped: the session's number for it and the driver's.
-    frame: Cell<Option<(u32, u32)>>,
     sink: Sink,
     pumping: Cell<bool>,
     me: Weak<SocketEngine>,
@@ -64,7 +105,6 @@ impl SocketEngine {
             page: RefCell::new(None),
             store,
             pending: RefCell::new(Vec::new()),
-            frame: Cell::new(None),
             sink,
             pumping: Cell::new(false),
             me: me.clone(),
@@ -242,25 +282,37 @@ impl SocketEngine {
 
     fn on_ws(&self, gen: u64, ev: WsEvent<'_>) {
         let t = now();
+        let mut frame = None;
         {
             let mut s = self.session.borrow_mut();
-            match ev {
+            match &ev {
                 WsEvent::Open => s.handle_open(gen, t),
                 WsEvent::Text(text, held) => {
                     let before = s.frames();
-                    s.handle_text(gen, &text, t);
+                    // (the frame's text lives until this pump is over; a nested call, from a
+                    // listener while a pump runs, leaves its events to that pump: copied)
+                    if self.pumping.get() {
+                        s.handle_text(gen, text, t);
+                    } else {
+                        s.handle_text_lending(gen, text, t);
+                    }
                     let n = s.frames();
-                    self.frame.set(held.filter(|_| n != before).map(|h| (n, h)));
+                    if n != before {
+                        frame = Some(Frame {
+                            n,
+                            held: *held,
+                            text,
+                        });
+                    }
                 }
                 WsEvent::TooBig => s.handle_oversized(gen, t),
                 WsEvent::Close { code, reason } => {
-                    let code = if code == 0 { 1005 } else { code };
-                    s.handle_close(gen, code, &reason, t)
+                    let code = if *code == 0 { 1005 } else { *code };
+                    s.handle_close(gen, code, reason, t)
                 }
             }
         }
-        self.pump();
-        self.frame.set(None);
+        self.pump_frame(frame);
     }
 
     /// Sends `text` on the connection of `gen`. The connection is taken out of its cell for the
@@ -284,12 +336,15 @@ impl SocketEngine {
     }
 
     /// Hands the waiting events to the sink (no borrow held).
-    fn flush(&self) {
+    fn flush(&self, f: Option<Frame<'_>>) {
         let events = std::mem::take(&mut *self.pending.borrow_mut());
         if !events.is_empty() {
-            let held = self.frame.get();
-            let live = held.filter(|&(_, h)| h == held_frame()).map(|(n, _)| n);
-            (self.sink)(&events, live);
+            let lent = f.map(|f| Lent {
+                frame: f.n,
+                text: f.text,
+                held: f.held == Some(held_frame()),
+            });
+            (self.sink)(&events, lent);
         }
     }
 
@@ -297,18 +352,23 @@ impl SocketEngine {
     /// command runs, and at the end), re-arms the timer, and releases the browser objects once
     /// the socket is closed for good.
     pub fn pump(&self) {
+        self.pump_frame(None);
+    }
+
+    /// [`SocketEngine::pump`], with the frame the session just read lending its text (`f`).
+    fn pump_frame(&self, f: Option<Frame<'_>>) {
         if self.pumping.replace(true) {
             return;
         }
         loop {
             let out = self.session.borrow_mut().poll_output();
             match out {
-                Some(out) => self.apply(out),
+                Some(out) => self.apply(out, f),
                 None => {
                     if self.pending.borrow().is_empty() {
                         break;
                     }
-                    self.flush(); // (listeners may have fed the session: drain again)
+                    self.flush(f); // (listeners may have fed the session: drain again)
                 }
             }
         }
@@ -356,13 +416,13 @@ impl SocketEngine {
     }
 
     /// One output: the events before a command reach the sink before the command runs.
-    fn apply(&self, out: Output) {
+    fn apply(&self, out: Output, f: Option<Frame<'_>>) {
         match out {
             Output::Command(c) => {
-                self.flush();
+                self.flush(f);
                 self.run(c);
             }
-            Output::Event(e) => self.deliver(e),
+            Output::Event(e) => self.deliver(e, f),
         }
     }
 
@@ -461,10 +521,10 @@ impl SocketEngine {
         }
     }
 
-    fn deliver(&self, e: Event) {
+    fn deliver(&self, e: Event, f: Option<Frame<'_>>) {
         match e {
             Event::Closed { code, reason } => {
-                self.flush();
+                self.flush(f);
                 let conn = self.conn.borrow_mut().take();
                 drop(conn);
                 self.event(Event::Closed { code, reason });

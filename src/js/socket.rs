@@ -21,7 +21,7 @@ use wasm_bindgen::prelude::*;
 
 use super::{set_backoff, utf16_len, Engines};
 use crate::cell::global;
-use crate::engine::socket::SocketEngine;
+use crate::engine::socket::{Lent, SocketEngine};
 use crate::proto::{
     auth, codec, AuthState, BadConnectionKind, CallError, CallOptions, ChannelState, Config, Event,
     ReplyTo, SessionError, State, SubscribeOptions,
@@ -348,7 +348,7 @@ impl SocketHost {
             c,
             token_name,
             store,
-            Box::new(move |evs, live| sink(id, evs, live)),
+            Box::new(move |evs, lent| sink(id, evs, lent)),
         );
         SOCKETS.with(|s| s.insert(id, engine));
         JsValue::from(id)
@@ -661,10 +661,12 @@ fn publishes_to(ev: Option<&Event>, channel: &str) -> bool {
 }
 
 /// Encodes the events of one pump and hands them to the class in one call. A channel message
-/// alone in its run whose frame `support.js` still holds (`live`) goes as the offsets of its
-/// name and data in that frame (kind 20): no text to copy out, and one small `JSON.parse`.
-/// Longer runs stay one JSON array (one parse of the run beats a parse per message).
-fn sink(id: u32, events: &[Event], live: Option<u32>) {
+/// alone in its run whose frame `support.js` still holds (`lent.held`) goes as the offsets of
+/// its name and data in that frame (kind 20): no text to copy out, and one small `JSON.parse`.
+/// Longer runs stay one JSON array (one parse of the run beats a parse per message), their data
+/// copied once, out of the frame (`lent`) into the batch text.
+fn sink(id: u32, events: &[Event], lent: Option<Lent<'_>>) {
+    let live = lent.filter(|l| l.held).map(|l| l.frame);
     // (the common pump, one message sliced out of the frame: no records, no allocation)
     if let [Event::Publish { span: Some(sp), .. }] = events {
         if live == Some(sp.frame) {
@@ -693,7 +695,11 @@ fn sink(id: u32, events: &[Event], live: Option<u32>) {
                 let f = f64::from;
                 b.record(20, &[f(c.0), f(c.1), f(d.0), f(d.1)]);
             }
-            Event::Publish { channel, data, .. } => b.publish(channel, data.as_deref()),
+            Event::Publish {
+                channel,
+                data,
+                span,
+            } => b.publish(channel, Lent::data(lent, data, *span)),
             Event::Connecting => b.record(0, &[]),
             Event::Connect {
                 id,

@@ -249,6 +249,14 @@ pub struct Span {
     pub data: (u32, u32),
 }
 
+impl Span {
+    /// The data's text in `frame`, the text of the frame numbered [`Span::frame`].
+    pub fn data_in(self, frame: &str) -> Option<&str> {
+        let (at, len) = (self.data.0 as usize, self.data.1 as usize);
+        frame.get(at..at + len)
+    }
+}
+
 /// A user-visible event (what the faces turn into listener calls and settled calls).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -350,7 +358,8 @@ pub enum Event {
     Publish {
         /// The channel.
         channel: String,
-        /// The message's JSON text.
+        /// The message's JSON text (`None`: no data, or, from
+        /// [`Session::handle_text_lending`], the data left in the frame at `span`).
         data: Option<String>,
         /// Where the channel name and the data sit in the frame they came in (`None` when the
         /// name has escapes or there is no data): a face that still holds that frame's text
@@ -494,6 +503,9 @@ pub struct Session {
     frames: u32,
     /// The address range of the text being handled, for [`Span`]s (none between calls).
     frame: Option<(usize, usize)>,
+    /// While [`Session::handle_text_lending`] runs: channel messages leave their data in the
+    /// frame.
+    lend: bool,
 }
 
 impl Session {
@@ -523,6 +535,7 @@ impl Session {
             out: VecDeque::new(),
             frames: 0,
             frame: None,
+            lend: false,
         }
     }
 
@@ -956,6 +969,17 @@ impl Session {
         self.frame = Some((text.as_ptr() as usize, text.len()));
         self.handle_frame(gen, text, now);
         self.frame = None;
+    }
+
+    /// [`Session::handle_text`], except that a channel message whose data is a slice of
+    /// `text` is not copied out of it: its [`Event::Publish`] has `data: None` and a
+    /// [`Span`], and whoever takes the event reads the data out of `text` (so `text` must
+    /// outlive the events: the engine hands them over before the frame's buffer is reused).
+    /// One allocation and copy less for every channel message.
+    pub fn handle_text_lending(&mut self, gen: u64, text: &str, now: f64) {
+        self.lend = true;
+        self.handle_text(gen, text, now);
+        self.lend = false;
     }
 
     fn handle_frame(&mut self, gen: u64, text: &str, now: f64) {
@@ -1568,9 +1592,13 @@ impl Session {
                 (Cow::Borrowed(n), Some(d)) => self.span_of(n, d),
                 _ => None,
             };
+            let data = match span {
+                Some(_) if self.lend => None,
+                _ => body.map(str::to_string),
+            };
             self.event(Event::Publish {
                 channel: name.into_owned(),
-                data: body.map(str::to_string),
+                data,
                 span,
             });
         }
