@@ -15,7 +15,8 @@
 // src/web/fetch_stream.rs): plain functions the wasm imports, not part of the class.
 
 import {
-  AsyncQueue, Emitter, absent, hrefOf, invalid, isObject, makeError, pageBase, read, report, sseHost as host,
+  AsyncQueue, Emitter, absent, hrefOf, invalid, isObject, makeError, numbersAt, pageBase, read, report,
+  sseHost as host,
 } from './support.js';
 
 // `for await` buffer: message events kept for a slow consumer before the oldest is dropped.
@@ -335,10 +336,11 @@ if (typeof Symbol.dispose === 'symbol') {
   EventStream.prototype[Symbol.dispose] = EventStream.prototype.free;
 }
 
-export function deliver(es, nums, text) {
+/// The events of one pump: `n` numbers at `at` in wasm memory, and their text.
+export function deliver(es, at, n, text) {
   try {
-    // (`nums` is a view of wasm memory: a listener that grows the memory would detach it)
-    deliverTo(es, nums.slice(), text);
+    // (copied: a listener that grows the memory would detach a view of it)
+    deliverTo(es, numbersAt(at, n), text);
   } catch (e) {
     report(e); // (nothing may unwind into the wasm: its pump would stay busy for good)
   }

@@ -29,9 +29,10 @@ extern "C" {
 
 #[wasm_bindgen(module = "/src/js/event_stream.js")]
 extern "C" {
-    /// The events of one pump, encoded (see `event_stream.js`): one call per pump. Both are
-    /// views of wasm memory for the length of the call (the class copies `nums` first).
-    fn deliver(face: &JsValue, nums: &[f64], text: &str);
+    /// The events of one pump, encoded (see `event_stream.js`): one call per pump. `nums` is
+    /// the `len` numbers at `at` in wasm memory (as `js::socket`'s `deliver`), which the class
+    /// copies first; `text` is a view of wasm memory for the length of the call.
+    fn deliver(face: &JsValue, at: *const f64, len: usize, text: &str);
     #[wasm_bindgen(js_name = callGetHeaders)]
     fn call_get_headers(f: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = iteratorOf)]
@@ -178,6 +179,7 @@ pub fn install() {
         static DONE: std::cell::Cell<bool> = std::cell::Cell::new(false);
     );
     if !DONE.with(|d| d.replace(true)) {
+        crate::web::share_memory(); // (for `deliver`'s numbers)
         set_host(SseHost);
     }
 }
@@ -328,7 +330,7 @@ fn sink(face: &JsValue, id: u32, events: Vec<StreamEvent>) {
     if closed {
         let_go(id);
     }
-    deliver(face, &nums, &text);
+    deliver(face, nums.as_ptr(), nums.len(), &text);
 }
 
 /// Appends `s` to `text`; its length in UTF-16 code units (what JS slices by).

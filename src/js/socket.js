@@ -12,8 +12,8 @@
 // WebSocket driver's read) keeps: its text is never copied back out of wasm.
 
 import {
-  AsyncQueue, Emitter, absent, heldFrame, hrefOf, hydrateError, invalid, isObject, isWellFormed, makeError, pageBase, queryString,
-  read, report, socketHost as host,
+  AsyncQueue, Emitter, absent, heldFrame, hrefOf, hydrateError, invalid, isObject, isWellFormed, makeError, numbersAt, pageBase,
+  queryString, read, report, socketHost as host,
 } from './support.js';
 
 /// Bound of each `for await` buffer; past it the oldest messages are dropped.
@@ -821,13 +821,14 @@ export function deliverMessage(id, cs, cl, ds, dl) {
   }
 }
 
-/// The events of one pump of socket `id` (see `#batch`). Nothing thrown here (a page's patched
-/// builtin, a full heap) may unwind into the wasm: its pump would stay busy for good.
-export function deliver(id, nums, text) {
+/// The events of one pump of socket `id` (see `#batch`): `n` numbers at `at` in wasm memory.
+/// Nothing thrown here (a page's patched builtin, a full heap) may unwind into the wasm: its
+/// pump would stay busy for good.
+export function deliver(id, at, n, text) {
   const s = live.get(id) || refs.get(id)?.deref();
   try {
-    // (`nums` is a view of wasm memory: a listener that grows the memory would detach it)
-    if (s) deliverTo(s, nums.slice(), text);
+    // (copied: a listener that grows the memory would detach a view of it)
+    if (s) deliverTo(s, numbersAt(at, n), text);
   } catch (e) {
     report(e);
   }

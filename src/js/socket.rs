@@ -44,9 +44,11 @@ extern "C" {
 
 #[wasm_bindgen(module = "/src/js/socket.js")]
 extern "C" {
-    /// The events of one pump, encoded (see `socket.js`): one call per pump. Both are views of
-    /// wasm memory for the length of the call (the class copies `nums` first).
-    fn deliver(id: u32, nums: &[f64], text: Option<&str>);
+    /// The events of one pump, encoded (see `socket.js`): one call per pump. `nums` is the
+    /// `len` numbers at `at` in wasm memory, which the class copies first (a pointer, not a
+    /// `&[f64]`: no `Float64Array` view helpers in the glue); `text` is a view of wasm memory
+    /// for the length of the call.
+    fn deliver(id: u32, at: *const f64, len: usize, text: Option<&str>);
     /// A pump of one kind-20 record (a channel message sliced out of the held frame), as
     /// numbers.
     #[wasm_bindgen(js_name = deliverMessage)]
@@ -229,6 +231,7 @@ pub fn install() {
     );
     if !DONE.with(|d| d.replace(true)) {
         crate::js::init_once();
+        crate::web::share_memory(); // (for `deliver`'s numbers)
         set_host(SocketHost);
     }
 }
@@ -768,5 +771,6 @@ fn sink(id: u32, events: &[Event], lent: Option<Lent<'_>>) {
         }
     }
     b.close_run();
-    deliver(id, &b.nums, (!b.text.is_empty()).then_some(b.text.as_str()));
+    let text = (!b.text.is_empty()).then_some(b.text.as_str());
+    deliver(id, b.nums.as_ptr(), b.nums.len(), text);
 }

@@ -313,6 +313,9 @@ function view() {
   return bytes;
 }
 
+/// For the classes' `deliver`: a copy of the `n` numbers (f64) at `at` in wasm memory.
+export const numbersAt = (at, n) => new Float64Array(memory.buffer, at, n).slice();
+
 /// For the drivers (src/web/mod.rs, `bytes_of`): copies the bytes of `src` into wasm memory at
 /// `at` (room for all of them).
 export function copyBytes(src, at) {
