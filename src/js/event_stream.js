@@ -156,17 +156,18 @@ function parseOptions(options) {
   return o;
 }
 
-function wireQueue(emitter, queue, closed) {
-  if (closed) {
-    queue.end();
-    return queue;
+// A `for await` queue of `emitter`'s message events, ended on close (at once when `closed`).
+function eventQueue(emitter, closed) {
+  let offs = [];
+  const queue = new AsyncQueue(ITERATOR_BUFFER, () => { for (const off of offs) off(); });
+  if (closed) queue.end();
+  else {
+    offs = [
+      emitter.on('message', (ev) => queue.push(ev)),
+      // After close() nothing is delivered, not even what the loop has not read yet.
+      emitter.on('close', (ev) => { if (ev.reason === 'client') queue.return(); else queue.end(); }),
+    ];
   }
-  const offs = [
-    emitter.on('message', (ev) => queue.push(ev)),
-    // After close() nothing is delivered, not even what the loop has not read yet.
-    emitter.on('close', (ev) => { if (ev.reason === 'client') queue.return(); else queue.end(); }),
-  ];
-  queue.onReturn = () => { for (const off of offs) off(); };
   return queue;
 }
 
@@ -279,7 +280,7 @@ export class EventStream {
   /// `for await (const ev of es)`: message events; ends on close. Holds at most 1000 unread
   /// events, dropping the oldest.
   [Symbol.asyncIterator]() {
-    return wireQueue(this.#em, new AsyncQueue(ITERATOR_BUFFER), this.#closed);
+    return eventQueue(this.#em, this.#closed);
   }
 
   #batch(n, text) {

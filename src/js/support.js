@@ -100,31 +100,29 @@ export const read = (o, k) => {
 };
 
 export class Emitter {
-  constructor() {
-    this._l = new Map();
-  }
+  #l = new Map();
   on(name, fn) {
     if (typeof name !== 'string') throw invalid('The event name must be a string');
     if (typeof fn !== 'function') throw invalid(`The listener for ${name} must be a function`);
-    let s = this._l.get(name);
-    if (!s) this._l.set(name, (s = []));
+    let s = this.#l.get(name);
+    if (!s) this.#l.set(name, (s = []));
     s.push(fn);
     return () => this.off(name, fn);
   }
   off(name, fn) {
     if (name === undefined || name === null) {
-      this._l.clear();
+      this.#l.clear();
       return;
     }
     if (fn === undefined || fn === null) {
-      this._l.delete(name);
+      this.#l.delete(name);
       return;
     }
-    const s = this._l.get(name);
+    const s = this.#l.get(name);
     if (!s) return;
     const i = s.indexOf(fn);
     if (i >= 0) s.splice(i, 1);
-    if (!s.length) this._l.delete(name);
+    if (!s.length) this.#l.delete(name);
   }
   // `timeoutMs`: none or Infinity waits for ever; past the timer limit (2**31 - 1) it is clamped.
   once(name, timeoutMs) {
@@ -149,10 +147,10 @@ export class Emitter {
     });
   }
   isEmpty() {
-    return this._l.size === 0;
+    return this.#l.size === 0;
   }
   emit(name, a, b) {
-    const s = this._l.get(name);
+    const s = this.#l.get(name);
     if (!s) return false;
     for (const fn of s.slice()) {
       try {
@@ -165,7 +163,7 @@ export class Emitter {
   }
   // Calls the listeners of `name` with `v` (looked up per call: a listener may unwatch).
   _deliver(name, v) {
-    const s = this._l.get(name);
+    const s = this.#l.get(name);
     if (!s) return;
     if (s.length === 1) {
       const fn = s[0];
@@ -197,7 +195,7 @@ export class Emitter {
             if (err !== undefined && err !== null) respond(gen, rid, true, dehydrate(err));
             else respond(gen, rid, false, value === undefined ? undefined : safeStringify(value));
           };
-    const s = this._l.get(name);
+    const s = this.#l.get(name);
     if (!s) return false;
     for (const fn of s.slice()) {
       try {
@@ -221,40 +219,42 @@ export class Emitter {
 // When the consumer falls behind by more than `limit` items, the oldest are dropped and
 // `dropped` counts them.
 export class AsyncQueue {
+  #limit;
+  #items = [];
+  #waiters = [];
+  #onReturn;
   constructor(limit, onReturn) {
-    this.limit = limit;
-    this.items = [];
-    this.waiters = [];
+    this.#limit = limit;
     this.done = false;
     this.dropped = 0;
-    this.onReturn = onReturn;
+    this.#onReturn = onReturn;
   }
   push(v) {
     if (this.done) return;
-    const w = this.waiters.shift();
+    const w = this.#waiters.shift();
     if (w) {
       w({ value: v, done: false });
       return;
     }
-    if (this.items.length >= this.limit) {
-      this.items.shift();
+    if (this.#items.length >= this.#limit) {
+      this.#items.shift();
       this.dropped++;
     }
-    this.items.push(v);
+    this.#items.push(v);
   }
   end() {
     this.done = true;
-    for (const w of this.waiters.splice(0)) w({ value: undefined, done: true });
+    for (const w of this.#waiters.splice(0)) w({ value: undefined, done: true });
   }
   next() {
-    if (this.items.length) return Promise.resolve({ value: this.items.shift(), done: false });
+    if (this.#items.length) return Promise.resolve({ value: this.#items.shift(), done: false });
     if (this.done) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((r) => this.waiters.push(r));
+    return new Promise((r) => this.#waiters.push(r));
   }
   return() {
     this.end();
-    this.items.length = 0;
-    if (this.onReturn) this.onReturn();
+    this.#items.length = 0;
+    if (this.#onReturn) this.#onReturn();
     return Promise.resolve({ value: undefined, done: true });
   }
   [Symbol.asyncIterator]() {
