@@ -151,7 +151,7 @@ export class Emitter {
   }
   emit(name, a, b) {
     const s = this.#l.get(name);
-    if (!s) return false;
+    if (!s) return;
     for (const fn of s.slice()) {
       try {
         fn(a, b);
@@ -159,7 +159,6 @@ export class Emitter {
         report(e);
       }
     }
-    return true;
   }
   // Calls the listeners of `name` with `v` (looked up per call: a listener may unwatch).
   _deliver(name, v) {
@@ -196,7 +195,7 @@ export class Emitter {
             else respond(gen, rid, false, value === undefined ? undefined : safeStringify(value));
           };
     const s = this.#l.get(name);
-    if (!s) return false;
+    if (!s) return;
     for (const fn of s.slice()) {
       try {
         const r = fn(data, res);
@@ -211,7 +210,6 @@ export class Emitter {
         else report(e);
       }
     }
-    return true;
   }
 }
 
