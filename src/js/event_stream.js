@@ -94,22 +94,24 @@ function resolveUrl(url) {
   return u.href;
 }
 
-// The options -> `flags` (1: fetch, 2: withCredentials, 4 << i: backoff[i] given), the six
-// backoff numbers (BACKOFF), and the rest of host.open's arguments.
+// The options -> the arguments of host.open after the url: `flags` (1: fetch, 2:
+// withCredentials, 4 << i: backoff[i] given), the six backoff numbers (BACKOFF), the last event
+// id, its query parameter, the flat headers and getHeaders.
 function parseOptions(options) {
-  const o = { fetch: false, flags: 0, backoff: [0, 0, 0, 0, 0, 0], lastEventId: undefined, param: 'lastEventId', headers: '', getHeaders: undefined };
-  if (absent(options)) return o;
+  const b = [0, 0, 0, 0, 0, 0];
+  let flags = 0, last, param = 'lastEventId', headers = '', some = false, get;
+  const args = () => [flags, ...b, last, param, headers, get];
+  if (absent(options)) return args();
   if (!isObject(options)) throw invalid('options must be an object');
   let v = read(options, 'transport');
   if (!absent(v)) {
     if (v !== 'eventsource' && v !== 'fetch') throw wrong('transport', "'eventsource' or 'fetch'");
-    o.fetch = v === 'fetch';
-    if (o.fetch) o.flags |= 1;
+    if (v === 'fetch') flags |= 1;
   }
   v = read(options, 'withCredentials');
   if (!absent(v)) {
     if (typeof v !== 'boolean') throw wrong('withCredentials', 'a boolean');
-    if (v) o.flags |= 2;
+    if (v) flags |= 2;
   }
   v = read(options, 'autoReconnectOptions');
   if (!absent(v)) {
@@ -121,39 +123,38 @@ function parseOptions(options) {
       if (key === 'maxAttempts' && x !== Infinity && !(x >= 1 && Number.isInteger(x) && x <= 4294967295)) {
         throw wrong('autoReconnectOptions.maxAttempts', 'a positive integer or Infinity');
       }
-      o.backoff[i] = x;
-      o.flags |= 4 << i;
+      b[i] = x;
+      flags |= 4 << i;
     });
   }
   v = read(options, 'lastEventId');
   if (!absent(v)) {
     // A server cannot send NUL, CR or LF in an id, and no header can carry them.
-    if (typeof v === 'string' && !/[\0\r\n]/.test(v)) o.lastEventId = v;
-    else if (typeof v === 'number' && Number.isFinite(v)) o.lastEventId = String(v);
+    if (typeof v === 'string' && !/[\0\r\n]/.test(v)) last = v;
+    else if (typeof v === 'number' && Number.isFinite(v)) last = String(v);
     else throw wrong('lastEventId', 'a string without NUL, CR or LF');
   }
   v = read(options, 'lastEventIdParam');
   if (!absent(v)) {
     if (typeof v !== 'string' || v === '') throw wrong('lastEventIdParam', 'a non-empty string');
-    o.param = v;
+    param = v;
   }
-  let headers = false;
   v = read(options, 'headers');
   if (!absent(v)) {
     const h = headerPairs(v);
     if (typeof h === 'string') throw wrong('headers', h);
-    o.headers = flat(h);
-    headers = h.length > 0;
+    headers = flat(h);
+    some = h.length > 0;
   }
   v = read(options, 'getHeaders');
   if (!absent(v)) {
     if (typeof v !== 'function') throw wrong('getHeaders', 'a function');
-    o.getHeaders = v;
+    get = v;
   }
-  if (!o.fetch && (headers || o.getHeaders)) {
+  if (!(flags & 1) && (some || get)) {
     throw invalid("The headers and getHeaders options need transport: 'fetch' (EventSource cannot send headers)");
   }
-  return o;
+  return args();
 }
 
 // A `for await` queue of `emitter`'s message events, ended on close (at once when `closed`).
@@ -188,11 +189,9 @@ export class EventStream {
   constructor(url, options) {
     if (!host) throw makeError('Error', 'sockline is not initialized (await init() first)');
     const href = parseUrl(url);
-    const o = parseOptions(options);
+    const args = parseOptions(options);
     const u = resolveUrl(href);
-    const b = o.backoff;
-    const r = host.open(this, u, o.flags, b[0], b[1], b[2], b[3], b[4], b[5],
-      o.lastEventId, o.param, o.headers, o.getHeaders);
+    const r = host.open(this, u, ...args);
     if (typeof r === 'string') throw invalid('Invalid option ' + r);
     this.#id = r;
     this.#url = u;
