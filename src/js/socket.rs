@@ -50,9 +50,10 @@ extern "C" {
     /// for the length of the call.
     fn deliver(id: u32, at: *const f64, len: usize, text: Option<&str>);
     /// A pump of one kind-20 record (a channel message sliced out of the held frame), as
-    /// numbers.
+    /// numbers (all `f64`: the wasm imports the function itself, with no glue shim to convert
+    /// a `u32`).
     #[wasm_bindgen(js_name = deliverMessage)]
-    fn deliver_message(id: u32, cs: f64, cl: f64, ds: f64, dl: f64);
+    fn deliver_message(id: f64, cs: f64, cl: f64, ds: f64, dl: f64);
 
     /// The JS class `Socket` (what `import { Socket } from 'sockline'` gives).
     #[wasm_bindgen(js_name = Socket)]
@@ -675,7 +676,7 @@ fn sink(id: u32, events: &[Event], lent: Option<Lent<'_>>) {
         if live == Some(sp.frame) {
             let f = f64::from;
             let (c, d) = (sp.channel, sp.data);
-            return deliver_message(id, f(c.0), f(c.1), f(d.0), f(d.1));
+            return deliver_message(f(id), f(c.0), f(c.1), f(d.0), f(d.1));
         }
     }
     let mut b = Batch {

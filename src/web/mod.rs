@@ -37,14 +37,17 @@ extern "C" {
 
 #[wasm_bindgen(module = "/src/js/support.js")]
 extern "C" {
+    /// (`at`: a pointer, as an `f64`: every argument passes as it is, so the wasm imports the
+    /// function itself, with no glue shim)
     #[wasm_bindgen(js_name = copyBytes)]
-    fn copy_bytes(src: &Bytes, at: *mut u8);
+    fn copy_bytes(src: &Bytes, at: f64);
     #[wasm_bindgen(js_name = setMemory)]
     fn set_memory(memory: JsValue);
     #[wasm_bindgen(js_name = whenSettled)]
     fn when_settled(p: &JsValue, f: &Closure<dyn FnMut(u32, JsValue)>);
+    /// (`ms` as an `f64`: no glue shim, as `copy_bytes`)
     #[wasm_bindgen(js_name = timerStart)]
-    fn timer_start(ms: u32, f: &Closure<dyn FnMut(u32, JsValue)>) -> JsValue;
+    fn timer_start(ms: f64, f: &Closure<dyn FnMut(u32, JsValue)>) -> JsValue;
     #[wasm_bindgen(js_name = timerStop)]
     fn timer_stop(handle: &JsValue);
 }
@@ -62,7 +65,7 @@ impl Timer {
     /// (nothing unwinds through the wasm, and the caller can try again later).
     pub fn new(ms: u32, f: impl FnOnce() + 'static) -> Option<Timer> {
         let f: Closure<dyn FnMut(u32, JsValue)> = Closure::once(move |_: u32, _: JsValue| f());
-        let handle = timer_start(ms, &f);
+        let handle = timer_start(f64::from(ms), &f);
         (!handle.is_undefined()).then_some(Timer { handle, _f: f })
     }
 }
@@ -84,7 +87,7 @@ pub fn bytes_of(a: &Bytes) -> Vec<u8> {
     let mut v = vec![0; a.length() as usize];
     if !v.is_empty() {
         share_memory();
-        copy_bytes(a, v.as_mut_ptr());
+        copy_bytes(a, v.as_mut_ptr() as usize as f64);
     }
     v
 }
