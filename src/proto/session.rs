@@ -614,14 +614,19 @@ impl Session {
     /// `priority` first (`by_priority`). One function (a `fn` pointer, one sort) for every
     /// ordered list of names.
     fn channel_names(&self, keep: fn(&ChannelEntry) -> bool, by_priority: bool) -> Vec<String> {
-        let mut v: Vec<(f64, u64, &String)> = self
-            .channels
-            .iter()
-            .filter(|(_, c)| keep(c))
-            .map(|(n, c)| (if by_priority { c.opts.priority } else { 0.0 }, c.seq, n))
-            .collect();
+        // (plain loops: each iterator adaptor chain is a monomorph of its own in the wasm)
+        let mut v: Vec<(f64, u64, &String)> = Vec::new();
+        for (n, c) in self.channels.iter() {
+            if keep(c) {
+                v.push((if by_priority { c.opts.priority } else { 0.0 }, c.seq, n));
+            }
+        }
         heapsort(&mut v, |a, b| desc_then_asc((a.0, a.1), (b.0, b.1)));
-        v.into_iter().map(|(_, _, n)| n.clone()).collect()
+        let mut names = Vec::with_capacity(v.len());
+        for (_, _, n) in v {
+            names.push(n.clone());
+        }
+        names
     }
 
     // ---- outputs --------------------------------------------------------------------------
