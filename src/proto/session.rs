@@ -441,6 +441,22 @@ fn take_sent(list: &mut VecDeque<Call>, cid: u64) -> Option<Call> {
     take_at(list, pos)
 }
 
+/// `t` becomes the earlier of `t` and `v`.
+fn earlier(t: &mut Option<f64>, v: f64) {
+    *t = Some(t.map_or(v, |x| x.min(v)));
+}
+
+/// `t` becomes the earliest of `t` and the deadlines in `list` (over its two slices: no
+/// `VecDeque` iterator code in the wasm).
+fn earliest_call(list: &VecDeque<Call>, t: &mut Option<f64>) {
+    let (a, b) = list.as_slices();
+    for part in [a, b] {
+        for c in part {
+            earlier(t, c.deadline);
+        }
+    }
+}
+
 /// Most calls that wait for their answer at once (the pending-ack table's bound). Calls made
 /// while it is full wait in the outbox (bounded by `outboxLimit`) and go out, in order, as
 /// answers come in.
@@ -647,20 +663,20 @@ impl Session {
     /// The earliest deadline at which [`Session::handle_timeout`] must be called.
     pub fn poll_timeout(&self) -> Option<f64> {
         let mut t: Option<f64> = None;
-        let mut min = |v: f64| t = Some(t.map_or(v, |x: f64| x.min(v)));
         match self.phase {
             Phase::Opening { deadline }
             | Phase::AwaitToken { deadline }
-            | Phase::Handshaking { deadline, .. } => min(deadline),
-            Phase::Open { ping_deadline } if !self.cfg.ping_timeout_disabled => min(ping_deadline),
+            | Phase::Handshaking { deadline, .. } => earlier(&mut t, deadline),
+            Phase::Open { ping_deadline } if !self.cfg.ping_timeout_disabled => {
+                earlier(&mut t, ping_deadline)
+            }
             _ => {}
         }
         if let Some(r) = self.reconnect_at {
-            min(r);
+            earlier(&mut t, r);
         }
-        for c in self.pending.iter().chain(self.outbox.iter()) {
-            min(c.deadline);
-        }
+        earliest_call(&self.pending, &mut t);
+        earliest_call(&self.outbox, &mut t);
         t
     }
 
@@ -1042,7 +1058,9 @@ impl Session {
     /// Settles (or retries) the calls whose ackTimeout elapsed, in flight then queued.
     fn expire_due(&mut self, now: f64) {
         for was_sent in [true, false] {
-            if !self.calls(was_sent).iter().any(|c| c.deadline <= now) {
+            let mut first = None;
+            earliest_call(self.calls(was_sent), &mut first);
+            if !first.is_some_and(|t| t <= now) {
                 continue;
             }
             for call in std::mem::take(self.calls(was_sent)) {
