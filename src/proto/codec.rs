@@ -881,59 +881,60 @@ fn literal(b: &[u8], i: usize, lit: &[u8]) -> Option<usize> {
     (b.get(i..i + lit.len())? == lit).then_some(i + lit.len())
 }
 
-/// Decodes a JSON string literal (with its quotes) into a Rust string.
+/// Decodes a JSON string literal (with its quotes) into a Rust string. Reads bytes (every
+/// escape is ASCII, so the runs between escapes go in whole, as in [`quote_into`]): no `Chars`
+/// iterator in the wasm.
 fn unescape(raw: &str) -> Option<String> {
     let inner = unquote(raw)?;
-    if !inner.as_bytes().contains(&b'\\') {
-        return Some(inner.to_string());
-    }
+    let b = inner.as_bytes();
     let mut out = String::with_capacity(inner.len());
-    let mut chars = inner.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
+    let (mut run, mut i) = (0, 0);
+    while let Some(&c) = b.get(i) {
+        if c != b'\\' {
+            i += 1;
             continue;
         }
-        match chars.next()? {
-            '"' => out.push('"'),
-            '\\' => out.push('\\'),
-            '/' => out.push('/'),
-            'b' => out.push('\u{8}'),
-            'f' => out.push('\u{c}'),
-            'n' => out.push('\n'),
-            'r' => out.push('\r'),
-            't' => out.push('\t'),
-            'u' => {
-                let hi = hex4(&mut chars)?;
+        out.push_str(inner.get(run..i)?);
+        let esc = *b.get(i + 1)?;
+        i += 2;
+        let cp = match esc {
+            b'"' | b'\\' | b'/' => u32::from(esc),
+            b'b' => 8,
+            b'f' => 12,
+            b'n' => 10,
+            b'r' => 13,
+            b't' => 9,
+            b'u' => {
+                let hi = hex4(b, i)?;
+                i += 4;
+                // A high surrogate must be followed by `\uDC00`-`\uDFFF`; lone ones become U+FFFD.
                 if (0xD800..0xDC00).contains(&hi) {
-                    // A high surrogate must be followed by `\uDC00`-`\uDFFF`; lone ones become U+FFFD.
-                    let rest = chars.as_str();
-                    if let Some(tail) = rest.strip_prefix("\\u") {
-                        let mut t = tail.chars();
-                        if let Some(lo) = hex4(&mut t) {
-                            if (0xDC00..0xE000).contains(&lo) {
-                                let cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
-                                out.push(char::from_u32(cp).unwrap_or('\u{FFFD}'));
-                                chars = t;
-                                continue;
-                            }
+                    match (b.get(i..i + 2), hex4(b, i + 2)) {
+                        (Some(b"\\u"), Some(lo)) if (0xDC00..0xE000).contains(&lo) => {
+                            i += 6;
+                            0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
                         }
+                        _ => 0xFFFD,
                     }
-                    out.push('\u{FFFD}');
                 } else {
-                    out.push(char::from_u32(hi).unwrap_or('\u{FFFD}'));
+                    hi
                 }
             }
             _ => return None,
-        }
+        };
+        let ch = char::from_u32(cp).unwrap_or('\u{FFFD}');
+        out.push_str(ch.encode_utf8(&mut [0; 4]));
+        run = i;
     }
+    out.push_str(inner.get(run..)?);
     Some(out)
 }
 
-fn hex4(chars: &mut std::str::Chars<'_>) -> Option<u32> {
+/// The four hex digits at `b[i..]` as a number.
+fn hex4(b: &[u8], i: usize) -> Option<u32> {
     let mut v = 0u32;
-    for _ in 0..4 {
-        v = v * 16 + chars.next()?.to_digit(16)?;
+    for &d in b.get(i..i + 4)? {
+        v = v * 16 + char::from(d).to_digit(16)?;
     }
     Some(v)
 }
@@ -1626,6 +1627,76 @@ mod tests {
             fast > 10_000 && agreed > 1_000,
             "{fast} read fast, {agreed} refused by both"
         );
+    }
+
+    #[test]
+    fn unescape_reads_as_the_char_by_char_decoder_did() {
+        // (the decoder before it read bytes)
+        fn by_char(raw: &str) -> Option<String> {
+            fn hex4(chars: &mut std::str::Chars<'_>) -> Option<u32> {
+                let mut v = 0u32;
+                for _ in 0..4 {
+                    v = v * 16 + chars.next()?.to_digit(16)?;
+                }
+                Some(v)
+            }
+            let inner = unquote(raw)?;
+            let mut out = String::new();
+            let mut chars = inner.chars();
+            while let Some(c) = chars.next() {
+                if c != '\\' {
+                    out.push(c);
+                    continue;
+                }
+                match chars.next()? {
+                    '"' => out.push('"'),
+                    '\\' => out.push('\\'),
+                    '/' => out.push('/'),
+                    'b' => out.push('\u{8}'),
+                    'f' => out.push('\u{c}'),
+                    'n' => out.push('\n'),
+                    'r' => out.push('\r'),
+                    't' => out.push('\t'),
+                    'u' => {
+                        let hi = hex4(&mut chars)?;
+                        if (0xD800..0xDC00).contains(&hi) {
+                            if let Some(tail) = chars.as_str().strip_prefix("\\u") {
+                                let mut t = tail.chars();
+                                if let Some(lo) = hex4(&mut t) {
+                                    if (0xDC00..0xE000).contains(&lo) {
+                                        let cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+                                        out.push(char::from_u32(cp).unwrap_or('\u{FFFD}'));
+                                        chars = t;
+                                        continue;
+                                    }
+                                }
+                            }
+                            out.push('\u{FFFD}');
+                        } else {
+                            out.push(char::from_u32(hi).unwrap_or('\u{FFFD}'));
+                        }
+                    }
+                    _ => return None,
+                }
+            }
+            Some(out)
+        }
+        let seeds = [
+            r#""\ud83d\ude00\u00e9""#,
+            r#""a\ud800\udbff\udc00b""#,
+            r#""\n\r\t\b\f\/\\\"x""#,
+            r#""é\u0041\uDFFF\uD83D\uDE00""#,
+            r#""\ud83d\u12""#,
+        ];
+        let mut n = 0;
+        mutants(&seeds, b"\\u\"dDcC0189aAfFeE/nrtbx\xc3\xa9", 7, 1, |t| {
+            assert_eq!(unescape(t), by_char(t), "{t:?}");
+            n += usize::from(unescape(t).is_some());
+        });
+        assert!(n > 5_000, "{n}");
+        for s in seeds {
+            assert_eq!(unescape(s), by_char(s), "{s:?}");
+        }
     }
 
     fn mutants(seeds: &[&str], alphabet: &[u8], seed: u64, min: usize, mut f: impl FnMut(&str)) {
