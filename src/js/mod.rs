@@ -93,11 +93,10 @@ pub(crate) fn utf16_len(s: &str) -> f64 {
     if s.is_ascii() {
         return s.len() as f64; // (checked a word at a time)
     }
-    let n = s
-        .as_bytes()
-        .iter()
-        .map(|&b| usize::from(b & 0xC0 != 0x80) + usize::from(b >= 0xF0))
-        .sum::<usize>();
+    let mut n = 0;
+    for &b in s.as_bytes() {
+        n += usize::from(b & 0xC0 != 0x80) + usize::from(b >= 0xF0);
+    }
     n as f64
 }
 

@@ -318,7 +318,13 @@ impl SocketHost {
         }
         set_backoff(
             &mut c.backoff,
-            [initial_delay, multiplier, max_delay, jitter, randomness].map(opt),
+            [
+                opt(initial_delay),
+                opt(multiplier),
+                opt(max_delay),
+                opt(jitter),
+                opt(randomness),
+            ],
             opt(max_attempts),
         );
         for (field, v) in [
