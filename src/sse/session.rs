@@ -721,7 +721,15 @@ impl Session {
         self.phase = Phase::Closed;
         self.timer = None;
         self.gen += 1;
-        self.commands.retain(|c| matches!(c, Command::Release));
+        // (only the `Release`s stay, all alike: counted and pushed again, no `retain` code)
+        let mut releases = 0;
+        for c in &self.commands {
+            releases += usize::from(matches!(c, Command::Release));
+        }
+        self.commands.clear();
+        for _ in 0..releases {
+            self.commands.push(Command::Release);
+        }
     }
 }
 
@@ -729,10 +737,13 @@ fn error(kind: ErrorKind, status: Option<u16>, parts: &[&str]) -> StreamError {
     StreamError {
         kind,
         status,
-        message: parts.iter().fold(String::new(), |mut m, p| {
-            m.push_str(p);
+        message: {
+            let mut m = String::new();
+            for p in parts {
+                m.push_str(p);
+            }
             m
-        }),
+        },
     }
 }
 
