@@ -717,10 +717,10 @@ impl Session {
     /// Calls still queued (never sent) are kept for the new connection; calls in flight are
     /// settled as by `disconnect`.
     pub fn reconnect(&mut self, code: u16, reason: &str, now: f64) {
-        let queued = std::mem::take(&mut self.outbox);
+        let mut queued = std::mem::take(&mut self.outbox);
         self.disconnect(code, reason, now);
         self.connect(now);
-        for call in queued.into_iter().rev() {
+        while let Some(call) = queued.pop_back() {
             self.outbox.push_front(call);
         }
     }
@@ -906,8 +906,8 @@ impl Session {
             |c| c.state == ChannelState::Pending && c.in_flight.is_none(),
             true,
         );
-        for n in names {
-            self.try_subscribe(&n);
+        for n in &names {
+            self.try_subscribe(n);
         }
     }
 
@@ -1275,13 +1275,14 @@ impl Session {
         // 1. Calls in flight: retried after the reconnect, or rejected before `disconnect`.
         // Requeued calls count against `outboxLimit`; those that do not fit are rejected.
         let in_flight = std::mem::take(&mut self.pending);
-        let mut requeue = Vec::new();
+        // (a deque like the outbox's: no `Vec<Call>` code of its own)
+        let mut requeue = VecDeque::new();
         for mut call in in_flight {
             let fits = self.outbox.len() + requeue.len() < self.cfg.outbox_limit;
             if reconnect && call.retries > 0 && fits {
                 call.retries -= 1;
                 call.deadline = now + call.ack_timeout;
-                requeue.push(call);
+                requeue.push_back(call);
             } else {
                 let event = call.event.clone();
                 self.settle(
@@ -1295,13 +1296,13 @@ impl Session {
                 );
             }
         }
-        for call in requeue.into_iter().rev() {
+        while let Some(call) = requeue.pop_back() {
             self.outbox.push_front(call);
         }
         // 2. Channels go back to pending.
         let names = self.subscriptions(true);
-        for name in names {
-            if let Some(c) = self.channels.get_mut(&name) {
+        for name in &names {
+            if let Some(c) = self.channels.get_mut(name) {
                 c.in_flight = None;
                 if c.state == ChannelState::Subscribed {
                     c.state = ChannelState::Pending;
@@ -1310,7 +1311,7 @@ impl Session {
                         old: ChannelState::Subscribed,
                         new: ChannelState::Pending,
                     });
-                    self.event(Event::Unsubscribe(name));
+                    self.event(Event::Unsubscribe(name.clone()));
                 }
             }
         }
