@@ -652,10 +652,13 @@ impl Session {
         self.out.pop_front()
     }
 
+    // (never inlined: each call site would wrap and copy the output into the queue itself)
+    #[inline(never)]
     fn command(&mut self, c: Command) {
         self.out.push_back(Output::Command(c));
     }
 
+    #[inline(never)]
     fn event(&mut self, e: Event) {
         self.out.push_back(Output::Event(e));
     }
