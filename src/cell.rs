@@ -3,15 +3,15 @@
 //! crate never holds a borrow across a call into JS); `std`'s message alone links
 //! `core::fmt::Formatter::pad` and char counting into the module.
 
-use std::cell::{Ref, RefMut};
+use core::cell::{Ref, RefMut};
 
-/// [`std::cell::RefCell`] with `borrow`/`borrow_mut` that trap on a conflict.
-pub struct RefCell<T>(std::cell::RefCell<T>);
+/// [`core::cell::RefCell`] with `borrow`/`borrow_mut` that trap on a conflict.
+pub struct RefCell<T>(core::cell::RefCell<T>);
 
 impl<T> RefCell<T> {
     /// A new cell holding `value`.
     pub const fn new(value: T) -> Self {
-        RefCell(std::cell::RefCell::new(value))
+        RefCell(core::cell::RefCell::new(value))
     }
 
     /// Shared borrow; a conflict traps.
@@ -42,14 +42,14 @@ impl<T> RefCell<T> {
     /// Shared borrow, or `Err` while mutably borrowed.
     #[cfg_attr(not(feature = "sse"), allow(dead_code))] // (the SSE engine's)
     #[inline]
-    pub fn try_borrow(&self) -> Result<Ref<'_, T>, std::cell::BorrowError> {
+    pub fn try_borrow(&self) -> Result<Ref<'_, T>, core::cell::BorrowError> {
         self.0.try_borrow()
     }
 
     /// Exclusive borrow, or `Err` while borrowed.
     #[cfg_attr(not(feature = "sse"), allow(dead_code))] // (the SSE engine's)
     #[inline]
-    pub fn try_borrow_mut(&self) -> Result<RefMut<'_, T>, std::cell::BorrowMutError> {
+    pub fn try_borrow_mut(&self) -> Result<RefMut<'_, T>, core::cell::BorrowMutError> {
         self.0.try_borrow_mut()
     }
 }

@@ -80,6 +80,43 @@
 //!   `InvalidArgumentsError`, bad input becomes an error value or event.
 //! - Every queue is bounded; no `Closure::forget`.
 #![deny(missing_docs)]
+// The npm build (talc, no Rust API) links no std: std's panic handler alone kept core's
+// formatting machinery (`fmt::write`, the panic payloads and hook) in the wasm; a panic (a bug:
+// none is reachable from input) traps there instead (see `panic` below).
+#![cfg_attr(
+    all(
+        target_arch = "wasm32",
+        feature = "talc",
+        not(feature = "rust"),
+        not(target_feature = "atomics")
+    ),
+    no_std
+)]
+
+extern crate alloc;
+
+/// What std's prelude gives, for the modules that build without std too (the npm build).
+#[allow(unused_imports)]
+mod prelude {
+    pub use alloc::borrow::ToOwned;
+    pub use alloc::boxed::Box;
+    pub use alloc::string::{String, ToString};
+    pub use alloc::vec;
+    pub use alloc::vec::Vec;
+}
+
+/// The panic handler of the no-std npm build: a panic is a bug (none is reachable from input);
+/// it traps, as a panic of a release build with std did (`RuntimeError: unreachable`).
+#[cfg(all(
+    target_arch = "wasm32",
+    feature = "talc",
+    not(feature = "rust"),
+    not(target_feature = "atomics")
+))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    core::arch::wasm32::unreachable()
+}
 
 pub mod proto;
 #[cfg(feature = "sse")]

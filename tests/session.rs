@@ -765,6 +765,23 @@ fn unknown_rid_is_ignored() {
 }
 
 #[test]
+fn a_fractional_rid_answers_no_call() {
+    // (the whole-number check of a rid, made without `f64::fract`: 2.5 is not call 2)
+    let mut h = H::new(cfg());
+    h.establish();
+    let id = h.emit("echo", "1", CallOptions::default());
+    let c = h.last_cid("echo");
+    for f in [
+        format!(r##"{{"rid":{c}.5,"data":1}}"##),
+        format!(r##"{{"rid":{c}.000001,"data":1}}"##),
+    ] {
+        assert!(h.server(&f).is_empty(), "{f}");
+    }
+    let v = h.server(&format!(r##"{{"rid":{c}.0,"data":1}}"##));
+    assert_eq!(settles(&v), vec![(id, Ok(Some("1".into())))]);
+}
+
+#[test]
 fn non_json_and_unknown_shapes_are_raw() {
     let mut h = H::new(cfg());
     h.establish();

@@ -19,10 +19,13 @@
 //! still there: the sink gets the frame ([`Lent`]) with the events, and channel messages reach
 //! it without their data copied out of the frame.
 
-use std::cell::Cell;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use core::cell::Cell;
 
 use crate::cell::RefCell;
-use std::rc::{Rc, Weak};
+use alloc::rc::{Rc, Weak};
 
 use crate::proto::{
     CallError, CallId, CallOptions, Command, Config, Event, Output, Session, State,
@@ -112,7 +115,7 @@ impl SocketEngine {
     }
 
     /// The session, for reading its state (never held across a call into the engine).
-    pub fn session(&self) -> std::cell::Ref<'_, Session> {
+    pub fn session(&self) -> core::cell::Ref<'_, Session> {
         self.session.borrow()
     }
 
@@ -337,7 +340,7 @@ impl SocketEngine {
 
     /// Hands the waiting events to the sink (no borrow held).
     fn flush(&self, f: Option<Frame<'_>>) {
-        let events = std::mem::take(&mut *self.pending.borrow_mut());
+        let events = core::mem::take(&mut *self.pending.borrow_mut());
         if !events.is_empty() {
             let lent = f.map(|f| Lent {
                 frame: f.n,
@@ -396,7 +399,10 @@ impl SocketEngine {
         let Some(d) = deadline else { return };
         let wait = (d - now()).clamp(0.0, crate::proto::backoff::MAX_TIMER_MS);
         let weak = self.me.clone();
-        let t = Timer::new(wait.ceil() as u32, move || {
+        // (rounded up by hand: `ceil` needs std)
+        let ms = wait as u32;
+        let ms = if f64::from(ms) < wait { ms + 1 } else { ms };
+        let t = Timer::new(ms, move || {
             if let Some(e) = weak.upgrade() {
                 let fired = e.timer.borrow_mut().take();
                 drop(fired);

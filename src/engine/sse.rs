@@ -13,8 +13,11 @@
 //! The sink gets the events of one pump in one call. After the `close` event the engine drops
 //! the sink: nothing more reaches the face.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::cell::RefCell;
-use std::rc::{Rc, Weak};
+use alloc::rc::{Rc, Weak};
 
 use crate::sse::session::{Command, Config, ReadyState, Session, StreamEvent};
 use crate::web::eventsource::{SseConn, SseInput};
@@ -259,7 +262,7 @@ impl SseEngine {
         &self,
         gen: u64,
         conn: Rc<SseConn>,
-    ) -> Result<std::cell::RefMut<'_, Core>, Rc<SseConn>> {
+    ) -> Result<core::cell::RefMut<'_, Core>, Rc<SseConn>> {
         let Ok(mut c) = self.core.try_borrow_mut() else {
             return Err(conn);
         };

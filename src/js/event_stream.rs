@@ -11,7 +11,10 @@
 //! [`JsEventStream`] is a binding of the JS class for Rust callers (the browser tests), with the
 //! class's own method names.
 
-use std::rc::Rc;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use alloc::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 
@@ -176,7 +179,7 @@ pub fn new_event_stream(url: JsValue, options: JsValue) -> Result<JsEventStream,
 /// Hands the exports to `event_stream.js` before its first object is made. Idempotent.
 pub fn install() {
     global!(
-        static DONE: std::cell::Cell<bool> = std::cell::Cell::new(false);
+        static DONE: core::cell::Cell<bool> = core::cell::Cell::new(false);
     );
     if !DONE.with(|d| d.replace(true)) {
         crate::web::share_memory(); // (for `deliver`'s numbers)

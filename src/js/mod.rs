@@ -3,15 +3,18 @@
 //! through a few static wasm exports and one batched call per pump; and the TypeScript
 //! declarations wasm-bindgen cannot derive. It does not go through the Rust face.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 #[cfg(feature = "sse")]
 pub mod event_stream;
 pub mod socket;
 mod socket_ts;
 
-use std::cell::Cell;
+use core::cell::Cell;
 
 use crate::cell::RefCell;
-use std::rc::Rc;
+use alloc::rc::Rc;
 
 use crate::proto::backoff::BackoffConfig;
 
@@ -116,7 +119,7 @@ fn start() {
 /// message and a stack). Release builds leave it out (1.2 KB gzipped): a panic there aborts as a
 /// `RuntimeError: unreachable` with the wasm stack, and the message is not printed.
 pub(crate) fn init_once() {
-    #[cfg(debug_assertions)]
+    #[cfg(all(debug_assertions, feature = "rust"))]
     {
         use std::sync::Once;
         static ONCE: Once = Once::new();

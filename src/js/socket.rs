@@ -14,8 +14,11 @@
 //! [`JsSocket`] is a binding of the JS class for Rust callers (the browser tests), with the
 //! class's own method names.
 
-use std::cell::Cell;
-use std::rc::Rc;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use alloc::rc::Rc;
+use core::cell::Cell;
 
 use wasm_bindgen::prelude::*;
 

@@ -3,6 +3,9 @@
 //! Owns only decoding; storing tokens is the driver's job and the auth state lives in the
 //! session. The signature is never checked here (the server does that).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 /// Largest signed token accepted for decoding (bytes).
 pub const MAX_TOKEN_LEN: usize = 64 * 1024;
 
@@ -35,8 +38,8 @@ impl JwtError {
     }
 }
 
-impl std::fmt::Display for JwtError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for JwtError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(self.as_str())
     }
 }

@@ -5,6 +5,9 @@
 //!
 //! `delay(n) = min(max_delay, initial_delay * multiplier^n) * (1 - jitter * u) + randomness * u2`
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 /// Options of the backoff (`autoReconnectOptions`). Durations are milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BackoffConfig {
@@ -66,7 +69,7 @@ impl BackoffConfig {
 
     /// The capped, un-jittered delay of attempt `n` (0-based).
     pub fn base(&self, n: u32) -> f64 {
-        let exp = self.multiplier.powi(n.min(1024) as i32);
+        let exp = powi(self.multiplier, n.min(1024));
         let raw = self.initial_delay * exp;
         if raw.is_finite() {
             raw.min(self.max_delay)
@@ -138,9 +141,40 @@ impl XorShift {
     }
 }
 
+/// `x` to the power `n`, by squaring: `f64::powi`'s algorithm (compiler-builtins'
+/// `__powidf2`, which `powi` calls on every target), so the same bits; `powi` itself needs std,
+/// which the npm build does not link.
+fn powi(mut x: f64, mut n: u32) -> f64 {
+    let mut r = 1.0;
+    loop {
+        if n & 1 == 1 {
+            r *= x;
+        }
+        n /= 2;
+        if n == 0 {
+            return r;
+        }
+        x *= x;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn powi_is_std_powi_to_the_bit() {
+        let mut rng = XorShift::new(11);
+        let mut xs = vec![0.0, 1.0, 1.5, 2.0, 1.000_001, 0.999, 10.0, 1000.0, 1e-3];
+        for _ in 0..200 {
+            xs.push(1.0 + rng.next_f64() * 999.0);
+        }
+        for &x in &xs {
+            for n in 0..=1024u32 {
+                assert_eq!(powi(x, n).to_bits(), x.powi(n as i32).to_bits(), "{x}^{n}");
+            }
+        }
+    }
 
     #[test]
     fn defaults_match_api_md() {

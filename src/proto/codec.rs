@@ -15,7 +15,10 @@
 //! (`serde_json` costs ~35 KB gzipped in wasm); it is iterative (no recursion, so no stack
 //! overflow on deep input), strict (RFC 8259 grammar), and returns `None` on any malformed input.
 
-use std::borrow::Cow;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use alloc::borrow::Cow;
 
 /// Ping/pong strings by protocol version.
 pub fn ping_text(protocol_version: u8) -> &'static str {
@@ -296,7 +299,7 @@ pub fn cut(s: &str, sep: u8) -> (&str, Option<&str>) {
 pub fn utf8_lossy(mut bytes: &[u8]) -> Cow<'_, str> {
     let mut out = String::new();
     loop {
-        match std::str::from_utf8(bytes) {
+        match core::str::from_utf8(bytes) {
             Ok(s) if out.is_empty() => return Cow::Borrowed(s),
             Ok(s) => {
                 out.push_str(s);
@@ -306,7 +309,7 @@ pub fn utf8_lossy(mut bytes: &[u8]) -> Cow<'_, str> {
                 // (`get`, not `split_at`: no panic path)
                 let n = e.valid_up_to();
                 let good = bytes.get(..n).unwrap_or(&[]);
-                out.push_str(std::str::from_utf8(good).unwrap_or(""));
+                out.push_str(core::str::from_utf8(good).unwrap_or(""));
                 out.push('\u{FFFD}');
                 bytes = e
                     .error_len()
@@ -399,7 +402,7 @@ pub fn push_u64(out: &mut String, mut n: u64) {
             break;
         }
     }
-    out.push_str(std::str::from_utf8(buf.get(i..).unwrap_or(&[])).unwrap_or(""));
+    out.push_str(core::str::from_utf8(buf.get(i..).unwrap_or(&[])).unwrap_or(""));
 }
 
 /// Encodes a response to a server invoke, echoing its `cid` text as `rid`.
@@ -1030,7 +1033,7 @@ mod tests {
             assert_eq!(utf8_lossy(c), String::from_utf8_lossy(c), "{c:?}");
             assert_eq!(
                 matches!(utf8_lossy(c), Cow::Borrowed(_)),
-                std::str::from_utf8(c).is_ok()
+                core::str::from_utf8(c).is_ok()
             );
         }
     }
@@ -1633,7 +1636,7 @@ mod tests {
     fn unescape_reads_as_the_char_by_char_decoder_did() {
         // (the decoder before it read bytes)
         fn by_char(raw: &str) -> Option<String> {
-            fn hex4(chars: &mut std::str::Chars<'_>) -> Option<u32> {
+            fn hex4(chars: &mut core::str::Chars<'_>) -> Option<u32> {
                 let mut v = 0u32;
                 for _ in 0..4 {
                     v = v * 16 + chars.next()?.to_digit(16)?;
@@ -1714,7 +1717,7 @@ mod tests {
                     _ => t.insert(at, alphabet[pick(alphabet.len())]),
                 }
             }
-            if let Ok(text) = std::str::from_utf8(&t) {
+            if let Ok(text) = core::str::from_utf8(&t) {
                 f(text);
             }
         }

@@ -3,7 +3,10 @@
 //! Owns the typed errors a call can settle with and the close-code reason table. Server errors
 //! stay as the JSON text the server sent (hydrated into `Error` objects at the JS edge).
 
-use std::fmt;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use core::fmt;
 
 /// Why a call (emit, publish, authenticate) failed.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,7 +107,7 @@ pub(crate) fn outbox_full_text(f: &mut fmt::Formatter<'_>, limit: usize) -> fmt:
     )
 }
 
-impl std::error::Error for CallError {}
+impl core::error::Error for CallError {}
 
 /// The reason text of a close code, as sc-errors words it ("" for a code it has no words for).
 pub fn close_reason(code: u16) -> &'static str {

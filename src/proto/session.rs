@@ -12,8 +12,11 @@
 //! must arm a timer for). It never reads a clock, never draws its own randomness (the RNG is
 //! seeded by the caller), and never touches `web_sys`.
 
-use std::borrow::Cow;
-use std::collections::VecDeque;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use alloc::borrow::Cow;
+use alloc::collections::VecDeque;
 
 use super::auth;
 use super::backoff::{BackoffConfig, XorShift};
@@ -720,7 +723,7 @@ impl Session {
     /// Calls still queued (never sent) are kept for the new connection; calls in flight are
     /// settled as by `disconnect`.
     pub fn reconnect(&mut self, code: u16, reason: &str, now: f64) {
-        let mut queued = std::mem::take(&mut self.outbox);
+        let mut queued = core::mem::take(&mut self.outbox);
         self.disconnect(code, reason, now);
         self.connect(now);
         while let Some(call) = queued.pop_back() {
@@ -1066,7 +1069,7 @@ impl Session {
             if !first.is_some_and(|t| t <= now) {
                 continue;
             }
-            for call in std::mem::take(self.calls(was_sent)) {
+            for call in core::mem::take(self.calls(was_sent)) {
                 if call.deadline <= now {
                     self.expire(call, now, was_sent);
                 } else {
@@ -1129,7 +1132,7 @@ impl Session {
     /// Drops the deliveries still queued: every server event, channel message and `raw`
     /// (`None`: after a disconnect), or one channel's messages (after its unsubscribe).
     fn drop_undelivered(&mut self, channel: Option<&str>) {
-        let queued = std::mem::take(&mut self.out);
+        let queued = core::mem::take(&mut self.out);
         for o in queued {
             let keep = match &o {
                 Output::Event(Event::Publish { channel: c, .. }) => channel.is_some_and(|n| n != c),
@@ -1277,7 +1280,7 @@ impl Session {
 
         // 1. Calls in flight: retried after the reconnect, or rejected before `disconnect`.
         // Requeued calls count against `outboxLimit`; those that do not fit are rejected.
-        let in_flight = std::mem::take(&mut self.pending);
+        let in_flight = core::mem::take(&mut self.pending);
         // (a deque like the outbox's: no `Vec<Call>` code of its own)
         let mut requeue = VecDeque::new();
         for mut call in in_flight {
@@ -1378,7 +1381,7 @@ impl Session {
     }
 
     fn reject_outbox(&mut self, kind: BadConnectionKind, code: u16, reason: &str) {
-        let queued = std::mem::take(&mut self.outbox);
+        let queued = core::mem::take(&mut self.outbox);
         for call in queued {
             if call.expects_ack {
                 self.settle(
@@ -1446,7 +1449,8 @@ impl Session {
     }
 
     fn handle_response(&mut self, rid: f64, data: Option<&str>, error: Option<&str>, now: f64) {
-        if !(rid >= 1.0 && rid.fract() == 0.0 && rid < 9.0e15) {
+        // (a whole number: `fract` needs std)
+        if !((1.0..9.0e15).contains(&rid) && (rid as u64) as f64 == rid) {
             return;
         }
         let rid = rid as u64;

@@ -8,9 +8,12 @@
 //! small values, never the strings' bytes), which is cheap at the sizes tables here reach
 //! (channels, event names, listener slots).
 
-use std::cell::Cell;
-use std::cmp::Ordering;
-use std::collections::VecDeque;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use alloc::collections::VecDeque;
+use core::cell::Cell;
+use core::cmp::Ordering;
 
 /// A map from names to values, sorted by name: `get`/`contains_key` are a binary search, `iter`
 /// goes in name order.
@@ -73,7 +76,7 @@ impl<V> NameTable<V> {
             Ok(i) => self
                 .items
                 .get_mut(i)
-                .map(|(_, v)| std::mem::replace(v, value)),
+                .map(|(_, v)| core::mem::replace(v, value)),
             Err(i) => {
                 insert_at(&mut self.items, i, (name, value));
                 None
@@ -153,7 +156,7 @@ impl<V> IdTable<V> {
             Ok(i) => self
                 .items
                 .get_mut(i)
-                .map(|(_, v)| std::mem::replace(v, value)),
+                .map(|(_, v)| core::mem::replace(v, value)),
             Err(i) => {
                 self.items.insert(i, (id, value));
                 None
@@ -175,7 +178,7 @@ impl<V> IdTable<V> {
 
     /// Takes every entry out, in id order.
     pub fn take_all(&mut self) -> VecDeque<(u64, V)> {
-        std::mem::take(&mut self.items)
+        core::mem::take(&mut self.items)
     }
 
     /// The number of entries.
@@ -241,7 +244,7 @@ pub fn take_at<T>(d: &mut VecDeque<T>, i: usize) -> Option<T> {
 fn bubble<'a, T: 'a>(mut it: impl Iterator<Item = &'a mut T>) {
     if let Some(mut prev) = it.next() {
         for cur in it {
-            std::mem::swap(prev, cur);
+            core::mem::swap(prev, cur);
             prev = cur;
         }
     }
@@ -251,7 +254,7 @@ fn bubble<'a, T: 'a>(mut it: impl Iterator<Item = &'a mut T>) {
 fn swap_at<T>(v: &mut [T], a: usize, b: usize) {
     if let Some((lo, hi)) = v.split_at_mut_checked(b) {
         if let (Some(x), Some(y)) = (lo.get_mut(a), hi.first_mut()) {
-            std::mem::swap(x, y);
+            core::mem::swap(x, y);
         }
     }
 }

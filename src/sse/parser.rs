@@ -17,6 +17,9 @@
 //! [`Output::Oversized`]; an over-long comment, `id`, `event`, `retry` or unknown-field line is
 //! ignored. The parser never holds more than a few times the cap, whatever the input.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 /// Cap on one event's `data` (and on one line), in bytes: 1 MiB.
 pub const MAX_EVENT_BYTES: usize = 1 << 20;
 
@@ -177,7 +180,7 @@ impl Parser {
             // Keep the start of the line (to learn which field it was), drop the rest.
             self.line_overflow = true;
             // (its first 5 bytes; the line's buffer is released with it)
-            let mut head = std::mem::take(&mut self.line);
+            let mut head = core::mem::take(&mut self.line);
             head.truncate(5);
             head.extend_from_slice(bytes.get(..5).unwrap_or(bytes));
             if is_data_field(head.get(..5).unwrap_or(&head)) {
@@ -195,7 +198,7 @@ impl Parser {
             self.line.clear();
             return;
         }
-        let line = std::mem::take(&mut self.line);
+        let line = core::mem::take(&mut self.line);
         if line.is_empty() {
             self.dispatch(sink);
         } else {
@@ -259,7 +262,7 @@ impl Parser {
 
     fn dispatch(&mut self, sink: &mut dyn FnMut(Output)) {
         let own_id = self.own_id.take();
-        let event_type = std::mem::take(&mut self.event_type);
+        let event_type = core::mem::take(&mut self.event_type);
         if self.oversized {
             self.oversized = false;
             self.data = String::new();
@@ -274,7 +277,7 @@ impl Parser {
             }
             return;
         }
-        let mut data = std::mem::take(&mut self.data);
+        let mut data = core::mem::take(&mut self.data);
         self.has_data = false;
         if data.as_bytes().last() == Some(&b'\n') {
             data.truncate(data.len() - 1);

@@ -13,6 +13,9 @@
 //! (the connection starts with none); such an id already delivered drops the event. Events that
 //! share an id (a repeated `id:` field, or no `id:` field) are all delivered.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::proto::backoff::{BackoffConfig, MAX_TIMER_MS};
 use crate::proto::codec::cut;
 use crate::proto::table::NameTable;
@@ -43,7 +46,7 @@ impl RecentIds {
         if self.order.len() < RECENT_IDS {
             self.order.push(id.to_string());
         } else if let Some(slot) = self.order.get_mut(self.next) {
-            let old = std::mem::replace(slot, id.to_string());
+            let old = core::mem::replace(slot, id.to_string());
             self.set.remove(&old);
             self.next = (self.next + 1) % RECENT_IDS;
         }

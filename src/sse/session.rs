@@ -20,6 +20,9 @@
 //! After [`Session::close`] or [`Session::shutdown`] no command but [`Command::Release`] and no
 //! event but the one `close` comes out, and no timer is armed.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::parser::{Output, Parser};
 use super::policy::{header_value, with_query_param, FailKind, Next, Policy, Response};
 use crate::proto::backoff::{BackoffConfig, XorShift};
@@ -104,8 +107,8 @@ pub struct StreamError {
     pub message: String,
 }
 
-impl std::fmt::Display for StreamError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for StreamError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(&self.message)
     }
 }
@@ -344,12 +347,12 @@ impl Session {
 
     /// The commands for the engine, in order (all of them: the list is left empty).
     pub fn poll_commands(&mut self) -> Vec<Command> {
-        std::mem::take(&mut self.commands)
+        core::mem::take(&mut self.commands)
     }
 
     /// The events for the face, in order (all of them: the list is left empty).
     pub fn poll_events(&mut self) -> Vec<StreamEvent> {
-        std::mem::take(&mut self.events)
+        core::mem::take(&mut self.events)
     }
 
     /// The deadline of the reconnect timer, if one must be armed.

@@ -14,6 +14,9 @@
 //! holds the 1 MiB cap of [`crate::sse::MAX_EVENT_BYTES`] by looking at the length of the JS
 //! strings before copying them into wasm memory.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 

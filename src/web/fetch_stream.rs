@@ -6,6 +6,9 @@
 //! [`SseConn`] aborts the request and ends the read loop (RAII). It does not parse (see
 //! [`crate::sse::parser`]) or decide anything about statuses.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use wasm_bindgen::prelude::*;
 
 use super::eventsource::{callback, SseConn, SseInput};

@@ -7,12 +7,15 @@
 //! `Math.random`, `Reflect.get`, `Uint8Array`) instead of js-sys, which the npm build does not
 //! link.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 pub mod page;
 pub mod storage;
 pub mod websocket;
 
 use crate::cell::RefCell;
-use std::rc::Rc;
+use alloc::rc::Rc;
 
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;

@@ -2,7 +2,7 @@
 //! `pageshow`. Listeners are added on creation and removed on drop, by `watchPage` and
 //! `unwatchPage` in `src/js/support.js` (one import each; the listeners call one closure).
 
-use std::rc::Rc;
+use alloc::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 

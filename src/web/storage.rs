@@ -9,6 +9,9 @@
 //! object, every browser call and exception stays there): this side is the engine's interface
 //! to it, and runs a Rust `TokenStorage`.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use wasm_bindgen::prelude::*;
 
 #[cfg(feature = "rust")]
@@ -43,7 +46,7 @@ pub enum StoreKind {
     Custom(JsValue),
     /// A Rust `TokenStorage`.
     #[cfg(feature = "token-storage")]
-    Rust(std::rc::Rc<dyn TokenStorage>),
+    Rust(alloc::rc::Rc<dyn TokenStorage>),
 }
 
 #[cfg(feature = "rust")]
@@ -73,7 +76,7 @@ pub struct TokenStore {
     /// The state in support.js (`undefined` for a Rust store).
     js: JsValue,
     #[cfg(feature = "token-storage")]
-    rust: Option<std::rc::Rc<dyn TokenStorage>>,
+    rust: Option<alloc::rc::Rc<dyn TokenStorage>>,
 }
 
 impl TokenStore {

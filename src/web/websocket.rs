@@ -12,9 +12,12 @@
 //! they are handed on, and a larger frame is copied exactly once, into a buffer of its exact
 //! size (wasm memory never shrinks).
 
-use std::borrow::Cow;
-use std::rc::Rc;
-use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use alloc::borrow::Cow;
+use alloc::rc::Rc;
+use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
