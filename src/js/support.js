@@ -4,7 +4,7 @@
 
 // The wasm exports each class calls (`SocketEngine`, `SseEngine`: static methods), handed over
 // by the wasm before it makes the first object (a live binding for socket.js, event_stream.js):
-// the class itself in the npm build (tools/static-hosts.js), an instance of it elsewhere.
+// the class itself in the npm build (tools/trim-glue.js), an instance of it elsewhere.
 // They live here because the wasm always imports this module (so the package always ships it).
 export let socketHost = null;
 export let sseHost = null;
