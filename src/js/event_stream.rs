@@ -208,7 +208,9 @@ pub struct SseHost;
 impl SseHost {
     /// Opens a stream for the JS object `face` (options checked by the class): its id, or the
     /// name of the backoff option that is out of range. `flags`: 1 `fetch`, 2 `withCredentials`,
-    /// `4 << i` the `i`th backoff number was given (plain numbers: no `Option` to encode).
+    /// `4 << i` the `i`th backoff number was given (plain numbers: no `Option` to encode);
+    /// `get_headers`: the function, or undefined (a plain value: no `Option` for the glue to
+    /// put in its externref table).
     #[allow(clippy::too_many_arguments)]
     pub fn open(
         face: JsValue,
@@ -223,7 +225,7 @@ impl SseHost {
         last_event_id: Option<String>,
         last_event_id_param: String,
         headers: String,
-        get_headers: Option<JsValue>,
+        get_headers: JsValue,
     ) -> JsValue {
         crate::js::init_once();
         let given = |i: u32, v: f64| (flags & (4 << i) != 0).then_some(v);
@@ -254,9 +256,9 @@ impl SseHost {
             last_event_id,
             last_event_id_param,
             headers: pairs(&headers),
-            get_headers: get_headers.is_some(),
+            get_headers: !get_headers.is_undefined(),
         };
-        let get_headers = get_headers.map(wrap_get_headers);
+        let get_headers = (!get_headers.is_undefined()).then(|| wrap_get_headers(get_headers));
         let engine = SseEngine::new(
             cfg,
             flags & 2 != 0,
