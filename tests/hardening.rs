@@ -46,6 +46,8 @@ extern "C" {
     fn throwing_parse(url: &str, control: &str) -> Promise;
     #[wasm_bindgen(js_name = throwingSetTimeout)]
     fn throwing_set_timeout(url: &str) -> Promise;
+    #[wasm_bindgen(js_name = throwingWebSocket)]
+    fn throwing_web_socket(url: &str) -> Promise;
     #[wasm_bindgen(js_name = frameAfterDisconnect)]
     fn frame_after_disconnect(url: &str, control: &str) -> Promise;
     #[wasm_bindgen(js_name = hostileServerErrors)]
@@ -400,6 +402,18 @@ async fn a_throwing_set_timeout_traps_nothing_and_the_socket_goes_on() {
     assert_eq!(json(&get(&r, "uncaught")), "[]", "{}", json(&r));
     assert_eq!(get(&r, "echo").as_string().as_deref(), Some("still usable"));
     assert_eq!(get(&r, "late").as_string().as_deref(), Some("TimeoutError"));
+}
+
+/// A page's `WebSocket` constructor that throws costs a connection attempt (1006), not a throw
+/// or a trap; the socket opens once the constructor works.
+#[wasm_bindgen_test]
+async fn a_throwing_websocket_constructor_is_a_lost_connection() {
+    let r = run(20_000, throwing_web_socket(&main_url())).await;
+    assert_eq!(json(&get(&r, "thrown")), "[]", "{}", json(&r));
+    assert_eq!(json(&get(&r, "uncaught")), "[]", "{}", json(&r));
+    assert_eq!(json(&get(&r, "aborts")), "[1006,1006]", "{}", json(&r));
+    assert_eq!(get(&r, "made").as_f64(), Some(3.0), "{}", json(&r));
+    assert_eq!(get(&r, "echo").as_string().as_deref(), Some("still usable"));
 }
 
 /// A channel message sliced out of its frame comes from that frame even when a watcher before

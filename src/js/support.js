@@ -323,17 +323,22 @@ export function copyBytes(src, at) {
 
 /// For the WebSocket driver (src/web/websocket.rs): a WebSocket to `url` (binary frames as
 /// ArrayBuffers) whose events call `on`: on(0) open, on(1, e) a message, on(2 + code, reason)
-/// closed. Throws what the page's WebSocket throws; one that cannot be set up is dropped again.
+/// closed. null when the page's WebSocket throws; one that cannot be set up is dropped again.
 export function wsOpen(url, on) {
-  const ws = new WebSocket(url);
+  let ws;
+  try {
+    ws = new WebSocket(url);
+  } catch {
+    return null;
+  }
   try {
     ws.binaryType = 'arraybuffer';
     ws.onopen = () => on(0);
     ws.onmessage = (e) => on(1, e);
     ws.onclose = (e) => on(2 + (e.code & 0xffff), typeof e.reason === 'string' ? e.reason : '');
-  } catch (x) {
+  } catch {
     wsDrop(ws);
-    throw x;
+    return null;
   }
   return ws;
 }

@@ -99,7 +99,10 @@ impl WsConn {
                 h(WsEvent::Text(utf8(crate::web::bytes_of(b)), None));
             }
         });
-        let ws = ws_open(url, &on)?;
+        let ws = ws_open(url, &on);
+        if ws.is_null() {
+            return Err(ws);
+        }
         Ok(WsConn { ws, _on: on })
     }
 
@@ -141,10 +144,11 @@ const SMALL_FRAME: u32 = 64 * 1024;
 #[wasm_bindgen(module = "/src/js/support.js")]
 extern "C" {
     /// A `WebSocket` to `url` (binary frames as ArrayBuffers) whose events call `on`: (0) open,
-    /// (1, event) a message, (2 + code, reason) closed. Throws what the page's `WebSocket`
-    /// throws (it is dropped again if setting it up threw).
-    #[wasm_bindgen(js_name = wsOpen, catch)]
-    fn ws_open(url: &str, on: &Closure<dyn FnMut(u32, JsValue)>) -> Result<JsValue, JsValue>;
+    /// (1, event) a message, (2 + code, reason) closed. `null` when the page's `WebSocket`
+    /// threw (it is dropped again if setting it up threw): no `catch` import, whose glue
+    /// (`handleError`, the externref table) nothing else needs.
+    #[wasm_bindgen(js_name = wsOpen)]
+    fn ws_open(url: &str, on: &Closure<dyn FnMut(u32, JsValue)>) -> JsValue;
     /// Sends `text` when the socket is open: whether it was sent (never throws).
     #[wasm_bindgen(js_name = wsSend)]
     fn ws_send(ws: &JsValue, text: &str) -> bool;

@@ -983,6 +983,40 @@ export async function throwingSetTimeout(url) {
   return { thrown, echo, late, uncaught: uncaught.list.map(String) };
 }
 
+// A page whose WebSocket constructor throws (a blocked port, a wrapper that refuses): each
+// throw is a connection lost (1006) and the next backoff attempt, never a throw from the
+// socket; once the constructor works again the socket opens.
+export async function throwingWebSocket(url) {
+  const m = await glue();
+  const uncaught = watchUncaught();
+  const Orig = globalThis.WebSocket;
+  let refuse = 2, made = 0, s;
+  const out = { aborts: [], thrown: [] };
+  globalThis.WebSocket = function WebSocket(u, p) {
+    made++;
+    if (refuse > 0) {
+      refuse--;
+      throw new DOMException('refused by the page', 'SecurityError');
+    }
+    return p === undefined ? new Orig(u) : new Orig(u, p);
+  };
+  globalThis.WebSocket.prototype = Orig.prototype;
+  try {
+    s = m.connect(url, { autoConnect: false, autoReconnectOptions: { initialDelay: 20, maxDelay: 50, randomness: 0 } });
+    s.on('connectAbort', (e) => out.aborts.push(e.code));
+    s.connect();
+    out.opened = await until(3000, () => s.state === 'open');
+    out.echo = out.opened ? await s.emit('echo', 'still usable', { ackTimeout: 2000 }) : null;
+  } catch (e) {
+    out.thrown.push(String(e));
+  } finally {
+    globalThis.WebSocket = Orig;
+    if (s) s.disconnect();
+  }
+  uncaught.stop();
+  return { ...out, made, uncaught: uncaught.list.map(String) };
+}
+
 // ---- binary frames ------------------------------------------------------------------------------
 
 // The server reads binary frames as UTF-8 JSON; the client does too. Frames handed to the
