@@ -56,7 +56,7 @@ pub fn decode_payload(token: &str) -> Result<String, JwtError> {
     let (payload, Some(signature)) = super::codec::cut(rest, b'.') else {
         return Err(JwtError::Segments);
     };
-    if signature.as_bytes().contains(&b'.') {
+    if super::codec::cut(signature, b'.').1.is_some() {
         return Err(JwtError::Segments);
     }
     let bytes = base64url_decode(payload).ok_or(JwtError::Base64)?;

@@ -245,7 +245,7 @@ impl Parser {
                 self.data.push('\n');
                 self.has_data = true;
             }
-            b"id" if !value.contains(&0) => {
+            b"id" if !has_nul(value) => {
                 let id = text(value);
                 self.last_event_id.clone_from(&id);
                 self.own_id = Some(id);
@@ -307,3 +307,13 @@ fn is_data_field(head: &[u8]) -> bool {
 fn text(bytes: &[u8]) -> String {
     crate::proto::codec::utf8_lossy(bytes).into_owned()
 }
+/// Whether `v` holds a NUL byte (a loop: slice `contains` brings `memchr` into the wasm).
+fn has_nul(v: &[u8]) -> bool {
+    for &b in v {
+        if b == 0 {
+            return true;
+        }
+    }
+    false
+}
+
