@@ -154,7 +154,9 @@ impl Parser {
                     return;
                 }
                 Some(i) => {
-                    let (head, tail) = chunk.split_at(i);
+                    // (`get`, not `split_at`: no panic path)
+                    let (head, tail) =
+                        (chunk.get(..i).unwrap_or(&[]), chunk.get(i..).unwrap_or(&[]));
                     self.push_line_bytes(head);
                     self.end_line(sink);
                     let is_cr = tail.first() == Some(&b'\r');
@@ -218,8 +220,10 @@ impl Parser {
         }
         let (name, value) = match line.iter().position(|&b| b == b':') {
             Some(i) => {
-                let (n, v) = line.split_at(i);
-                let v = v.get(1..).unwrap_or(&[]);
+                let (n, v) = (
+                    line.get(..i).unwrap_or(&[]),
+                    line.get(i + 1..).unwrap_or(&[]),
+                );
                 let v = match v {
                     [b' ', rest @ ..] => rest,
                     _ => v,
@@ -316,4 +320,3 @@ fn has_nul(v: &[u8]) -> bool {
     }
     false
 }
-
