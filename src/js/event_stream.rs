@@ -28,6 +28,9 @@ use crate::sse::session::{Config, StreamEvent, Transport};
 extern "C" {
     #[wasm_bindgen(js_name = setSseHost)]
     fn set_host(host: SseHost);
+    /// `a[i]` of a JS array of numbers (as `js::socket`'s).
+    #[wasm_bindgen(js_name = numAt)]
+    fn num_at(a: &JsValue, i: f64) -> f64;
 }
 
 #[wasm_bindgen(module = "/src/js/event_stream.js")]
@@ -207,27 +210,25 @@ pub struct SseHost;
 #[wasm_bindgen(js_class = SseEngine)]
 impl SseHost {
     /// Opens a stream for the JS object `face` (options checked by the class): its id, or the
-    /// name of the backoff option that is out of range. `flags`: 1 `fetch`, 2 `withCredentials`,
-    /// `4 << i` the `i`th backoff number was given (plain numbers: no `Option` to encode);
+    /// name of the backoff option that is out of range. `nums` (a JS array, read by index, as
+    /// `SocketEngine.open`'s) holds `flags` (1 `fetch`, 2 `withCredentials`, `4 << i` the `i`th
+    /// backoff number was given: no `Option` to encode), then the six backoff numbers;
     /// `get_headers`: the function, or undefined (a plain value: no `Option` for the glue to
     /// put in its externref table).
-    #[allow(clippy::too_many_arguments)]
     pub fn open(
         face: JsValue,
         url: String,
-        flags: u32,
-        initial_delay: f64,
-        multiplier: f64,
-        max_delay: f64,
-        jitter: f64,
-        randomness: f64,
-        max_attempts: f64,
+        nums: JsValue,
         last_event_id: Option<String>,
         last_event_id_param: String,
         headers: String,
         get_headers: JsValue,
     ) -> JsValue {
         crate::js::init_once();
+        let n = |i: u8| num_at(&nums, f64::from(i));
+        let flags = n(0) as u32;
+        let (initial_delay, multiplier, max_delay, jitter, randomness, max_attempts) =
+            (n(1), n(2), n(3), n(4), n(5), n(6));
         let given = |i: u32, v: f64| (flags & (4 << i) != 0).then_some(v);
         let mut b = BackoffConfig::default();
         set_backoff(

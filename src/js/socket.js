@@ -77,9 +77,10 @@ function whole(o, k, min, max, what) {
   return v;
 }
 
-// The options -> [autoConnect, query, authTokenName, [...the arguments of host.open after them]]:
+// The options -> [autoConnect, query, authTokenName, [flags, …, storage kind, storage object]]:
 // a flags word (two bits an option: given, value; autoReconnect, pingTimeoutDisabled,
-// autoSubscribeOnConnect), eleven numbers (NaN: absent), the storage kind and object.
+// autoSubscribeOnConnect), eleven numbers (NaN: absent), the storage kind and object (the
+// constructor takes the object off: the numbers cross as one array, read by `numAt`).
 function socketOptions(o) {
   objectArg(o, 'options');
   const auto = bool(o, 'autoConnect');
@@ -272,7 +273,8 @@ export class Socket {
     const h = urlArg(url);
     const [auto, query, name, args] = socketOptions(options);
     const [u, defaultName] = socketUrl(h, query);
-    const id = host.open(u, name ?? defaultName, ...args);
+    const storage = args.pop();
+    const id = host.open(u, name ?? defaultName, args, storage);
     if (typeof id === 'string') throw invalid('Invalid option ' + id);
     this.#id = id;
     this.#respond = (gen, rid, isError, json) => host.call(id, 7, gen, rid, json, isError ? 1 : 0);

@@ -35,6 +35,9 @@ use crate::web::storage::StoreKind;
 extern "C" {
     #[wasm_bindgen(js_name = setSocketHost)]
     fn set_host(host: SocketHost);
+    /// `a[i]` of a JS array of numbers (`f64` in and out: no glue shim).
+    #[wasm_bindgen(js_name = numAt)]
+    fn num_at(a: &JsValue, i: f64) -> f64;
 }
 
 #[cfg(feature = "rust")]
@@ -286,25 +289,19 @@ impl SocketHost {
     /// `flags` holds two bits an option (given, value): `autoReconnect` (bit 0),
     /// `pingTimeoutDisabled` (2), `autoSubscribeOnConnect` (4); a number that is NaN is
     /// absent (plain numbers: no `Option` pairs in the shim).
-    #[allow(clippy::too_many_arguments)]
-    pub fn open(
-        url: String,
-        token_name: String,
-        flags: u32,
-        ack_timeout: f64,
-        connect_timeout: f64,
-        protocol_version: f64,
-        outbox_limit: f64,
-        max_payload: f64,
-        initial_delay: f64,
-        multiplier: f64,
-        max_delay: f64,
-        jitter: f64,
-        randomness: f64,
-        max_attempts: f64,
-        storage_kind: u8,
-        storage: JsValue,
-    ) -> JsValue {
+    ///
+    /// `nums` (a JS array, read by index: one argument where thirteen numbers made the glue
+    /// convert each) holds `flags`, `ackTimeout`, `connectTimeout`, `protocolVersion`,
+    /// `outboxLimit`, `maxPayload`, the five backoff numbers, `maxAttempts` and the storage
+    /// kind; `storage` is the custom store object.
+    pub fn open(url: String, token_name: String, nums: JsValue, storage: JsValue) -> JsValue {
+        let n = |i: u8| num_at(&nums, f64::from(i));
+        let flags = n(0) as u32;
+        let (ack_timeout, connect_timeout, protocol_version) = (n(1), n(2), n(3));
+        let (outbox_limit, max_payload) = (n(4), n(5));
+        let (initial_delay, multiplier, max_delay, jitter, randomness, max_attempts) =
+            (n(6), n(7), n(8), n(9), n(10), n(11));
+        let storage_kind = n(12) as u8;
         let mut c = Config {
             url,
             ..Config::default()

@@ -312,6 +312,10 @@ function view() {
   return bytes;
 }
 
+/// For `SocketEngine.open` and `SseEngine.open`: the number `a[i]` of the class's array of
+/// options.
+export const numAt = (a, i) => a[i];
+
 /// For the classes' `deliver`: a copy of the `n` numbers (f64) at `at` in wasm memory.
 export const numbersAt = (at, n) => new Float64Array(memory.buffer, at, n).slice();
 
