@@ -94,13 +94,13 @@ function resolveUrl(url) {
   return u.href;
 }
 
-// The options -> the arguments of host.open after the url: [`flags` (1: fetch, 2:
-// withCredentials, 4 << i: backoff[i] given), the six backoff numbers (BACKOFF)], the last
-// event id, its query parameter, the flat headers and getHeaders.
+// The options -> host.open's array of arguments after the url: `flags` (1: fetch, 2:
+// withCredentials, 4 << i: backoff[i] given), the six backoff numbers (BACKOFF), the last event
+// id, its query parameter, the flat headers and getHeaders.
 function parseOptions(options) {
   const b = [0, 0, 0, 0, 0, 0];
   let flags = 0, last, param = 'lastEventId', headers = '', some = false, get;
-  const args = () => [[flags, ...b], last, param, headers, get];
+  const args = () => [flags, ...b, last, param, headers, get];
   if (absent(options)) return args();
   if (!isObject(options)) throw invalid('options must be an object');
   let v = read(options, 'transport');
@@ -191,7 +191,7 @@ export class EventStream {
     const href = parseUrl(url);
     const args = parseOptions(options);
     const u = resolveUrl(href);
-    const r = host.open(this, u, ...args);
+    const r = host.open(this, [u, ...args]);
     if (typeof r === 'string') throw invalid('Invalid option ' + r);
     this.#id = r;
     this.#url = u;

@@ -31,6 +31,9 @@ extern "C" {
     /// `a[i]` of a JS array of numbers (as `js::socket`'s).
     #[wasm_bindgen(js_name = numAt)]
     fn num_at(a: &JsValue, i: f64) -> f64;
+    /// `a[i]` of a JS array (as `js::socket`'s).
+    #[wasm_bindgen(js_name = valueAt)]
+    fn value_at(a: &JsValue, i: f64) -> JsValue;
 }
 
 #[wasm_bindgen(module = "/src/js/event_stream.js")]
@@ -210,25 +213,22 @@ pub struct SseHost;
 #[wasm_bindgen(js_class = SseEngine)]
 impl SseHost {
     /// Opens a stream for the JS object `face` (options checked by the class): its id, or the
-    /// name of the backoff option that is out of range. `nums` (a JS array, read by index, as
-    /// `SocketEngine.open`'s) holds `flags` (1 `fetch`, 2 `withCredentials`, `4 << i` the `i`th
-    /// backoff number was given: no `Option` to encode), then the six backoff numbers;
-    /// `get_headers`: the function, or undefined (a plain value: no `Option` for the glue to
-    /// put in its externref table).
-    pub fn open(
-        face: JsValue,
-        url: String,
-        nums: JsValue,
-        last_event_id: Option<String>,
-        last_event_id_param: String,
-        headers: String,
-        get_headers: JsValue,
-    ) -> JsValue {
+    /// name of the backoff option that is out of range. `args` (a JS array, read by index, as
+    /// `SocketEngine.open`'s) holds the url, `flags` (1 `fetch`, 2 `withCredentials`, `4 << i`
+    /// the `i`th backoff number was given: no `Option` to encode), the six backoff numbers, the
+    /// last event id (a string, or undefined), its query parameter, the flat headers
+    /// (`name\nvalue\n…`) and `getHeaders` (the function, or undefined).
+    pub fn open(face: JsValue, args: JsValue) -> JsValue {
         crate::js::init_once();
-        let n = |i: u8| num_at(&nums, f64::from(i));
-        let flags = n(0) as u32;
+        let n = |i: u8| num_at(&args, f64::from(i));
+        let value = |i: u8| value_at(&args, f64::from(i));
+        let (url, flags) = (value(0).as_string().unwrap_or_default(), n(1) as u32);
         let (initial_delay, multiplier, max_delay, jitter, randomness, max_attempts) =
-            (n(1), n(2), n(3), n(4), n(5), n(6));
+            (n(2), n(3), n(4), n(5), n(6), n(7));
+        let last_event_id = value(8).as_string();
+        let last_event_id_param = value(9).as_string().unwrap_or_default();
+        let headers = value(10).as_string().unwrap_or_default();
+        let get_headers = value(11);
         let given = |i: u32, v: f64| (flags & (4 << i) != 0).then_some(v);
         let mut b = BackoffConfig::default();
         set_backoff(

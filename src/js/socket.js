@@ -79,8 +79,8 @@ function whole(o, k, min, max, what) {
 
 // The options -> [autoConnect, query, authTokenName, [flags, …, storage kind, storage object]]:
 // a flags word (two bits an option: given, value; autoReconnect, pingTimeoutDisabled,
-// autoSubscribeOnConnect), eleven numbers (NaN: absent), the storage kind and object (the
-// constructor takes the object off: the numbers cross as one array, read by `numAt`).
+// autoSubscribeOnConnect), eleven numbers (NaN: absent), the storage kind and object (they
+// cross after the url and token name as one array, read by index: `numAt`, `valueAt`).
 function socketOptions(o) {
   objectArg(o, 'options');
   const auto = bool(o, 'autoConnect');
@@ -273,8 +273,7 @@ export class Socket {
     const h = urlArg(url);
     const [auto, query, name, args] = socketOptions(options);
     const [u, defaultName] = socketUrl(h, query);
-    const storage = args.pop();
-    const id = host.open(u, name ?? defaultName, args, storage);
+    const id = host.open([u, name ?? defaultName, ...args]);
     if (typeof id === 'string') throw invalid('Invalid option ' + id);
     this.#id = id;
     this.#respond = (gen, rid, isError, json) => host.call(id, 7, gen, rid, json, isError ? 1 : 0);

@@ -38,6 +38,9 @@ extern "C" {
     /// `a[i]` of a JS array of numbers (`f64` in and out: no glue shim).
     #[wasm_bindgen(js_name = numAt)]
     fn num_at(a: &JsValue, i: f64) -> f64;
+    /// `a[i]` of a JS array (no glue shim either).
+    #[wasm_bindgen(js_name = valueAt)]
+    fn value_at(a: &JsValue, i: f64) -> JsValue;
 }
 
 #[cfg(feature = "rust")]
@@ -290,18 +293,24 @@ impl SocketHost {
     /// `pingTimeoutDisabled` (2), `autoSubscribeOnConnect` (4); a number that is NaN is
     /// absent (plain numbers: no `Option` pairs in the shim).
     ///
-    /// `nums` (a JS array, read by index: one argument where thirteen numbers made the glue
-    /// convert each) holds `flags`, `ackTimeout`, `connectTimeout`, `protocolVersion`,
-    /// `outboxLimit`, `maxPayload`, the five backoff numbers, `maxAttempts` and the storage
-    /// kind; `storage` is the custom store object.
-    pub fn open(url: String, token_name: String, nums: JsValue, storage: JsValue) -> JsValue {
-        let n = |i: u8| num_at(&nums, f64::from(i));
-        let flags = n(0) as u32;
-        let (ack_timeout, connect_timeout, protocol_version) = (n(1), n(2), n(3));
-        let (outbox_limit, max_payload) = (n(4), n(5));
+    /// `args` (a JS array, read by index: one argument where two strings and fourteen values
+    /// made the glue convert each) holds `url`, `token_name`, `flags`, `ackTimeout`,
+    /// `connectTimeout`, `protocolVersion`, `outboxLimit`, `maxPayload`, the five backoff
+    /// numbers, `maxAttempts`, the storage kind and the custom store object.
+    pub fn open(args: JsValue) -> JsValue {
+        let n = |i: u8| num_at(&args, f64::from(i));
+        let text = |i: u8| {
+            value_at(&args, f64::from(i))
+                .as_string()
+                .unwrap_or_default()
+        };
+        let (url, token_name, flags) = (text(0), text(1), n(2) as u32);
+        let (ack_timeout, connect_timeout, protocol_version) = (n(3), n(4), n(5));
+        let (outbox_limit, max_payload) = (n(6), n(7));
         let (initial_delay, multiplier, max_delay, jitter, randomness, max_attempts) =
-            (n(6), n(7), n(8), n(9), n(10), n(11));
-        let storage_kind = n(12) as u8;
+            (n(8), n(9), n(10), n(11), n(12), n(13));
+        let storage_kind = n(14) as u8;
+        let storage = value_at(&args, 15.0);
         let mut c = Config {
             url,
             ..Config::default()

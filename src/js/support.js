@@ -312,9 +312,10 @@ function view() {
   return bytes;
 }
 
-/// For `SocketEngine.open` and `SseEngine.open`: the number `a[i]` of the class's array of
-/// options.
+/// For `SocketEngine.open` and `SseEngine.open`: `a[i]` of the class's array of arguments (the
+/// wasm imports it twice: as a number and as a value).
 export const numAt = (a, i) => a[i];
+export const valueAt = numAt;
 
 /// For the classes' `deliver`: a copy of the `n` numbers (f64) at `at` in wasm memory.
 export const numbersAt = (at, n) => new Float64Array(memory.buffer, at, n).slice();
