@@ -1267,7 +1267,7 @@ impl Session {
         };
         self.phase = Phase::Idle;
         self.last_close = (code, reason.clone());
-        self.sub_in_flight.clear();
+        self.sub_in_flight = VecDeque::new(); // (not `clear`: no `VecDeque::truncate` code)
         if !was_open {
             self.failed = self.failed.saturating_add(1);
         }
