@@ -78,7 +78,9 @@ impl WsConn {
             // (more room: at most 3 bytes a unit; a page's readFrame is not trusted beyond that)
             let need = (-2 - i64::from(n)) as usize;
             if n < -1 && need <= 3 * units as usize {
-                buf.resize(need, 0);
+                // (a fresh zeroed buffer, as `bytes_of` makes one: no `resize` code; the frame
+                // is read into it again)
+                buf = vec![0; need];
                 n = read_frame(&e, units, buf.as_mut_ptr(), buf.len() as u32);
             }
             if let Some(bytes) = usize::try_from(n).ok().and_then(|n| buf.get(..n)) {
