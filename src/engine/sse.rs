@@ -172,9 +172,11 @@ impl SseEngine {
                 (commands, events, old_timer, arm, sink)
             };
             drop(old_timer); // clearTimeout
-            for cmd in commands {
+                             // (by reference: no `IntoIter<Command>` code)
+            for cmd in &commands {
                 self.run(cmd);
             }
+            drop(commands);
             if let Some((deadline, delay)) = arm {
                 self.arm(deadline, delay);
             }
@@ -187,15 +189,15 @@ impl SseEngine {
     }
 
     /// Runs one command of the session (calls into the browser; no borrow held).
-    fn run(&self, cmd: Command) {
-        match cmd {
+    fn run(&self, cmd: &Command) {
+        match *cmd {
             Command::Release => {
                 let old = self.core.try_borrow_mut().map(|mut c| c.conn.take());
                 drop(old); // closes the EventSource / aborts the fetch
             }
-            Command::OpenEventSource { gen, url, .. } => {
+            Command::OpenEventSource { gen, ref url, .. } => {
                 let cred = self.core.borrow().with_credentials;
-                let opened = SseConn::event_source(&url, cred, handler(self.me.clone(), gen));
+                let opened = SseConn::event_source(url, cred, handler(self.me.clone(), gen));
                 match opened {
                     Ok(conn) => {
                         let conn = Rc::new(conn);
@@ -231,10 +233,14 @@ impl SseEngine {
                     None => done(Ok(Vec::new())),
                 }
             }
-            Command::Fetch { gen, url, headers } => {
+            Command::Fetch {
+                gen,
+                ref url,
+                ref headers,
+            } => {
                 let cred = self.core.borrow().with_credentials;
                 let h = handler(self.me.clone(), gen);
-                match crate::web::fetch_stream::start(&url, &headers, cred, h) {
+                match crate::web::fetch_stream::start(url, headers, cred, h) {
                     Ok(conn) => {
                         let stale = self.store(gen, Rc::new(conn)).err();
                         drop(stale); // aborts a request the stream no longer wants
@@ -242,14 +248,14 @@ impl SseEngine {
                     Err(msg) => self.open_failed(gen, &msg),
                 }
             }
-            Command::Listen { gen, name } => {
+            Command::Listen { gen, ref name } => {
                 let conn = self
                     .core
                     .try_borrow()
                     .ok()
                     .and_then(|c| c.conn.clone().filter(|_| c.conn_gen == gen));
                 if let Some(conn) = conn {
-                    conn.listen(&name);
+                    conn.listen(name);
                 }
             }
         }
