@@ -226,16 +226,32 @@ pub fn take_at<T>(d: &mut VecDeque<T>, i: usize) -> Option<T> {
     if i >= n {
         return None;
     }
+    // (over the two halves: `VecDeque::swap` asserts its indices, with messages)
+    let (a, b) = d.as_mut_slices();
     if i < n / 2 {
         for j in (0..i).rev() {
-            d.swap(j, j + 1);
+            swap_next(a, b, j);
         }
         d.pop_front()
     } else {
         for j in i..n - 1 {
-            d.swap(j, j + 1);
+            swap_next(a, b, j);
         }
         d.pop_back()
+    }
+}
+
+/// Swaps the elements `j` and `j + 1` of the deque whose two halves are `a` and `b`.
+fn swap_next<T>(a: &mut [T], b: &mut [T], j: usize) {
+    let k = a.len();
+    if j + 1 < k {
+        swap_at(a, j, j + 1);
+    } else if j + 1 == k {
+        if let (Some(x), Some(y)) = (a.last_mut(), b.first_mut()) {
+            core::mem::swap(x, y);
+        }
+    } else {
+        swap_at(b, j - k, j + 1 - k);
     }
 }
 
@@ -309,20 +325,23 @@ mod tests {
     #[test]
     fn take_at_removes_like_vec_deque_remove() {
         for n in 0..9 {
-            for i in 0..=n {
-                // (pushed at both ends: the deque's storage wraps)
-                let mut d: VecDeque<u32> = VecDeque::with_capacity(8);
-                for x in 0..n as u32 {
-                    if x % 2 == 0 {
-                        d.push_back(x);
-                    } else {
-                        d.push_front(x);
+            // (`front` of them pushed at the front: the deque's storage wraps, its two halves
+            // split anywhere)
+            for front in 0..=n {
+                for i in 0..=n {
+                    let mut d: VecDeque<u32> = VecDeque::with_capacity(8);
+                    for x in 0..n as u32 {
+                        if (x as usize) < front {
+                            d.push_front(x);
+                        } else {
+                            d.push_back(x);
+                        }
                     }
+                    let mut want = d.clone();
+                    let removed = want.remove(i);
+                    assert_eq!(take_at(&mut d, i), removed, "n {n}, front {front}, i {i}");
+                    assert_eq!(d, want, "n {n}, front {front}, i {i}");
                 }
-                let mut want = d.clone();
-                let removed = want.remove(i);
-                assert_eq!(take_at(&mut d, i), removed, "n {n}, i {i}");
-                assert_eq!(d, want, "n {n}, i {i}");
             }
         }
     }
