@@ -251,7 +251,7 @@ impl Parser {
             }
             b"id" if !has_nul(value) => {
                 let id = text(value);
-                self.last_event_id.clone_from(&id);
+                self.last_event_id = id.clone(); // (not `clone_from`: a function of its own)
                 self.own_id = Some(id);
             }
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
