@@ -986,21 +986,31 @@ mod tests {
                 }
             }
         }
-        let mut x: u32 = 777;
-        for _ in 0..20000 {
-            let mut v = Vec::new();
-            for _ in 0..(x % 40) {
-                x = x.wrapping_mul(1103515245).wrapping_add(12345);
-                let r = (x >> 16) as u8;
-                v.push(match r % 8 {
-                    0 => b'"',
-                    1 => b'\\',
-                    2 => r & 0x1f,
-                    _ => r | 0x20,
-                });
-            }
+        let runs = byte_strings(777, 40, |r| match r % 8 {
+            0 => b'"',
+            1 => b'\\',
+            2 => r & 0x1f,
+            _ => r | 0x20,
+        });
+        for v in runs {
             assert_eq!(plain_run(&v, 0), naive(&v, 0), "{v:?}");
         }
+    }
+
+    /// 20,000 deterministic byte strings of 0 to `max - 1` bytes, each byte `pick(r)` of a
+    /// pseudo-random `r` (a linear congruential generator from `seed`).
+    fn byte_strings(seed: u32, max: u32, pick: impl Fn(u8) -> u8) -> Vec<Vec<u8>> {
+        let mut x = seed;
+        (0..20000)
+            .map(|_| {
+                let mut v = Vec::new();
+                for _ in 0..(x % max) {
+                    x = x.wrapping_mul(1103515245).wrapping_add(12345);
+                    v.push(pick((x >> 16) as u8));
+                }
+                v
+            })
+            .collect()
     }
 
     #[test]
@@ -1016,21 +1026,12 @@ mod tests {
             vec![0xc0, 0x80, 0xf5, 0x80, 0x80, 0x80],
         ];
         // a deterministic spread of short byte strings biased to the UTF-8 lead bytes
-        let mut x: u32 = 12345;
-        for _ in 0..20000 {
-            let mut v = Vec::new();
-            for _ in 0..(x % 9) {
-                x = x.wrapping_mul(1103515245).wrapping_add(12345);
-                let r = (x >> 16) as u8;
-                v.push(match r % 4 {
-                    0 => b'a',
-                    1 => 0x80 | (r & 0x3f),
-                    2 => 0xc0 | (r & 0x3f),
-                    _ => r,
-                });
-            }
-            cases.push(v);
-        }
+        cases.extend(byte_strings(12345, 9, |r| match r % 4 {
+            0 => b'a',
+            1 => 0x80 | (r & 0x3f),
+            2 => 0xc0 | (r & 0x3f),
+            _ => r,
+        }));
         for c in &cases {
             assert_eq!(utf8_lossy(c), String::from_utf8_lossy(c), "{c:?}");
             assert_eq!(
