@@ -427,17 +427,19 @@ const MONTHS = 'JanFebMarAprMayJunJulAugSepOctNovDec';
 // year, hh:mm:ss, GMT).
 const HTTP_DATE = /^ ?[^ ]*, (\d\d?) ([A-Z][a-z]{2}) (\d{4}) (\d\d):(\d\d):(\d\d) GMT ?$/;
 
-/// A `Retry-After` HTTP-date (`Sun, 06 Nov 1994 08:49:37 GMT`) -> its ms since the epoch;
-/// undefined for anything else (a delta-seconds value is the session's to read). The date is
+/// For the fetch driver (src/web/eventsource.rs): a `Retry-After` HTTP-date (`Sun, 06 Nov 1994
+/// 08:49:37 GMT`) -> its ms since the epoch; NaN for anything else (a delta-seconds value is the
+/// session's to read). The date is
 /// proleptic Gregorian; `Date.UTC` counts it from a year 400 later (so that years 0-99 are not
 /// taken for 1900-1999), less 400 years' 146097 days.
-function httpDate(v) {
+export function httpDate(v) {
   // (whitespace as the session's header splitter has it: `char::is_whitespace` up to U+00FF)
   const m = typeof v === 'string' && HTTP_DATE.exec(v.replace(/[\t-\r \x85\xa0]+/g, ' '));
   const mo = m ? MONTHS.indexOf(m[2]) : -1;
   if (mo >= 0 && m[1] > 0 && m[1] < 32 && m[4] < 24 && m[5] < 60 && m[6] < 61) {
     return Date.UTC(+m[3] + 400, mo / 3, m[1], m[4], m[5], m[6]) - 12622780800000;
   }
+  return NaN;
 }
 
 /// A fresh request header object for `fetchStart` (`fetchHeader` adds to it).
@@ -475,7 +477,7 @@ export function fetchStart(url, h, cred, cb) {
       }
     };
     const status = r.status, type = get('content-type'), after = get('retry-after'), body = r.body;
-    if (!go(4, status, type, after, httpDate(after))) {
+    if (!go(4, status, type, after)) {
       // The callback may have let go of the connection: the abort has cancelled the body, and a
       // `cancel()` now would reject with the AbortError, unhandled (a page error per 503).
       if (!s.aborted && body) body.cancel();

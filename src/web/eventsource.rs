@@ -31,6 +31,9 @@ extern "C" {
     fn es_listen(conn: &JsValue, name: &str);
     #[wasm_bindgen(js_name = sseStop)]
     fn stop(conn: &JsValue);
+    /// A `Retry-After` HTTP-date as ms since the epoch; NaN when `v` is not one.
+    #[wasm_bindgen(js_name = httpDate)]
+    fn http_date(v: &JsValue) -> f64;
 }
 
 /// What a connection reports. `EventSource`: `Open`, `Message`s, `Oversized`, `Error`. `fetch`:
@@ -101,7 +104,7 @@ pub(crate) fn callback<F: FnMut(SseInput) -> bool + 'static>(mut handler: F) -> 
                 status: n as u16,
                 content_type: a.as_string(),
                 retry_after: b.as_string(),
-                retry_at: c.as_f64(),
+                retry_at: Some(http_date(&b)).filter(|t| !t.is_nan()),
             },
             5 => SseInput::Chunk(super::bytes_of(a.unchecked_ref())),
             6 => SseInput::End,
