@@ -296,10 +296,14 @@ function wrapGlobals(hook) {
   };
 }
 
-// Uncaught errors (a trap inside a browser callback lands here).
-function watchUncaught() {
+// Uncaught errors (a trap inside a browser callback lands here). `expected`: the scenario
+// makes them (a delivery reported, not a trap), so they are kept from the test runner.
+function watchUncaught(expected = false) {
   const list = [];
-  const f = (ev) => list.push(ev.error || ev.message);
+  const f = (ev) => {
+    list.push(ev.error || ev.message);
+    if (expected) ev.preventDefault();
+  };
   window.addEventListener('error', f);
   return {
     list,
@@ -307,6 +311,14 @@ function watchUncaught() {
       window.removeEventListener('error', f);
     },
   };
+}
+
+// A channel of `s` named `prefix` and a random tail, once subscribed.
+async function subscribed(s, prefix) {
+  const name = prefix + Math.random().toString(36).slice(2);
+  const ch = s.subscribe(name);
+  await ch.once('subscribe', 5000);
+  return { name, ch };
 }
 
 async function echoWorks(s) {
@@ -574,9 +586,7 @@ export async function frameAfterDisconnect(url, controlBase) {
   // channel messages: a watcher disconnects; the rest of the frame is not delivered
   {
     const s = await opened(m, url);
-    const name = 'hx-d-' + Math.random().toString(36).slice(2);
-    const ch = s.subscribe(name);
-    await ch.once('subscribe', 5000);
+    const { name, ch } = await subscribed(s, 'hx-d-');
     const heard = [];
     ch.watch((d) => {
       heard.push(d);
@@ -843,9 +853,7 @@ export async function lyingEncoder(url, controlBase) {
   const m = await glue();
   const uncaught = watchUncaught();
   const s = await opened(m, url);
-  const name = `hx-enc-${Math.random().toString(36).slice(2)}`;
-  const ch = s.subscribe(name);
-  await ch.once('subscribe', 5000);
+  const { name, ch } = await subscribed(s, 'hx-enc-');
   const got = [];
   ch.watch((d) => got.push(d.length));
   const orig = TextEncoder.prototype.encodeInto;
@@ -873,17 +881,10 @@ export async function lyingEncoder(url, controlBase) {
 export async function forgingEncoder(url, controlBase) {
   const m = await glue();
   const s = await opened(m, url);
-  const name = `hx-forge-${Math.random().toString(36).slice(2)}`;
-  const ch = s.subscribe(name);
-  await ch.once('subscribe', 5000);
+  const { name, ch } = await subscribed(s, 'hx-forge-');
   const got = [];
   ch.watch((d) => got.push(typeof d === 'string' ? d.length : d));
-  const reported = [];
-  const onError = (ev) => {
-    reported.push(String(ev.error || ev.message));
-    ev.preventDefault();
-  };
-  window.addEventListener('error', onError);
+  const reported = watchUncaught(true);
   const orig = TextEncoder.prototype.encodeInto;
   try {
     TextEncoder.prototype.encodeInto = function (str, view) {
@@ -892,16 +893,16 @@ export async function forgingEncoder(url, controlBase) {
       return { read: str.length, written: orig.call(this, fake, view).written };
     };
     await control(controlBase, '/publish', { channel: name, data: 'x'.repeat(300) });
-    await until(3000, () => reported.length > 0 || got.length > 0);
+    await until(3000, () => reported.list.length > 0 || got.length > 0);
   } finally {
     TextEncoder.prototype.encodeInto = orig;
   }
   await control(controlBase, '/publish', { channel: name, data: 'y'.repeat(300) });
   await until(3000, () => got.length > 0);
   const echo = await s.emit('echo', 'still usable', { ackTimeout: 5000 });
-  window.removeEventListener('error', onError);
+  reported.stop();
   s.disconnect();
-  return { got, echo, reported: reported.length };
+  return { got, echo, reported: reported.list.length };
 }
 
 // A page whose JSON.parse throws on the JSON array of a frame's channel messages (the run
@@ -911,17 +912,10 @@ export async function forgingEncoder(url, controlBase) {
 export async function throwingParse(url, controlBase) {
   const m = await glue();
   const s = await opened(m, url);
-  const name = `hx-parse-${Math.random().toString(36).slice(2)}`;
-  const ch = s.subscribe(name);
-  await ch.once('subscribe', 5000);
+  const { name, ch } = await subscribed(s, 'hx-parse-');
   const got = [];
   ch.watch((d) => got.push(d.n));
-  const reported = [];
-  const onError = (ev) => {
-    reported.push(String(ev.error || ev.message));
-    ev.preventDefault();
-  };
-  window.addEventListener('error', onError);
+  const reported = watchUncaught(true);
   const orig = JSON.parse;
   let thrown = 0;
   try {
@@ -933,16 +927,16 @@ export async function throwingParse(url, controlBase) {
       return orig.call(this, text, reviver);
     };
     await control(controlBase, '/bench/blast', { channel: name, count: 2, perFrame: 2 });
-    await until(3000, () => reported.length > 0 || got.length > 0);
+    await until(3000, () => reported.list.length > 0 || got.length > 0);
   } finally {
     JSON.parse = orig;
   }
   await control(controlBase, '/bench/blast', { channel: name, count: 2, perFrame: 2 });
   await until(3000, () => got.length > 1);
   const echo = await s.emit('echo', 'still usable', { ackTimeout: 5000 });
-  window.removeEventListener('error', onError);
+  reported.stop();
   s.disconnect();
-  return { got, echo, thrown, reported: reported.length };
+  return { got, echo, thrown, reported: reported.list.length };
 }
 
 // ---- a throwing setTimeout ----------------------------------------------------------------------
@@ -1025,9 +1019,7 @@ export async function throwingWebSocket(url) {
 export async function binaryFrames(url) {
   const m = await glue();
   const { s, ws } = await openedWithWs(m, url);
-  const name = `hx-bin-${Math.random().toString(36).slice(2)}`;
-  const ch = s.subscribe(name);
-  await ch.once('subscribe', 5000);
+  const { name, ch } = await subscribed(s, 'hx-bin-');
   const got = [];
   ch.watch((d) => got.push(d));
   const enc = (text) => new TextEncoder().encode(text);
